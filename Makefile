@@ -1,0 +1,49 @@
+# ENA Lab. `make up` brings a lab up; `make test` runs every test.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+SHELL_SCRIPTS = $(shell find . -path ./.cache -prune -o -path ./rust/target -prune -o -name '*.sh' -print) infra/hostfiles/ena-lab-ttl
+
+.PHONY: up preview destroy outputs test test-go test-shell test-kmod test-remote test-rust bench
+
+up:
+	tools/lab.sh up
+preview:
+	tools/lab.sh preview
+destroy:
+	tools/lab.sh destroy
+outputs:
+	tools/lab.sh outputs
+
+# Every test. Each part installs what it needs (apt packages, Go modules, crates).
+test: test-go test-shell
+	@echo "make test: every suite passed"
+
+test-go:
+	@echo "== Go: the Pulumi program under mocks, the host scripts it ships"
+	@unformatted=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
+	  if [[ -n "$$unformatted" ]]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	go vet ./...
+	go test ./...
+
+test-shell:
+	@echo "== shellcheck"
+	tools/apt-install.sh shellcheck
+	shellcheck $(SHELL_SCRIPTS)
+
+test-kmod:
+	@echo "== kmod: patch series, build.sh, the module in a 6.1 VM"
+	kmod/test/run.sh
+
+test-remote:
+	@echo "== remote: host steps against real namespaces, iperf3 and a 6.1 VM"
+	remote/test/run.sh
+
+test-rust:
+	@echo "== rust: ENA core vs device model vs the C original"
+	rust/test.sh
+
+bench:
+	kmod/bench.sh
+	remote/test/bench.sh
+	rust/bench.sh
