@@ -151,7 +151,9 @@ apply_series() {
 	local tree=$1 p
 	while read -r p; do
 		[[ -z $p || $p == \#* ]] && continue
-		if ! (cd "$tree" && git apply --reject --whitespace=nowarn "$PATCH_DIR/$p") >"$tree/.apply.log" 2>&1; then
+		# The ceiling keeps git from taking an enclosing repository for the
+		# tree's own: inside one, git apply silently skips "outside" paths.
+		if ! (cd "$tree" && GIT_CEILING_DIRECTORIES=$(dirname "$tree") git apply --reject --whitespace=nowarn "$PATCH_DIR/$p") >"$tree/.apply.log" 2>&1; then
 			echo "[kmod] error: patch $p does not apply to $VERSION ($COMMIT):" >&2
 			grep -E '^(error|Rejected|Checking)' "$tree/.apply.log" | sed 's/^/[kmod]   /' >&2 || true
 			find "$tree" -name '*.rej' -exec sh -c 'echo "[kmod] rejected hunk in ${1%.rej}:"; cat "$1"' _ {} \; >&2

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# kmod proofs: the series builds against Debian's 6.1 headers (2.15.0 and
+# 2.17.0), the module says what the series says, it never autoloads, build.sh
+# refuses bad inputs, and in a real 6.1 kernel (QEMU) ena_custom loads beside
+# the stock ena, takes parameters, probes through driver_override and unloads.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+KMOD=$(cd "$HERE/.." && pwd)
+TOP=$(cd "$KMOD/.." && pwd)
+FIXTURES=${ENA_LAB_FIXTURES:-$TOP/../shared/fixtures}
+CACHE=$TOP/.cache/kmod
+PASSED=0 FAILED=0
+
+say() { echo "[kmod-test] $*" >&2; }
+pass() { PASSED=$((PASSED + 1)); echo "PASS $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL $1: $2"; }
+# expect NAME WHY CMD...: pass when CMD succeeds, else fail saying WHY.
+expect() {
+	local name=$1 why=$2
+	shift 2
+	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
+}
+
+setup() {
+	"$TOP/tools/apt-install.sh" linux-headers-amd64 kmod make gcc git libelf-dev
+	KVER=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | grep -o 'linux-headers-[0-9][^ ,]*-amd64' | head -n 1)
+	KVER=${KVER#linux-headers-}
+	KBUILD=/usr/src/linux-headers-$KVER
+	[[ -d $KBUILD ]] || { echo "linux-headers-$KVER is not installed at $KBUILD" >&2; exit 1; }
+	[[ -f $FIXTURES/SHA256SUMS ]] || { echo "fixtures not found at $FIXTURES" >&2; exit 1; }
+	SHORT=$(cd "$KMOD" && (cd patches && while read -r p; do printf '%s  %s\n' "$(sha256sum <"$p" | cut -d' ' -f1)" "$p"; done <series) | sha256sum | cut -c1-8)
+	TMP=$(mktemp -d /tmp/kmod-test.XXXXXX)
+	trap 'rm -rf "$TMP"' EXIT
+}
+
+# build VERSION: build from the fixture tarball into the cache; sets MANIFEST.
+build() {
+	local v=$1
+	"$KMOD/build.sh" --version "$v" --source "tarball:$FIXTURES/amzn-drivers-ena_linux_$v.tar.gz" \
+		--kernel-build "$KBUILD" --work "$CACHE/work" --install "$CACHE/modules" >"$TMP/manifest-$v.json" 2>"$TMP/build-$v.err" ||
+		{ cat "$TMP/build-$v.err" >&2; return 1; }
+	MANIFEST=$TMP/manifest-$v.json
+}
+
+json() { sed -n "s/.*\"$1\":\"\\{0,1\\}\\([^\",}]*\\).*/\\1/p" "$2"; }
+
+check_module() {
+	local v=$1 ko want_ver params p
+	if ! build "$v"; then
+		fail "build-$v" "build.sh failed against $KVER"
+		return
+	fi
+	pass "build-$v"
+	ko=$(json modulePath "$MANIFEST")
+	want_ver="${v}g-custom.$SHORT"
+	expect "modinfo-name-$v" "name $(modinfo -F name "$ko")" test "$(modinfo -F name "$ko")" = ena_custom
+	expect "modinfo-version-$v" "got '$(modinfo -F version "$ko")', want '$want_ver'" \
+		test "$(modinfo -F version "$ko")" = "$want_ver"
+	expect "modinfo-no-alias-$v" "aliases: $(modinfo -F alias "$ko" | head -n 3)" test -z "$(modinfo -F alias "$ko")"
+	expect "vermagic-$v" "vermagic $(modinfo -F vermagic "$ko")" test "$(modinfo -F vermagic "$ko" | cut -d' ' -f1)" = "$KVER"
+	params=$(modinfo -F parm "$ko" | cut -d: -f1)
+	for p in debug rx_queue_size num_io_queues; do
+		grep -qx "$p" <<<"$params" || { fail "params-$v" "no parameter $p"; return; }
+	done
+	pass "params-$v"
+	expect "manifest-$v" "$(cat "$MANIFEST")" test "$(json moduleVersion "$MANIFEST")|$(json kernelRelease "$MANIFEST")|$(json moduleSha256 "$MANIFEST")" \
+		= "$want_ver|$KVER|$(sha256sum "$ko" | cut -d' ' -f1)"
+	expect "installed-outside-lib-modules-$v" "$ko" test "${ko#/lib/modules/}" = "$ko"
+}
+
+check_rerun_is_noop() {
+	local before after
+	before=$(cat "$TMP/manifest-2.15.0.json")
+	build 2.15.0
+	after=$(cat "$MANIFEST")
+	if grep -q "nothing to do" "$TMP/build-2.15.0.err" && [[ $before == "$after" ]]; then
+		pass rerun-does-nothing
+	else
+		fail rerun-does-nothing "$(cat "$TMP/build-2.15.0.err")"
+	fi
+}
+
+# Autoload: with both modules indexed by depmod, an ENA device's modalias
+# resolves to the stock ena only.
+check_autoload() {
+	local root=$TMP/root kdir alias out img
+	img=$TOP/.cache/vmtest/$KVER/root
+	kdir=$root/lib/modules/$KVER
+	mkdir -p "$kdir/kernel" "$kdir/extra"
+	cp "$(json modulePath "$TMP/manifest-2.15.0.json")" "$kdir/extra/"
+	if [[ -f $img/lib/modules/$KVER/kernel/drivers/net/ethernet/amazon/ena/ena.ko ]]; then
+		cp "$img/lib/modules/$KVER/kernel/drivers/net/ethernet/amazon/ena/ena.ko" "$kdir/kernel/"
+	else
+		# No VM cache yet: an unpatched build stands in for the stock ena.
+		fail autoload-setup "stock ena.ko not in $img (run the VM test first)"
+		return
+	fi
+	touch "$kdir"/modules.{order,builtin,builtin.modinfo}
+	depmod -b "$root" "$KVER"
+	alias="pci:v00001D0Fd0000EC20sv00001D0Fsd0000EC20bc02sc00i00"
+	out=$(modprobe -d "$root" -S "$KVER" -n -v "$alias" 2>&1 || true)
+	if grep -q '/ena.ko' <<<"$out" && ! grep -q ena_custom <<<"$out"; then
+		pass autoload-only-stock-ena
+	else
+		fail autoload-only-stock-ena "modprobe -n $alias said: $out"
+	fi
+	if grep -q ena_custom "$kdir/modules.alias"; then
+		fail no-alias-in-depmod "modules.alias lists ena_custom"
+	else
+		pass no-alias-in-depmod
+	fi
+}
+
+# expect_refusal NAME PATTERN CMD...: CMD must fail, and say PATTERN.
+expect_refusal() {
+	local name=$1 pattern=$2 out
+	shift 2
+	if out=$("$@" 2>&1); then
+		fail "$name" "succeeded"
+	elif tr '\n' ' ' <<<"$out" | grep -qE "$pattern"; then
+		pass "$name"
+	else
+		fail "$name" "message lacks /$pattern/: $out"
+	fi
+}
+
+check_refusals() {
+	local tb=$FIXTURES/amzn-drivers-ena_linux_2.15.0.tar.gz common=(--kernel-build "$KBUILD" --work "$TMP/work" --install "$TMP/inst")
+	expect_refusal refuses-wrong-commit "is commit '296d60c4.*but 2.17.0 is pinned to 1e6c8e9f" \
+		"$KMOD/build.sh" --version 2.17.0 --source "tarball:$tb" "${common[@]}"
+	mkdir -p "$TMP/badsum" && cp "$tb" "$TMP/badsum/"
+	echo "0000000000000000000000000000000000000000000000000000000000000000  $(basename "$tb")" >"$TMP/badsum/SHA256SUMS"
+	expect_refusal refuses-wrong-checksum "checksum mismatch.*expected 0{64}, got $(sha256sum "$tb" | cut -c1-64)" \
+		"$KMOD/build.sh" --version 2.15.0 --source "tarball:$TMP/badsum/$(basename "$tb")" "${common[@]}"
+	expect_refusal refuses-missing-kernel-dir "kernel build directory '/nonexistent/build' does not exist" \
+		"$KMOD/build.sh" --version 2.15.0 --source "tarball:$tb" --kernel-build /nonexistent/build --work "$TMP/work" --install "$TMP/inst"
+	expect_refusal refuses-unknown-version "'2.14.9' is not supported; known: 2.15.0 2.16.1 2.17.0" \
+		"$KMOD/build.sh" --version 2.14.9 --source "tarball:$tb" "${common[@]}"
+	# A git tag that points elsewhere than the pinned commit: refused before building.
+	git init -q "$TMP/fake-upstream" && (cd "$TMP/fake-upstream" && mkdir -p kernel/linux && echo x >kernel/linux/README &&
+		git add -A && git -c user.name=t -c user.email=t@t commit -qm fake && git tag ena_linux_2.15.0)
+	expect_refusal refuses-wrong-git-commit "tag ena_linux_2.15.0 is commit [0-9a-f]{40}, but 2.15.0 is pinned to 296d60c4" \
+		"$KMOD/build.sh" --version 2.15.0 --source git --repo "file://$TMP/fake-upstream" "${common[@]}"
+	expect refusals-build-nothing "a refused run left a tree in $TMP/work" test ! -e "$TMP/work/tree"
+	# A patch that no longer applies: named, with its rejected hunk.
+	cp -r "$KMOD" "$TMP/kmod-broken"
+	cat >"$TMP/kmod-broken/patches/0099-broken.patch" <<'EOF'
+From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001
+Subject: [PATCH] ena: a patch against code that is not there
+
+---
+diff --git a/ena/ena_netdev.c b/ena/ena_netdev.c
+--- a/ena/ena_netdev.c
++++ b/ena/ena_netdev.c
+@@ -1,3 +1,3 @@
+ this line is not in the driver
+-nor is this one
++so the hunk is rejected
+ and the build must stop
+EOF
+	echo 0099-broken.patch >>"$TMP/kmod-broken/patches/series"
+	expect_refusal refuses-patch-that-does-not-apply "patch 0099-broken.patch does not apply.*rejected hunk.*\+so the hunk is rejected" \
+		"$TMP/kmod-broken/build.sh" --version 2.15.0 --source "tarball:$tb" "${common[@]}"
+	expect broken-series-installs-nothing "a manifest was written" test ! -e "$TMP/inst/$KVER/2.15.0/manifest.json"
+}
+
+check_vm() {
+	local ko
+	ko=$(json modulePath "$TMP/manifest-2.15.0.json")
+	echo "2.15.0g-custom.$SHORT" >"$TMP/version"
+	if "$TOP/vmtest/run.sh" --script "$HERE/vm-guest.sh" --stock-module ena \
+		--file "$ko:/opt/ena-lab/ena_custom.ko" --file "$TMP/version:/opt/ena-lab/version" \
+		--qemu -device --qemu edu; then
+		pass vm-side-by-side
+	else
+		fail vm-side-by-side "see the console above"
+	fi
+	if "$TOP/vmtest/run.sh" --script "$HERE/vm-lockdown.sh" --stock-module ena \
+		--file "$ko:/opt/ena-lab/ena_custom.ko" --append lockdown=integrity; then
+		pass vm-lockdown-refuses-unsigned
+	else
+		fail vm-lockdown-refuses-unsigned "see the console above"
+	fi
+}
+
+main() {
+	setup
+	say "building against $KVER (series $SHORT)"
+	check_module 2.15.0
+	check_module 2.17.0
+	check_rerun_is_noop
+	check_refusals
+	check_vm
+	check_autoload
+	echo "kmod: $PASSED passed, $FAILED failed"
+	((FAILED == 0))
+}
+
+main "$@"
