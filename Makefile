@@ -16,7 +16,7 @@ outputs:
 	tools/lab.sh outputs
 
 # Every test. Each part installs what it needs (apt packages, Go modules, crates).
-test: test-go test-shell test-kmod
+test: test-go test-shell test-kmod test-remote
 	@echo "make test: every suite passed"
 
 test-go:
@@ -29,7 +29,7 @@ test-go:
 test-shell:
 	@echo "== shellcheck"
 	tools/apt-install.sh shellcheck
-	shellcheck $(SHELL_SCRIPTS)
+	shellcheck -x $(SHELL_SCRIPTS)
 
 test-kmod:
 	@echo "== kmod: patch series, build.sh, the module in a 6.1 VM"

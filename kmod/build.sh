@@ -276,13 +276,13 @@ main() {
 	[[ -f $PATCH_DIR/series ]] || die "no series file in $PATCH_DIR"
 	SERIES=$(series_hash)
 	MODVER="${VERSION}g-custom.${SERIES:0:8}"
-	check_kernel
 	mkdir -p "$WORK" "$INSTALL"
 	case $SOURCE in
 	git) fetch_git ;;
 	tarball:*) fetch_tarball "${SOURCE#tarball:}" ;;
 	*) usage_die "--source '$SOURCE' is neither git nor tarball:PATH" ;;
 	esac
+	check_kernel
 	KEY=$(inputs_key)
 	local manifest=$INSTALL/$KREL/$VERSION/manifest.json
 	if up_to_date "$manifest"; then

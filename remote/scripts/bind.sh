@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# Move the lab NIC (found by its MAC, never by name) from its driver to the
+# target driver through driver_override, verify the result, and roll back to
+# the previous driver on any failure. Installs a boot unit that rebinds after
+# a reboot. The primary ENI is never touched: a NIC carrying the default
+# route is refused.
+# input ENA_LAB_MAC required  MAC address of the lab NIC
+# input ENA_LAB_TARGET_DRIVER optional(ena_custom)  driver to bind to
+# input ENA_LAB_MODULE optional  path of the target's .ko (else: modprobe the target)
+# input ENA_LAB_EXPECT_VERSION optional  version the target module must report
+# input ENA_LAB_PARAMS optional  module parameters, "key=value key=value"
+# input ENA_LAB_EXPECT_NETDEV optional(1)  1: the target must bring up a netdev with the MAC
+# input ENA_LAB_NETNS optional(ena-lab)  namespace the NIC may already be in
+# input ENA_LAB_TIMEOUT optional(30)  seconds to wait for the probe and the netdev
+# input ENA_LAB_SYSTEMD_DIR optional(/etc/systemd/system)  where the boot unit goes
+set -euo pipefail
+STEP=${STEP:-bind}
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+TARGET=${ENA_LAB_TARGET_DRIVER:-ena_custom}
+MODULE=${ENA_LAB_MODULE:-}
+PARAMS=${ENA_LAB_PARAMS:-}
+EXPECT_NETDEV=${ENA_LAB_EXPECT_NETDEV:-1}
+NS=${ENA_LAB_NETNS:-ena-lab}
+TIMEOUT=${ENA_LAB_TIMEOUT:-30}
+UNIT_DIR=${ENA_LAB_SYSTEMD_DIR:-/etc/systemd/system}
+UNIT=ena-lab-bind.service
+PCI=/sys/bus/pci
+
+validate_inputs() {
+	require_mac ENA_LAB_MAC
+	MAC=$ENA_LAB_MAC
+	ENA_LAB_TARGET_DRIVER=$TARGET require_name ENA_LAB_TARGET_DRIVER
+	[[ -z $MODULE || -f $MODULE ]] || die "input ENA_LAB_MODULE='$MODULE' is not a file"
+	[[ $EXPECT_NETDEV == 0 || $EXPECT_NETDEV == 1 ]] || die "input ENA_LAB_EXPECT_NETDEV='$EXPECT_NETDEV' is neither 0 nor 1"
+	ENA_LAB_TIMEOUT=$TIMEOUT require_int ENA_LAB_TIMEOUT 1 600
+	local p known
+	if [[ -n $PARAMS ]]; then
+		[[ -n $MODULE ]] || die "input ENA_LAB_PARAMS='$PARAMS' needs ENA_LAB_MODULE"
+		known=$(modinfo -F parm "$MODULE" | cut -d: -f1 | tr '\n' ' ')
+		for p in $PARAMS; do
+			[[ $p =~ ^([a-z_][a-z0-9_]*)=([A-Za-z0-9_.,:-]+)$ ]] ||
+				die "input ENA_LAB_PARAMS: '$p' is not key=value"
+			[[ " $known" == *" ${BASH_REMATCH[1]} "* ]] ||
+				die "input ENA_LAB_PARAMS: '${BASH_REMATCH[1]}' is not a parameter of $MODULE (it has: $known)"
+		done
+	fi
+}
+
+# locate: the PCI function of the NIC, by MAC, wherever its netdev is; or the
+# function remembered from an earlier run (bound to a driver with no netdev).
+locate() {
+	local state=$STATE_DIR/bind-${MAC//:/}.bdf
+	BDF=""
+	if find_nic "$MAC" "$NS"; then
+		BDF=$(basename "$(in_ns "$NIC_NS" readlink -f "/sys/class/net/$NIC_IF/device")")
+		if [[ -z $NIC_NS ]] && ip route show default | grep -q " dev $NIC_IF "; then
+			die "$NIC_IF ($MAC, $BDF) carries this host's default route: refusing to touch it (is this the primary ENI?)"
+		fi
+	elif [[ -f $state ]]; then
+		BDF=$(<"$state")
+	fi
+	[[ $BDF =~ ^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$ && -d $PCI/devices/$BDF ]] ||
+		die "no PCI network function has MAC $MAC${BDF:+ (remembered: $BDF)}"
+	echo "$BDF" >"$state"
+	DEV=$PCI/devices/$BDF
+}
+
+current_driver() { if [[ -L $DEV/driver ]]; then basename "$(readlink "$DEV/driver")"; fi; }
+
+# netdev_of: the interface the function has now (any namespace), if any.
+netdev_of() { if find_nic "$MAC" "$NS"; then echo "$NIC_IF"; fi; }
+
+wait_netdev() {
+	local i
+	for ((i = 0; i < TIMEOUT * 10; i++)); do
+		find_nic "$MAC" "$NS" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+bound_and_verified() {
+	[[ $(current_driver) == "$TARGET" ]] || return 1
+	((EXPECT_NETDEV == 1)) || return 0
+	find_nic "$MAC" "$NS" || return 1
+	[[ $(driver_of "$NIC_IF" "$NIC_NS") == "$TARGET" ]] || return 1
+	[[ -z ${ENA_LAB_EXPECT_VERSION:-} || $(version_of "$NIC_IF" "$NIC_NS") == "$ENA_LAB_EXPECT_VERSION" ]]
+}
+
+load_module() {
+	local name=$TARGET loaded
+	if [[ -n $MODULE ]]; then
+		name=$(modinfo -F name "$MODULE")
+		[[ $name == "$TARGET" ]] || die "$MODULE is module '$name', not the target '$TARGET'"
+	fi
+	# sysfs spells module names with _ (pci-stub is /sys/module/pci_stub).
+	if [[ -d /sys/module/${name//-/_} ]]; then
+		loaded=$(cat "/sys/module/${name//-/_}/version" 2>/dev/null || true)
+		if [[ -n ${ENA_LAB_EXPECT_VERSION:-} && $loaded != "$ENA_LAB_EXPECT_VERSION" ]]; then
+			say "unloading $name $loaded: $ENA_LAB_EXPECT_VERSION is wanted"
+			rmmod "$name" 2>>"$LOG" || die "cannot unload $name $loaded (still bound to a device?) to load $ENA_LAB_EXPECT_VERSION"
+		else
+			return 0
+		fi
+	fi
+	# shellcheck disable=SC2086 # PARAMS is validated key=value words.
+	if [[ -n $MODULE ]]; then
+		say "loading $MODULE ${PARAMS:-(default parameters)}"
+		insmod "$MODULE" $PARAMS 2>>"$LOG" || die "insmod $MODULE failed: $(last_dmesg 5 | tr '\n' ' ')"
+	else
+		say "loading $name"
+		modprobe "$name" 2>>"$LOG" || die "modprobe $name failed"
+	fi
+	LOADED_BY_US=$name
+	[[ -z ${ENA_LAB_EXPECT_VERSION:-} || $(cat "/sys/module/$name/version" 2>/dev/null) == "$ENA_LAB_EXPECT_VERSION" ]] ||
+		die "$name reports version '$(cat "/sys/module/$name/version" 2>/dev/null)', expected '$ENA_LAB_EXPECT_VERSION'"
+}
+
+# rollback WHY: back to the previous driver, as it was, then fail with WHY.
+rollback() {
+	local why=$1 dmesg_tail line
+	dmesg_tail=$(last_dmesg 8)
+	say "rolling back $BDF ($MAC) to ${PREV:-no driver}: $why"
+	echo >"$DEV/driver_override" 2>/dev/null || true
+	if [[ -L $DEV/driver && $(current_driver) != "$PREV" ]]; then
+		echo "$BDF" >"$DEV/driver/unbind" 2>/dev/null || true
+	fi
+	if [[ -n $PREV && ! -L $DEV/driver ]]; then
+		echo "$BDF" >"$PCI/drivers/$PREV/bind" 2>/dev/null || echo "$BDF" >"$PCI/drivers_probe" 2>/dev/null || true
+	fi
+	if [[ -n $PREV_NETDEV ]] && wait_netdev; then
+		if [[ $PREV_UP == 1 ]]; then in_ns "$NIC_NS" ip link set dev "$NIC_IF" up 2>/dev/null || true; fi
+		say "$BDF is back on $(current_driver) as $NIC_IF"
+	fi
+	if [[ -n ${LOADED_BY_US:-} ]]; then rmmod "$LOADED_BY_US" 2>/dev/null || true; fi
+	echo "[$STEP] last kernel messages:" >&2
+	while IFS= read -r line; do echo "    $line" >&2; done <<<"$dmesg_tail"
+	die "binding $BDF ($MAC) to $TARGET failed: $why; rolled back to ${PREV:-no driver}. Last kernel message: $(tail -n 1 <<<"$dmesg_tail")"
+}
+
+rebind() {
+	PREV=$(current_driver)
+	PREV_NETDEV=$(netdev_of) PREV_UP=0
+	if [[ -n $PREV_NETDEV ]] && in_ns "$NIC_NS" ip link show dev "$PREV_NETDEV" | grep -q '[<,]UP[,>]'; then PREV_UP=1; fi
+	[[ $PREV != "$TARGET" ]] || PREV=""
+	load_module
+	say "binding $BDF ($MAC) from ${PREV:-no driver} to $TARGET"
+	echo "$TARGET" >"$DEV/driver_override"
+	if [[ -L $DEV/driver ]]; then
+		echo "$BDF" >"$DEV/driver/unbind" || rollback "unbinding from $(current_driver) failed"
+	fi
+	echo "$BDF" >"$PCI/drivers_probe" 2>>"$LOG" || true
+	# PCI probes run synchronously in that write; a short grace covers
+	# drivers that probe asynchronously.
+	local i
+	for ((i = 0; i < 30; i++)); do
+		[[ $(current_driver) == "$TARGET" ]] && break
+		sleep 0.1
+	done
+	[[ $(current_driver) == "$TARGET" ]] || rollback "the $TARGET probe did not take the device"
+	if ((EXPECT_NETDEV == 1)); then
+		wait_netdev || rollback "no network interface with MAC $MAC appeared within ${TIMEOUT}s"
+		local drv ver
+		drv=$(driver_of "$NIC_IF" "$NIC_NS") ver=$(version_of "$NIC_IF" "$NIC_NS")
+		[[ $drv == "$TARGET" ]] || rollback "ethtool -i $NIC_IF says driver '$drv'"
+		[[ -z ${ENA_LAB_EXPECT_VERSION:-} || $ver == "$ENA_LAB_EXPECT_VERSION" ]] ||
+			rollback "ethtool -i $NIC_IF says version '$ver', expected '$ENA_LAB_EXPECT_VERSION'"
+	fi
+	echo "${PREV}" >"$STATE_DIR/bind-${MAC//:/}.previous"
+}
+
+# install_unit: at boot, rebind with the same inputs once the module file is there.
+install_unit() {
+	local unit=$UNIT_DIR/$UNIT env=$STATE_DIR/bind.env self
+	self=$(readlink -f "${BASH_SOURCE[0]}")
+	{
+		printf 'ENA_LAB_MAC=%s\nENA_LAB_TARGET_DRIVER=%s\nENA_LAB_MODULE=%s\n' "$MAC" "$TARGET" "$MODULE"
+		printf 'ENA_LAB_EXPECT_VERSION=%s\nENA_LAB_PARAMS="%s"\nENA_LAB_EXPECT_NETDEV=%s\nENA_LAB_NETNS=%s\n' \
+			"${ENA_LAB_EXPECT_VERSION:-}" "$PARAMS" "$EXPECT_NETDEV" "$NS"
+	} >"$env.tmp" && mv "$env.tmp" "$env"
+	mkdir -p "$UNIT_DIR"
+	cat >"$unit.tmp" <<EOF
+[Unit]
+Description=ENA lab: bind the lab NIC ($MAC) to $TARGET
+After=systemd-udev-settle.service local-fs.target
+Before=network-pre.target
+${MODULE:+ConditionPathExists=$MODULE}
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+EnvironmentFile=$env
+ExecStart=/usr/bin/env bash $self
+
+[Install]
+WantedBy=multi-user.target
+EOF
+	if cmp -s "$unit.tmp" "$unit"; then rm -f "$unit.tmp"; else mv "$unit.tmp" "$unit"; fi
+	if have_systemd; then
+		run systemctl daemon-reload
+		run systemctl enable "$UNIT"
+	else
+		say "systemd is not running: $unit written, not enabled"
+	fi
+}
+
+main() {
+	local changed=false
+	init_step
+	validate_inputs
+	locate
+	if bound_and_verified; then
+		say "$BDF ($MAC) is already on $TARGET: nothing to do"
+	else
+		rebind
+		changed=true
+	fi
+	install_unit
+	local ifc="" ver=""
+	if find_nic "$MAC" "$NS"; then ifc=$NIC_IF ver=$(version_of "$NIC_IF" "$NIC_NS"); fi
+	say "ok: $BDF ($MAC) on $TARGET${ver:+ $ver}${ifc:+ as $ifc}"
+	printf '{"bdf":%s,"mac":%s,"driver":%s,"version":%s,"interface":%s,"previousDriver":%s,"changed":%s,"log":%s}\n' \
+		"$(json_str "$BDF")" "$(json_str "$MAC")" "$(json_str "$(current_driver)")" "$(json_str "$ver")" \
+		"$(json_str "$ifc")" "$(json_str "$(cat "$STATE_DIR/bind-${MAC//:/}.previous" 2>/dev/null || true)")" \
+		"$changed" "$(json_str "$LOG")"
+}
+
+main "$@"

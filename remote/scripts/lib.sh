@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Shared by the host steps (sourced, never run): messages, input checks, JSON,
+# logs and finding the lab's NIC by its MAC address.
+# input ENA_LAB_LOG_DIR optional(/var/log/ena-lab)  where steps write their logs
+# input ENA_LAB_STATE_DIR optional(/var/lib/ena-lab)  where steps keep state between runs
+
+STEP=${STEP:-step}
+LOG_DIR=${ENA_LAB_LOG_DIR:-/var/log/ena-lab}
+STATE_DIR=${ENA_LAB_STATE_DIR:-/var/lib/ena-lab}
+LOG=$LOG_DIR/$STEP.log
+
+say() { echo "[$STEP] $*" >&2; echo "$(date -u +%FT%TZ) $*" >>"$LOG"; }
+die() {
+	echo "[$STEP] error: $*" >&2
+	echo "$(date -u +%FT%TZ) error: $*" >>"$LOG" 2>/dev/null || true
+	exit 1
+}
+
+init_step() {
+	mkdir -p "$LOG_DIR" "$STATE_DIR" || { echo "[$STEP] error: cannot create $LOG_DIR or $STATE_DIR" >&2; exit 1; }
+	echo "$(date -u +%FT%TZ) --- $STEP starts" >>"$LOG"
+}
+
+# run CMD...: run a command with its output in the log only.
+run() { "$@" >>"$LOG" 2>&1; }
+
+# require NAME: the variable must be set and non-empty.
+require() { [[ -n ${!1:-} ]] || die "input $1 is required"; }
+
+require_mac() {
+	require "$1"
+	[[ ${!1} =~ ^[0-9a-f]{2}(:[0-9a-f]{2}){5}$ ]] || die "input $1='${!1}' is not a lower-case MAC address like 0a:1b:2c:3d:4e:5f"
+}
+
+require_ipv4() {
+	require "$1"
+	local ip=${!1} o
+	[[ $ip =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "input $1='$ip' is not an IPv4 address"
+	for o in ${ip//./ }; do ((10#$o <= 255)) || die "input $1='$ip' is not an IPv4 address"; done
+}
+
+# require_int NAME MIN MAX
+require_int() {
+	require "$1"
+	if ! [[ ${!1} =~ ^[0-9]+$ ]] || ((10#${!1} < $2 || 10#${!1} > $3)); then
+		die "input $1='${!1}' is not a whole number from $2 to $3"
+	fi
+}
+
+require_name() {
+	require "$1"
+	[[ ${!1} =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$ ]] || die "input $1='${!1}' is not a plain name (letters, digits, _ . -)"
+}
+
+# json_str S: S as a JSON string literal.
+json_str() {
+	local s=$1
+	s=${s//\\/\\\\}
+	s=${s//\"/\\\"}
+	s=${s//$'\n'/\\n}
+	s=${s//$'\t'/\\t}
+	s=${s//$'\r'/}
+	printf '"%s"' "$s"
+}
+
+# in_ns NS CMD...: run CMD in network namespace NS, or here when NS is empty.
+in_ns() {
+	local ns=$1
+	shift
+	if [[ -n $ns ]]; then ip netns exec "$ns" "$@"; else "$@"; fi
+}
+
+ns_exists() { [[ -n $1 && -e /run/netns/$1 ]]; }
+
+# iface_by_mac MAC NS: the interface holding MAC in NS ("" = this namespace).
+iface_by_mac() {
+	local mac=$1 ns=${2:-}
+	in_ns "$ns" ip -o link show 2>/dev/null |
+		awk -v m="$mac" '{ for (i = 1; i < NF; i++) if ($i == "link/ether" && $(i + 1) == m) { sub(":$", "", $2); sub("@.*", "", $2); print $2; exit } }'
+}
+
+# shellcheck disable=SC2034 # NIC_NS and NIC_IF are results for the sourcing step.
+# find_nic MAC NS: sets NIC_NS and NIC_IF to where MAC lives now: this
+# namespace first, then the lab's. Returns 1 when no interface has it.
+find_nic() {
+	local mac=$1 ns=${2:-} i
+	i=$(iface_by_mac "$mac" "")
+	if [[ -n $i ]]; then NIC_NS="" NIC_IF=$i; return 0; fi
+	if ns_exists "$ns"; then
+		i=$(iface_by_mac "$mac" "$ns")
+		if [[ -n $i ]]; then NIC_NS=$ns NIC_IF=$i; return 0; fi
+	fi
+	return 1
+}
+
+# driver_of IFACE NS: the kernel driver behind an interface (ethtool -i).
+driver_of() { in_ns "$2" ethtool -i "$1" 2>/dev/null | sed -n 's/^driver: //p'; }
+version_of() { in_ns "$2" ethtool -i "$1" 2>/dev/null | sed -n 's/^version: //p'; }
+
+# last_dmesg: the kernel's last words, for error messages.
+last_dmesg() { dmesg 2>/dev/null | tail -n "${1:-12}"; }
+
+have_systemd() { [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; }

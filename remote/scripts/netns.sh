@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Network for the lab NIC: amazon-ec2-net-utils configures only interfaces
+# whose driver is ena, so the NIC gets its own namespace, its real private IP
+# and a default route via the subnet router. Traffic from there to the primary
+# IP leaves through this NIC, crosses the VPC and arrives on the primary ENI.
+#   netns.sh          set up (idempotent)
+#   netns.sh down     move the NIC back and delete the namespace
+# input ENA_LAB_MAC required  MAC address of the lab NIC (the secondary ENI)
+# input ENA_LAB_NETNS optional(ena-lab)  namespace name
+# input ENA_LAB_IP required  the NIC's private IPv4 address
+# input ENA_LAB_PREFIX required  prefix length of its subnet
+# input ENA_LAB_GATEWAY required  the subnet router (network address + 1 in a VPC)
+# input ENA_LAB_MTU optional(9001)  MTU to set (the VPC supports jumbo frames)
+# input ENA_LAB_SYSTEMD_DIR optional(/etc/systemd/system)  where the boot unit goes
+# input ENA_LAB_PERSIST optional(1)  0: no boot unit (the baseline's temporary namespace)
+set -euo pipefail
+STEP=netns
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+NS=${ENA_LAB_NETNS:-ena-lab}
+MTU=${ENA_LAB_MTU:-9001}
+UNIT_DIR=${ENA_LAB_SYSTEMD_DIR:-/etc/systemd/system}
+UNIT=ena-lab-netns.service
+PERSIST=${ENA_LAB_PERSIST:-1}
+
+validate() {
+	require_mac ENA_LAB_MAC
+	ENA_LAB_NETNS=$NS require_name ENA_LAB_NETNS
+	require_ipv4 ENA_LAB_IP
+	require_int ENA_LAB_PREFIX 8 30
+	require_ipv4 ENA_LAB_GATEWAY
+	ENA_LAB_MTU=$MTU require_int ENA_LAB_MTU 576 9216
+	[[ $PERSIST == 0 || $PERSIST == 1 ]] || die "input ENA_LAB_PERSIST='$PERSIST' is neither 0 nor 1"
+	MAC=$ENA_LAB_MAC IP=$ENA_LAB_IP PREFIX=$ENA_LAB_PREFIX GW=$ENA_LAB_GATEWAY
+}
+
+# configured: the NIC is in the namespace, up, with our address and route.
+configured() {
+	find_nic "$MAC" "$NS" && [[ $NIC_NS == "$NS" ]] || return 1
+	ip -n "$NS" -o -4 addr show dev "$NIC_IF" | grep -q " $IP/$PREFIX " &&
+		ip -n "$NS" route show default | grep -q "via $GW dev $NIC_IF" &&
+		ip -n "$NS" link show dev "$NIC_IF" | grep -q ',UP'
+}
+
+setup() {
+	local changed=false
+	if configured; then
+		say "$NIC_IF ($MAC) already in $NS with $IP/$PREFIX via $GW: nothing to do"
+	else
+		find_nic "$MAC" "$NS" || die "no interface has MAC $MAC (is the NIC bound to a network driver?)"
+		if ! ns_exists "$NS"; then
+			say "creating namespace $NS"
+			ip netns add "$NS"
+		fi
+		ip -n "$NS" link set lo up
+		if [[ -z $NIC_NS ]]; then
+			if ip route show default | grep -q " dev $NIC_IF "; then
+				die "$NIC_IF ($MAC) carries this host's default route: refusing to move it (is this the primary ENI?)"
+			fi
+			say "moving $NIC_IF ($MAC) into $NS"
+			ip link set dev "$NIC_IF" netns "$NS"
+		fi
+		say "configuring $NIC_IF: $IP/$PREFIX, default via $GW, mtu $MTU"
+		ip -n "$NS" addr flush dev "$NIC_IF"
+		ip -n "$NS" link set dev "$NIC_IF" mtu "$MTU" up
+		ip -n "$NS" addr add "$IP/$PREFIX" dev "$NIC_IF"
+		ip -n "$NS" route replace default via "$GW" dev "$NIC_IF" onlink
+		changed=true
+	fi
+	if [[ $PERSIST == 1 ]]; then install_unit; fi
+	printf '{"namespace":%s,"interface":%s,"mac":%s,"ip":%s,"prefix":%s,"gateway":%s,"driver":%s,"changed":%s,"log":%s}\n' \
+		"$(json_str "$NS")" "$(json_str "$NIC_IF")" "$(json_str "$MAC")" "$(json_str "$IP")" "$PREFIX" \
+		"$(json_str "$GW")" "$(json_str "$(driver_of "$NIC_IF" "$NS")")" "$changed" "$(json_str "$LOG")"
+}
+
+# install_unit: after a reboot the bind unit rebinds the NIC; this one then
+# re-runs this script with the same inputs.
+install_unit() {
+	local unit=$UNIT_DIR/$UNIT env=$STATE_DIR/netns.env self
+	self=$(readlink -f "${BASH_SOURCE[0]}")
+	{
+		printf 'ENA_LAB_MAC=%s\nENA_LAB_NETNS=%s\nENA_LAB_IP=%s\nENA_LAB_PREFIX=%s\n' "$MAC" "$NS" "$IP" "$PREFIX"
+		printf 'ENA_LAB_GATEWAY=%s\nENA_LAB_MTU=%s\n' "$GW" "$MTU"
+	} >"$env.tmp" && mv "$env.tmp" "$env"
+	mkdir -p "$UNIT_DIR"
+	cat >"$unit.tmp" <<EOF
+[Unit]
+Description=ENA lab: network namespace for the ena_custom NIC
+After=ena-lab-bind.service
+Requires=ena-lab-bind.service
+
+[Service]
+Type=oneshot
+EnvironmentFile=$env
+ExecStart=/usr/bin/env bash $self
+
+[Install]
+WantedBy=multi-user.target
+EOF
+	if cmp -s "$unit.tmp" "$unit"; then rm -f "$unit.tmp"; else mv "$unit.tmp" "$unit"; fi
+	if have_systemd; then
+		run systemctl daemon-reload
+		run systemctl enable "$UNIT"
+	else
+		say "systemd is not running: $unit written, not enabled"
+	fi
+}
+
+teardown() {
+	if find_nic "$MAC" "$NS" && [[ $NIC_NS == "$NS" ]]; then
+		say "moving $NIC_IF ($MAC) back to the host namespace"
+		ip -n "$NS" addr flush dev "$NIC_IF" || true
+		ip -n "$NS" link set dev "$NIC_IF" netns $$
+	fi
+	if ns_exists "$NS"; then
+		say "deleting namespace $NS"
+		ip netns delete "$NS"
+	fi
+	if [[ $PERSIST == 1 && -f $UNIT_DIR/$UNIT ]]; then
+		if have_systemd; then run systemctl disable "$UNIT" || true; fi
+		rm -f "$UNIT_DIR/$UNIT" "$STATE_DIR/netns.env"
+		if have_systemd; then run systemctl daemon-reload || true; fi
+	fi
+	printf '{"namespace":%s,"removed":true,"log":%s}\n' "$(json_str "$NS")" "$(json_str "$LOG")"
+}
+
+main() {
+	init_step
+	validate
+	case ${1:-up} in
+	up) setup ;;
+	down) teardown ;;
+	*) die "unknown action '$1' (up or down)" ;;
+	esac
+}
+
+main "$@"

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Prove traffic through the lab NIC and measure it: ping, then iperf3 (TCP,
+# one stream and several, both directions) from the NIC's namespace to a
+# server on the primary IP, with the NIC's packet and ethtool counters read
+# before and after. In baseline mode (NIC on the stock ena) the figures are
+# saved; in validate mode they are compared with the baseline and the step
+# fails below the minimum custom/stock ratio.
+# input ENA_LAB_MAC required  MAC address of the lab NIC
+# input ENA_LAB_NETNS optional(ena-lab)  namespace the NIC is in
+# input ENA_LAB_SERVER_IP required  the primary ENI's IP: iperf3 server and ping target
+# input ENA_LAB_MODE optional(validate)  validate or baseline
+# input ENA_LAB_EXPECT_DRIVER optional(ena_custom)  driver the NIC must be on
+# input ENA_LAB_EXPECT_VERSION optional  driver version the NIC must report
+# input ENA_LAB_DURATION optional(10)  seconds per iperf3 run
+# input ENA_LAB_STREAMS optional(4)  parallel streams of the multi-stream runs
+# input ENA_LAB_MIN_RATIO optional(0.9)  lowest acceptable custom/stock throughput ratio
+# input ENA_LAB_PORT optional(5201)  iperf3 port
+# input ENA_LAB_BASELINE optional($ENA_LAB_STATE_DIR/baseline.json)  the stock figures
+set -euo pipefail
+STEP=${STEP:-validate}
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+NS=${ENA_LAB_NETNS:-ena-lab}
+MODE=${ENA_LAB_MODE:-validate}
+DRIVER=${ENA_LAB_EXPECT_DRIVER:-ena_custom}
+DURATION=${ENA_LAB_DURATION:-10}
+STREAMS=${ENA_LAB_STREAMS:-4}
+MIN_RATIO=${ENA_LAB_MIN_RATIO:-0.9}
+PORT=${ENA_LAB_PORT:-5201}
+BASELINE=${ENA_LAB_BASELINE:-$STATE_DIR/baseline.json}
+SERVER_PID=""
+
+validate_inputs() {
+	require_mac ENA_LAB_MAC
+	ENA_LAB_NETNS=$NS require_name ENA_LAB_NETNS
+	require_ipv4 ENA_LAB_SERVER_IP
+	[[ $MODE == validate || $MODE == baseline ]] || die "input ENA_LAB_MODE='$MODE' is neither validate nor baseline"
+	ENA_LAB_EXPECT_DRIVER=$DRIVER require_name ENA_LAB_EXPECT_DRIVER
+	ENA_LAB_DURATION=$DURATION require_int ENA_LAB_DURATION 1 300
+	ENA_LAB_STREAMS=$STREAMS require_int ENA_LAB_STREAMS 2 64
+	ENA_LAB_PORT=$PORT require_int ENA_LAB_PORT 1024 65535
+	[[ $MIN_RATIO =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "input ENA_LAB_MIN_RATIO='$MIN_RATIO' is not a number"
+	MAC=$ENA_LAB_MAC SERVER=$ENA_LAB_SERVER_IP
+	local t
+	for t in iperf3 jq ethtool ping; do command -v "$t" >/dev/null || die "$t is not installed (the prereqs step installs it)"; done
+}
+
+locate_nic() {
+	find_nic "$MAC" "$NS" || die "no interface has MAC $MAC, here or in namespace $NS"
+	[[ $NIC_NS == "$NS" ]] || die "$NIC_IF ($MAC) is not in namespace $NS: the netns step configures it"
+	local got
+	got=$(driver_of "$NIC_IF" "$NS")
+	[[ $got == "$DRIVER" ]] || die "$NIC_IF ($MAC) is on driver '$got', expected '$DRIVER'"
+	VERSION=$(version_of "$NIC_IF" "$NS")
+	if [[ -n ${ENA_LAB_EXPECT_VERSION:-} && $VERSION != "$ENA_LAB_EXPECT_VERSION" ]]; then
+		die "$NIC_IF ($MAC) runs $DRIVER $VERSION, expected $ENA_LAB_EXPECT_VERSION"
+	fi
+	say "measuring $NIC_IF ($MAC, $DRIVER $VERSION) in $NS against $SERVER"
+}
+
+start_server() {
+	local _
+	# Bounded even if this script dies: 4 runs plus slack.
+	timeout $((4 * (DURATION + 15) + 30)) iperf3 -s -B "$SERVER" -p "$PORT" >>"$LOG" 2>&1 &
+	SERVER_PID=$!
+	trap stop_server EXIT
+	for _ in $(seq 50); do
+		ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q . && return
+		kill -0 "$SERVER_PID" 2>/dev/null || die "iperf3 server on $SERVER:$PORT did not start (port in use? see $LOG)"
+		sleep 0.1
+	done
+	die "iperf3 server on $SERVER:$PORT is not listening after 5 s"
+}
+
+stop_server() {
+	if [[ -n $SERVER_PID ]]; then
+		kill "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+	fi
+	SERVER_PID=""
+}
+
+check_ping() {
+	say "ping $SERVER from $NS"
+	if ! in_ns "$NS" ping -c 3 -i 0.2 -W 2 "$SERVER" >>"$LOG" 2>&1; then
+		die "no ping reply from $SERVER through $NIC_IF ($MAC) in $NS: the path is broken (link down, no route or packets dropped)"
+	fi
+}
+
+# counters FILE: the NIC's packet counts and ethtool statistics, "name value".
+counters() {
+	{
+		echo "tx_packets $(in_ns "$NS" cat "/sys/class/net/$NIC_IF/statistics/tx_packets")"
+		echo "rx_packets $(in_ns "$NS" cat "/sys/class/net/$NIC_IF/statistics/rx_packets")"
+		in_ns "$NS" ethtool -S "$NIC_IF" 2>/dev/null | awk -F': *' 'NR > 1 && $2 ~ /^[0-9]+$/ { gsub(/ /, "", $1); print $1, $2 }'
+	} | sort >"$1"
+}
+
+# iperf NAME ARGS...: one client run; prints "bps retransmits".
+iperf() {
+	local name=$1 out=$WORK/$1.json
+	shift
+	say "iperf3 $name (${DURATION}s)"
+	if ! in_ns "$NS" timeout $((DURATION + 15)) iperf3 -c "$SERVER" -p "$PORT" -t "$DURATION" -J "$@" >"$out" 2>>"$LOG"; then
+		die "iperf3 $name to $SERVER failed: $(jq -r '.error // empty' "$out" 2>/dev/null || true) (see $LOG)"
+	fi
+	cat "$out" >>"$LOG"
+	jq -r '[.end.sum_received.bits_per_second // 0, .end.sum_sent.retransmits // 0] | @tsv' "$out"
+}
+
+measure() {
+	WORK=$(mktemp -d)
+	counters "$WORK/before"
+	start_server
+	local out
+	# Command substitution, not <(...): a failed run must stop the step.
+	out=$(iperf single-tx) && read -r SINGLE_TX SINGLE_TX_RTX <<<"$out"
+	out=$(iperf single-rx -R) && read -r SINGLE_RX SINGLE_RX_RTX <<<"$out"
+	out=$(iperf multi-tx -P "$STREAMS") && read -r MULTI_TX MULTI_TX_RTX <<<"$out"
+	out=$(iperf multi-rx -R -P "$STREAMS") && read -r MULTI_RX MULTI_RX_RTX <<<"$out"
+	stop_server
+	counters "$WORK/after"
+}
+
+gbps() { awk -v b="$1" 'BEGIN { printf "%.3f", b / 1e9 }'; }
+
+figures_json() {
+	jq -n --argjson st "$(gbps "$SINGLE_TX")" --argjson sr "$(gbps "$SINGLE_RX")" \
+		--argjson mt "$(gbps "$MULTI_TX")" --argjson mr "$(gbps "$MULTI_RX")" \
+		--argjson str "$SINGLE_TX_RTX" --argjson srr "$SINGLE_RX_RTX" --argjson mtr "$MULTI_TX_RTX" --argjson mrr "$MULTI_RX_RTX" \
+		'{single: {txGbps: $st, rxGbps: $sr, txRetransmits: $str, rxRetransmits: $srr},
+		  multi: {txGbps: $mt, rxGbps: $mr, txRetransmits: $mtr, rxRetransmits: $mrr}}'
+}
+
+# deltas: counters that moved, plus the allowance counters even at zero.
+deltas_json() {
+	join "$WORK/before" "$WORK/after" 2>/dev/null |
+		awk '{ d = $3 - $2; if (d != 0 || $1 ~ /allowance_exceeded$/) printf "%s %d\n", $1, d }' |
+		jq -R -s 'split("\n") | map(select(length > 0) | split(" ") | {(.[0]): (.[1] | tonumber)}) | add // {}'
+}
+
+# rings_json: the ena_custom debugfs ring state of the NIC, if it has one.
+rings_json() {
+	local bdf f
+	bdf=$(basename "$(in_ns "$NS" readlink -f "/sys/class/net/$NIC_IF/device" 2>/dev/null)" 2>/dev/null || true)
+	f=/sys/kernel/debug/$DRIVER/$bdf/rings
+	if [[ -n $bdf && -r $f ]]; then
+		jq -R -s 'split("\n") | map(select(length > 0))' <"$f"
+	else
+		echo null
+	fi
+}
+
+check_flow() {
+	local pkts_tx pkts_rx
+	pkts_tx=$(jq -r '.tx_packets // 0' <<<"$DELTAS")
+	pkts_rx=$(jq -r '.rx_packets // 0' <<<"$DELTAS")
+	awk -v a="$SINGLE_TX" -v b="$MULTI_TX" 'BEGIN { exit !(a > 0 && b > 0) }' ||
+		die "no traffic from $NIC_IF to $SERVER (tx: single $(gbps "$SINGLE_TX") Gbps, multi $(gbps "$MULTI_TX") Gbps)"
+	awk -v a="$SINGLE_RX" -v b="$MULTI_RX" 'BEGIN { exit !(a > 0 && b > 0) }' ||
+		die "no traffic from $SERVER to $NIC_IF (rx: single $(gbps "$SINGLE_RX") Gbps, multi $(gbps "$MULTI_RX") Gbps)"
+	((pkts_tx > 0 && pkts_rx > 0)) ||
+		die "the traffic did not cross $NIC_IF: its counters moved by tx $pkts_tx, rx $pkts_rx packets"
+}
+
+save_baseline() {
+	local doc
+	doc=$(jq -n --arg drv "$DRIVER" --arg ver "$VERSION" --arg mac "$MAC" --argjson dur "$DURATION" --argjson streams "$STREAMS" \
+		--argjson fig "$(figures_json)" --argjson counters "$DELTAS" --arg log "$LOG" \
+		'{mode: "baseline", driver: $drv, version: $ver, mac: $mac, durationSeconds: $dur, streams: $streams,
+		  figures: $fig, counters: $counters, log: $log}')
+	mkdir -p "$(dirname "$BASELINE")"
+	echo "$doc" >"$BASELINE.tmp" && mv "$BASELINE.tmp" "$BASELINE"
+	say "baseline saved in $BASELINE"
+	jq -c . <<<"$doc"
+}
+
+compare() {
+	[[ -f $BASELINE ]] || die "no baseline at $BASELINE: the baseline step measures the stock driver first"
+	local stock custom doc min
+	stock=$(jq -c '.figures' "$BASELINE")
+	custom=$(figures_json)
+	doc=$(jq -n --arg drv "$DRIVER" --arg ver "$VERSION" --arg ifc "$NIC_IF" --arg ns "$NS" --arg srv "$SERVER" \
+		--argjson dur "$DURATION" --argjson streams "$STREAMS" --argjson min "$MIN_RATIO" \
+		--argjson custom "$custom" --argjson stock "$stock" --argjson counters "$DELTAS" --argjson rings "$(rings_json)" \
+		--arg stockdrv "$(jq -r '.driver' "$BASELINE")" --arg log "$LOG" '
+		def r(a; b): if b > 0 then ((a / b) * 1000 | round) / 1000 else 0 end;
+		{mode: "validate", driver: $drv, version: $ver, interface: $ifc, namespace: $ns, server: $srv,
+		 durationSeconds: $dur, streams: $streams, stockDriver: $stockdrv, custom: $custom, stock: $stock,
+		 ratio: ({singleTx: r($custom.single.txGbps; $stock.single.txGbps), singleRx: r($custom.single.rxGbps; $stock.single.rxGbps),
+		          multiTx: r($custom.multi.txGbps; $stock.multi.txGbps), multiRx: r($custom.multi.rxGbps; $stock.multi.rxGbps)}
+		        | . + {min: ([.[]] | min)}),
+		 minRatio: $min, counters: $counters, rings: $rings, log: $log}')
+	min=$(jq -r '.ratio.min' <<<"$doc")
+	if awk -v m="$min" -v lim="$MIN_RATIO" 'BEGIN { exit !(m < lim) }'; then
+		echo "$doc" >>"$LOG"
+		die "custom/stock throughput ratio $min is below the minimum $MIN_RATIO: $(jq -r '
+			"single tx \(.custom.single.txGbps) vs \(.stock.single.txGbps) Gbps, single rx \(.custom.single.rxGbps) vs \(.stock.single.rxGbps), multi tx \(.custom.multi.txGbps) vs \(.stock.multi.txGbps), multi rx \(.custom.multi.rxGbps) vs \(.stock.multi.rxGbps)"' <<<"$doc")"
+	fi
+	say "ok: ratio min $min (>= $MIN_RATIO)"
+	jq -c . <<<"$doc"
+}
+
+main() {
+	init_step
+	validate_inputs
+	locate_nic
+	check_ping
+	measure
+	DELTAS=$(deltas_json)
+	check_flow
+	if [[ $MODE == baseline ]]; then save_baseline; else compare; fi
+	rm -rf "$WORK"
+}
+
+main "$@"

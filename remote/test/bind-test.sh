@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# bind.sh and unbind.sh in a real 6.1 kernel (vmtest): an e1000 NIC with a
+# known MAC stands in for the lab ENI; pci-stub proves the mechanism, our
+# ena_custom (whose probe fails without ENA hardware) proves the rollback.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+FIXTURES=${ENA_LAB_FIXTURES:-$TOP/../shared/fixtures}
+
+"$TOP/tools/apt-install.sh" linux-headers-amd64 kmod iproute2 ethtool bash
+KVER=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | grep -o 'linux-headers-[0-9][^ ,]*-amd64' | head -n 1)
+KVER=${KVER#linux-headers-}
+TMP=$(mktemp -d /tmp/bind-test.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+# The module the lab would bind: built like kmod's tests build it (cached).
+"$TOP/kmod/build.sh" --version 2.15.0 --source "tarball:$FIXTURES/amzn-drivers-ena_linux_2.15.0.tar.gz" \
+	--kernel-build "/usr/src/linux-headers-$KVER" --work "$TOP/.cache/kmod/work" --install "$TOP/.cache/kmod/modules" \
+	>"$TMP/manifest.json"
+ko=$(sed -n 's/.*"modulePath":"\([^"]*\)".*/\1/p' "$TMP/manifest.json")
+sed -n 's/.*"moduleVersion":"\([^"]*\)".*/\1/p' "$TMP/manifest.json" >"$TMP/version"
+
+files=()
+for s in lib.sh bind.sh unbind.sh; do files+=(--file "$TOP/remote/scripts/$s:/opt/ena-lab/scripts/$s"); done
+exec "$TOP/vmtest/run.sh" --script "$HERE/vm-bind.sh" \
+	--stock-module e1000 --stock-module pci-stub \
+	--file "$ko:/opt/ena-lab/ena_custom.ko" --file "$TMP/version:/opt/ena-lab/version" "${files[@]}" \
+	--bin bash --bin ip --bin ethtool --bin modinfo \
+	--qemu -netdev --qemu hubport,id=n0,hubid=0 \
+	--qemu -device --qemu e1000,netdev=n0,mac=52:54:00:e1:ab:01

@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# The real netns.sh and validate.sh against real traffic, all inside network
+# namespaces this test creates: a "host" namespace holds the primary IP
+# (prim0) and a veth end standing in for the secondary ENI (eni0, found by its
+# MAC); the scripts move eni0 into the lab namespace themselves, configure it
+# and run iperf3 across the veth pair. 198.51.100.0/24 only (TEST-NET-2).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SCRIPTS=$(cd "$HERE/../scripts" && pwd)
+NET=198.51.100
+HOSTNS=elab-host-$$ LABNS=elab-lab-$$
+ENI_MAC=02:e1:ab:00:00:02 DEF_MAC=02:e1:ab:00:00:03
+PASSED=0 FAILED=0
+
+pass() { PASSED=$((PASSED + 1)); echo "PASS $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL $1: $2"; }
+
+cleanup() {
+	ip netns delete "$LABNS" 2>/dev/null || true
+	ip netns delete "$HOSTNS" 2>/dev/null || true
+	rm -rf "$TMP"
+}
+
+setup() {
+	if ip -4 addr show | grep -q " $NET\."; then
+		echo "refusing to run: $NET.0/24 is already in use on this machine" >&2
+		exit 1
+	fi
+	TMP=$(mktemp -d /tmp/validate-test.XXXXXX)
+	trap cleanup EXIT
+	ip netns add "$HOSTNS"
+	ip -n "$HOSTNS" link set lo up
+	ip -n "$HOSTNS" link add prim0 type veth peer name eni0
+	ip -n "$HOSTNS" link set eni0 address "$ENI_MAC"
+	ip -n "$HOSTNS" addr add "$NET.1/24" dev prim0
+	ip -n "$HOSTNS" link set prim0 up
+	# A second link carrying the "host's" default route: the primary ENI.
+	ip -n "$HOSTNS" link add def0 type veth peer name def1
+	ip -n "$HOSTNS" link set def0 address "$DEF_MAC"
+	ip -n "$HOSTNS" addr add 203.0.113.1/24 dev def0
+	ip -n "$HOSTNS" link set def0 up
+	ip -n "$HOSTNS" link set def1 up
+	ip -n "$HOSTNS" route add default via 203.0.113.2 dev def0 onlink
+}
+
+# host_run SCRIPT [VAR=value...] [-- ARGS...]: a step as the host runs it.
+host_run() {
+	local script=$1 vars=() args=()
+	shift
+	while (($#)) && [[ $1 != -- ]]; do vars+=("$1"); shift; done
+	(($#)) && shift && args=("$@")
+	# nsenter, not `ip netns exec`: the latter gives a private mount namespace,
+	# where the lab namespace the script creates would not be seen by others.
+	nsenter --net="/run/netns/$HOSTNS" env ENA_LAB_STATE_DIR="$TMP/state" ENA_LAB_LOG_DIR="$TMP/log" \
+		ENA_LAB_SYSTEMD_DIR="$TMP/systemd" ENA_LAB_NETNS="$LABNS" "${vars[@]}" bash "$SCRIPTS/$script" "${args[@]}"
+}
+
+netns_env=(ENA_LAB_MAC="$ENI_MAC" ENA_LAB_IP="$NET.2" ENA_LAB_PREFIX=24 ENA_LAB_GATEWAY="$NET.1" ENA_LAB_MTU=1500)
+measure_env=(ENA_LAB_MAC="$ENI_MAC" ENA_LAB_SERVER_IP="$NET.1" ENA_LAB_EXPECT_DRIVER=veth ENA_LAB_DURATION=1 ENA_LAB_STREAMS=2)
+
+# expect_failure NAME PATTERN CMD...: CMD fails and its stderr matches PATTERN.
+expect_failure() {
+	local name=$1 pattern=$2
+	shift 2
+	if "$@" >"$TMP/out" 2>"$TMP/err"; then
+		fail "$name" "succeeded: $(cat "$TMP/out")"
+	elif grep -qE "$pattern" "$TMP/err"; then
+		pass "$name"
+	else
+		fail "$name" "stderr lacks /$pattern/: $(tail -n 3 "$TMP/err")"
+	fi
+}
+
+test_netns() {
+	local out
+	out=$(host_run netns.sh "${netns_env[@]}")
+	if [[ $(jq -r '.changed' <<<"$out") == true && $(jq -r '.interface' <<<"$out") == eni0 && $(jq -r '.driver' <<<"$out") == veth ]] &&
+		ip -n "$LABNS" -4 addr show dev eni0 | grep -q "$NET.2/24" &&
+		ip -n "$LABNS" route show default | grep -q "via $NET.1 dev eni0"; then
+		pass netns-moves-and-configures-the-nic
+	else
+		fail netns-moves-and-configures-the-nic "$out"
+	fi
+	if ip -n "$HOSTNS" link show eni0 >/dev/null 2>&1; then fail netns-nic-left-host "eni0 still in the host namespace"; else pass netns-nic-left-host; fi
+	out=$(host_run netns.sh "${netns_env[@]}" 2>"$TMP/err")
+	if [[ $(jq -r '.changed' <<<"$out") == false ]] && grep -q "nothing to do" "$TMP/err"; then
+		pass netns-second-run-changes-nothing
+	else
+		fail netns-second-run-changes-nothing "$out $(cat "$TMP/err")"
+	fi
+	if grep -q "^ExecStart=.*netns.sh" "$TMP/systemd/ena-lab-netns.service" && grep -q "^ENA_LAB_IP=$NET.2$" "$TMP/state/netns.env"; then
+		pass netns-boot-unit-written
+	else
+		fail netns-boot-unit-written "no unit or env file"
+	fi
+	expect_failure netns-refuses-the-default-route-nic "carries this host's default route" \
+		host_run netns.sh ENA_LAB_MAC="$DEF_MAC" ENA_LAB_IP="$NET.3" ENA_LAB_PREFIX=24 ENA_LAB_GATEWAY="$NET.1"
+	expect_failure netns-refuses-bad-ip "ENA_LAB_IP='198.51.100.300' is not an IPv4 address" \
+		host_run netns.sh ENA_LAB_MAC="$ENI_MAC" ENA_LAB_IP=198.51.100.300 ENA_LAB_PREFIX=24 ENA_LAB_GATEWAY="$NET.1"
+}
+
+# The baseline step: NIC (on the "stock" driver, here veth) into a temporary
+# namespace, measured, back where it was.
+test_baseline() {
+	local out
+	if out=$(host_run baseline.sh "${netns_env[@]}" ENA_LAB_SERVER_IP="$NET.1" ENA_LAB_STOCK_DRIVER=veth \
+		ENA_LAB_DURATION=1 ENA_LAB_STREAMS=2 2>"$TMP/err"); then
+		if jq -e '.mode == "baseline" and .driver == "veth" and .figures.single.txGbps > 0 and .figures.single.rxGbps > 0
+			and .figures.multi.txGbps > 0 and .figures.multi.rxGbps > 0 and .counters.tx_packets > 0' <<<"$out" >/dev/null &&
+			[[ -f $TMP/state/baseline.json ]]; then
+			pass baseline-measures-both-directions
+		else
+			fail baseline-measures-both-directions "$out"
+		fi
+	else
+		fail baseline-measures-both-directions "$(tail -n 5 "$TMP/err")"
+	fi
+	if ip -n "$HOSTNS" link show eni0 >/dev/null 2>&1 && [[ ! -e /run/netns/$LABNS && ! -e $TMP/systemd/ena-lab-netns.service ]]; then
+		pass baseline-puts-the-nic-back
+	else
+		fail baseline-puts-the-nic-back "eni0 not back in the host namespace, or the temporary namespace left"
+	fi
+	if out=$(host_run baseline.sh "${netns_env[@]}" ENA_LAB_SERVER_IP="$NET.1" ENA_LAB_STOCK_DRIVER=veth \
+		ENA_LAB_DURATION=1 ENA_LAB_STREAMS=2 2>"$TMP/err") && grep -q "nothing to do" "$TMP/err" &&
+		[[ $out == "$(jq -c . "$TMP/state/baseline.json")" ]]; then
+		pass baseline-second-run-changes-nothing
+	else
+		fail baseline-second-run-changes-nothing "$(cat "$TMP/err")"
+	fi
+	expect_failure baseline-needs-the-stock-driver "is on 'veth': the baseline must be measured on the stock ena" \
+		host_run baseline.sh "${netns_env[@]}" ENA_LAB_SERVER_IP="$NET.1" ENA_LAB_DURATION=2
+}
+
+test_measure() {
+	local out
+	if out=$(host_run validate.sh "${measure_env[@]}" ENA_LAB_MIN_RATIO=0.2 2>"$TMP/err"); then
+		if jq -e '.mode == "validate" and .custom.single.txGbps > 0 and .custom.multi.rxGbps > 0 and .stock.single.txGbps > 0
+			and .ratio.min > 0 and (.ratio | has("singleTx") and has("singleRx") and has("multiTx") and has("multiRx"))
+			and .counters.rx_packets > 0 and .interface == "eni0"' <<<"$out" >/dev/null; then
+			pass validate-compares-with-baseline
+		else
+			fail validate-compares-with-baseline "$out"
+		fi
+		if grep -q '^\[validate\] iperf3 multi-rx' "$TMP/err"; then pass validate-reports-progress; else
+			fail validate-reports-progress "$(cat "$TMP/err")"; fi
+		echo "$out" >"$TMP/validate.json"
+	else
+		fail validate-compares-with-baseline "$(tail -n 5 "$TMP/err")"
+	fi
+	expect_failure validate-fails-below-min-ratio "ratio [0-9.]+ is below the minimum 50: single tx [0-9.]+ vs [0-9.]+ Gbps" \
+		host_run validate.sh "${measure_env[@]}" ENA_LAB_MIN_RATIO=50
+	expect_failure validate-checks-the-driver "is on driver 'veth', expected 'ena_custom'" \
+		host_run validate.sh "${measure_env[@]}" ENA_LAB_EXPECT_DRIVER=ena_custom
+	expect_failure validate-needs-a-baseline "no baseline at" \
+		host_run validate.sh "${measure_env[@]}" ENA_LAB_BASELINE="$TMP/none.json"
+}
+
+test_broken_paths() {
+	ip -n "$HOSTNS" route add blackhole "$NET.2/32"
+	expect_failure validate-fails-when-packets-are-dropped "no ping reply from $NET.1 through eni0 \\($ENI_MAC\\)" \
+		host_run validate.sh "${measure_env[@]}"
+	ip -n "$HOSTNS" route del blackhole "$NET.2/32"
+	ip -n "$HOSTNS" link set prim0 down
+	expect_failure validate-fails-when-the-link-is-down "no ping reply from $NET.1" \
+		host_run validate.sh "${measure_env[@]}"
+	ip -n "$HOSTNS" link set prim0 up
+}
+
+test_teardown() {
+	local out
+	out=$(host_run netns.sh "${netns_env[@]}" -- down 2>/dev/null) || true
+	if ip -n "$HOSTNS" link show eni0 >/dev/null 2>&1 && [[ ! -e /run/netns/$LABNS ]] && [[ ! -e $TMP/systemd/ena-lab-netns.service ]]; then
+		pass netns-down-restores-and-removes
+	else
+		fail netns-down-restores-and-removes "$out"
+	fi
+}
+
+main() {
+	"$HERE/../../tools/apt-install.sh" iproute2 iperf3 jq iputils-ping ethtool
+	setup
+	test_baseline
+	test_netns
+	test_measure
+	test_broken_paths
+	test_teardown
+	if [[ -f $TMP/validate.json ]]; then
+		echo "validate over veth (1 s runs): $(jq -c '{custom, ratio}' "$TMP/validate.json")"
+	fi
+	echo "validate: $PASSED passed, $FAILED failed"
+	((FAILED == 0))
+}
+
+main "$@"

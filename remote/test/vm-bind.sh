@@ -1,0 +1,105 @@
+#!/bin/sh
+# Runs inside the VM (busybox sh, plus bash, ip, ethtool, modinfo): the real
+# bind.sh and unbind.sh against a real 6.1 kernel's sysfs. QEMU gives the VM
+# an e1000 NIC with MAC 52:54:00:e1:ab:01, standing in for the lab ENI.
+# shellcheck disable=SC2015 # "check && pass || fail": pass only echoes.
+MAC=52:54:00:e1:ab:01
+S=/opt/ena-lab/scripts
+WANT=$(cat /opt/ena-lab/version)
+
+pass() { echo "VMTEST-PASS $1"; }
+fail() { echo "VMTEST-FAIL $1: $2"; }
+info() { echo "VMTEST-INFO $*"; }
+now() { cut -d' ' -f1 /proc/uptime; }
+step() {
+	script=$1
+	shift
+	env ENA_LAB_STATE_DIR=/tmp/state ENA_LAB_LOG_DIR=/tmp/log ENA_LAB_SYSTEMD_DIR=/tmp/systemd \
+		ENA_LAB_MAC=$MAC ENA_LAB_TIMEOUT=10 "$@" bash "$S/$script" >/tmp/out 2>/tmp/err
+}
+nic() { for n in /sys/class/net/*; do [ "$(cat "$n/address")" = "$MAC" ] && echo "${n##*/}"; done; }
+bdf_driver() { basename "$(readlink "/sys/bus/pci/devices/$BDF/driver" 2>/dev/null)" 2>/dev/null; }
+
+modprobe e1000
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -n "$(nic)" ] && break; sleep 0.5; done
+IF=$(nic)
+[ -n "$IF" ] && pass e1000-nic-present || fail e1000-nic-present "no interface with $MAC"
+ip link set "$IF" up
+BDF=$(basename "$(readlink -f "/sys/class/net/$IF/device")")
+info "NIC $IF at $BDF"
+
+# Refusals that must not touch the device.
+if step bind.sh ENA_LAB_MODULE=/opt/ena-lab/ena_custom.ko ENA_LAB_PARAMS="bogus=1"; then
+	fail refuses-unknown-param "bind accepted bogus=1"
+elif grep -q "'bogus' is not a parameter of /opt/ena-lab/ena_custom.ko" /tmp/err && [ "$(bdf_driver)" = e1000 ]; then
+	pass refuses-unknown-param
+else
+	fail refuses-unknown-param "$(cat /tmp/err)"
+fi
+ip addr add 203.0.113.5/24 dev "$IF"
+ip route add default via 203.0.113.1 dev "$IF"
+if step bind.sh ENA_LAB_TARGET_DRIVER=pci-stub ENA_LAB_EXPECT_NETDEV=0; then
+	fail refuses-default-route-nic "bind moved the NIC that carries the default route"
+elif grep -q "carries this host's default route" /tmp/err && [ "$(bdf_driver)" = e1000 ]; then
+	pass refuses-default-route-nic
+else
+	fail refuses-default-route-nic "$(cat /tmp/err)"
+fi
+ip route del default
+ip addr flush dev "$IF"
+
+# Happy path of the mechanism: a driver that takes any device.
+t0=$(now)
+if step bind.sh ENA_LAB_TARGET_DRIVER=pci-stub ENA_LAB_EXPECT_NETDEV=0; then
+	if [ "$(bdf_driver)" = pci-stub ] && [ -z "$(nic)" ] && grep -q "\"bdf\":\"$BDF\"" /tmp/out; then
+		pass bind-moves-the-nic-by-mac
+	else
+		fail bind-moves-the-nic-by-mac "driver $(bdf_driver), netdev '$(nic)', out $(cat /tmp/out)"
+	fi
+else
+	fail bind-moves-the-nic-by-mac "$(cat /tmp/err)"
+fi
+info "bind to pci-stub took $(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')s"
+grep -q '^ExecStart=.*bind.sh' /tmp/systemd/ena-lab-bind.service && pass boot-unit-written || fail boot-unit-written "no unit"
+if step bind.sh ENA_LAB_TARGET_DRIVER=pci-stub ENA_LAB_EXPECT_NETDEV=0 && grep -q "nothing to do" /tmp/err && grep -q '"changed":false' /tmp/out; then
+	pass bind-second-run-changes-nothing
+else
+	fail bind-second-run-changes-nothing "$(cat /tmp/err)"
+fi
+if step unbind.sh ENA_LAB_TARGET_DRIVER=pci-stub && [ "$(bdf_driver)" = e1000 ] && [ -n "$(nic)" ]; then
+	pass unbind-restores-e1000-with-its-mac
+else
+	fail unbind-restores-e1000-with-its-mac "driver $(bdf_driver), netdev '$(nic)': $(cat /tmp/err)"
+fi
+[ ! -e /tmp/systemd/ena-lab-bind.service ] && pass unbind-removes-boot-unit || fail unbind-removes-boot-unit "unit left"
+[ "$(cat "/sys/bus/pci/devices/$BDF/driver_override")" = "(null)" ] && pass unbind-clears-override ||
+	fail unbind-clears-override "$(cat "/sys/bus/pci/devices/$BDF/driver_override")"
+
+# Failure path: ena_custom's probe fails on an e1000; bind must roll back.
+IF=$(nic)
+ip link set "$IF" up
+t0=$(now)
+if step bind.sh ENA_LAB_MODULE=/opt/ena-lab/ena_custom.ko ENA_LAB_EXPECT_VERSION="$WANT"; then
+	fail rollback-on-failed-probe "bind to ena_custom succeeded on an e1000"
+else
+	info "bind + failed probe + rollback took $(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')s"
+	err=$(tr '\n' ' ' </tmp/err)
+	case $err in
+	*"binding $BDF ($MAC) to ena_custom failed"*"rolled back to e1000"*) pass failure-names-device-and-rollback ;;
+	*) fail failure-names-device-and-rollback "$err" ;;
+	esac
+	case $err in
+	*ena_custom*"$BDF"*) pass failure-shows-kernel-messages ;;
+	*) fail failure-shows-kernel-messages "$err" ;;
+	esac
+	IF=$(nic)
+	if [ "$(bdf_driver)" = e1000 ] && [ -n "$IF" ] && ip link show "$IF" | grep -q ',UP'; then
+		pass rollback-nic-back-up-on-e1000
+	else
+		fail rollback-nic-back-up-on-e1000 "driver $(bdf_driver), netdev '$IF'"
+	fi
+	[ ! -d /sys/module/ena_custom ] && pass rollback-unloads-ena_custom || fail rollback-unloads-ena_custom "still loaded"
+fi
+[ "$(cat "/sys/bus/pci/devices/$BDF/driver_override")" = "(null)" ] && pass rollback-clears-override ||
+	fail rollback-clears-override "$(cat "/sys/bus/pci/devices/$BDF/driver_override")"
+dmesg | grep -qE "Oops|BUG:|Call Trace" && fail dmesg-clean "$(dmesg | grep -E 'Oops|BUG:' | head -n 2)" || pass dmesg-clean
