@@ -37,6 +37,17 @@ func instanceType(hv string, metal bool, ena string, enis int, archs ...string) 
 
 const nitroJSON = `{"ok":true,"instanceType":"c6i.large","primaryDriver":"ena","kernel":"6.1.150-1.amzn2023.x86_64","problems":[]}`
 
+// stepStdout is what each host step prints on a healthy host.
+var stepStdout = map[string]string{
+	"nitro-check": nitroJSON,
+	"prereqs":     `{"kernel":"6.1.150-1.amzn2023.x86_64","installed":[],"changed":false}`,
+	"build":       `{"driverVersion":"2.15.0","moduleVersion":"2.15.0g-custom.0badc0de","modulePath":"/opt/ena-lab/modules/6.1.150-1.amzn2023.x86_64/2.15.0/ena_custom.ko","kernelRelease":"6.1.150-1.amzn2023.x86_64"}`,
+	"baseline":    `{"mode":"baseline","driver":"ena","figures":{"single":{"txGbps":4.9,"rxGbps":4.8},"multi":{"txGbps":12.4,"rxGbps":12.3}}}`,
+	"bind":        `{"bdf":"0000:00:06.0","driver":"ena_custom","version":"2.15.0g-custom.0badc0de","interface":"eth1","changed":true}`,
+	"netns":       `{"namespace":"ena-lab","interface":"eth1","changed":true}`,
+	"validate":    `{"mode":"validate","custom":{"single":{"txGbps":4.8}},"stock":{"single":{"txGbps":4.9}},"ratio":{"min":0.97}}`,
+}
+
 // registered is one resource as the engine saw it.
 type registered struct {
 	Type, Name string
@@ -153,7 +164,7 @@ func (m *labMocks) named(t *testing.T, typ, name string) registered {
 // returns what it registered and its outputs, awaited.
 func run(t *testing.T, stack string, cfg map[string]string) (*labMocks, map[string]internals.UnsafeAwaitOutputResult, error) {
 	t.Helper()
-	return runWithStdout(t, stack, cfg, map[string]string{"nitro-check": nitroJSON})
+	return runWithStdout(t, stack, cfg, stepStdout)
 }
 
 // runWithStdout is run with the steps answering the given stdout.

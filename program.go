@@ -104,7 +104,17 @@ func buildLab(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 		return nil, err
 	}
 
-	return map[string]pulumi.Input{
+	driver, err := driverSteps(onHost, driverLab{
+		settings:  settings,
+		host:      host,
+		nitro:     nitro,
+		primaryIP: host.Instance.PrivateIp,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	outputs := map[string]pulumi.Input{
 		"instanceId":   host.Instance.ID(),
 		"instanceType": pulumi.String(itype.Name),
 		"publicIp":     host.Instance.PublicIp,
@@ -116,7 +126,11 @@ func buildLab(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 			"privateIp": host.Secondary.PrivateIp,
 		},
 		"nitroCheck": remote.Result("nitro-check", nitro),
-	}, nil
+	}
+	for k, v := range driver {
+		outputs[k] = v
+	}
+	return outputs, nil
 }
 
 func loadSettings(ctx *pulumi.Context) (stackconfig.Settings, error) {

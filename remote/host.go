@@ -53,9 +53,13 @@ func NewHost(ctx *pulumi.Context, name string, args HostArgs, opts ...pulumi.Res
 	return h, ctx.RegisterResourceOutputs(h, pulumi.Map{"ready": ready.Stdout})
 }
 
-// Run adds a step after every step added before it.
+// Run adds a step after readiness and after the step added before it.
 func (h *Host) Run(s Step) (*cmd.Command, error) {
-	c, err := h.command(s, 30, []pulumi.Resource{h.last})
+	deps := []pulumi.Resource{h.Ready}
+	if h.last != h.Ready {
+		deps = append(deps, h.last)
+	}
+	c, err := h.command(s, 30, deps)
 	if err != nil {
 		return nil, err
 	}
@@ -83,9 +87,7 @@ func (h *Host) command(s Step, dialErrorLimit int, deps []pulumi.Resource) (*cmd
 		Create:                 pulumi.String("sudo bash -s"),
 		Stdin:                  program.ToStringPtrOutput(),
 		AddPreviousOutputInEnv: pulumi.Bool(false),
-		Triggers: pulumi.Array{program.ApplyT(func(p string) string {
-			return Fingerprint(p)
-		}).(pulumi.StringOutput)},
+		Triggers:               triggers(program, s.RerunOn),
 	}
 	opts := []pulumi.ResourceOption{
 		pulumi.Parent(h),
@@ -109,6 +111,15 @@ func (h *Host) command(s Step, dialErrorLimit int, deps []pulumi.Resource) (*cmd
 		return nil, fmt.Errorf("remote step %s: %w", s.Name, err)
 	}
 	return c, nil
+}
+
+// triggers: the program's fingerprint, then every RerunOn value.
+func triggers(program pulumi.StringOutput, rerunOn []pulumi.StringInput) pulumi.Array {
+	t := pulumi.Array{program.ApplyT(func(p string) string { return Fingerprint(p) }).(pulumi.StringOutput)}
+	for _, v := range rerunOn {
+		t = append(t, v)
+	}
+	return t
 }
 
 // Result parses a step's JSON result for a stack output.

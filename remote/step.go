@@ -49,6 +49,8 @@ type Step struct {
 	// DeleteScript, if set, is the file in scripts/ that Delete runs (with the
 	// same inputs); the step is then deleted before it is replaced.
 	DeleteScript string
+	// DeleteArgs are the arguments of the delete script.
+	DeleteArgs []string
 	// Sources are other scripts/ files the script sources (e.g. lib.sh).
 	Sources []string
 	// Files are more files written below the step's directory.
@@ -59,6 +61,9 @@ type Step struct {
 	Timeout time.Duration
 	// DependsOn lists what must finish first (the previous step).
 	DependsOn []pulumi.Resource
+	// RerunOn are values that re-run the step when they change although the
+	// script does not read them (e.g. the version an earlier step bound).
+	RerunOn []pulumi.StringInput
 }
 
 // Dir is the step's directory on the host.
@@ -91,14 +96,18 @@ func (s Step) files() (map[string][]byte, error) {
 }
 
 // invocation is the line that runs one script with its inputs, as root.
-func (s Step) invocation(script string, inputs map[string]string) string {
+func (s Step) invocation(script string, inputs map[string]string, args ...string) string {
 	var b strings.Builder
 	b.WriteString("env")
 	for _, k := range slices.Sorted(maps.Keys(inputs)) {
 		b.WriteString(" " + k + "=" + Quote(inputs[k]))
 	}
 	secs := int(s.Timeout.Seconds())
-	fmt.Fprintf(&b, " timeout --kill-after=30 %d bash %s </dev/null", secs, Quote(path.Join(s.Dir(), script)))
+	fmt.Fprintf(&b, " timeout --kill-after=30 %d bash %s", secs, Quote(path.Join(s.Dir(), script)))
+	for _, a := range args {
+		b.WriteString(" " + Quote(a))
+	}
+	b.WriteString(" </dev/null")
 	return b.String()
 }
 
@@ -123,7 +132,7 @@ func (s Step) Program(inputs map[string]string) (string, error) {
 
 // DeleteCommand runs the delete script left on the host by Create.
 func (s Step) DeleteCommand(inputs map[string]string) string {
-	return "sudo " + s.invocation(s.DeleteScript, inputs)
+	return "sudo " + s.invocation(s.DeleteScript, inputs, s.DeleteArgs...)
 }
 
 // Fingerprint is the trigger: it changes exactly when the program changes,

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// stepOrder is the order the host steps must run in.
+var stepOrder = []string{"ready", "nitro-check", "prereqs", "build", "baseline", "bind", "netns", "validate"}
+
+func TestHostStepsRunInOrderEachAfterThePrevious(t *testing.T) {
+	m, _ := mustRun(t, "dev", base)
+	for i := 1; i < len(stepOrder); i++ {
+		c := m.named(t, "command:remote:Command", stepOrder[i])
+		if !hasSuffix(c.RPC.GetDependencies(), "$command:remote:Command::"+stepOrder[i-1]) {
+			t.Errorf("step %s does not depend on %s: %v", stepOrder[i], stepOrder[i-1], c.RPC.GetDependencies())
+		}
+	}
+}
+
+func stdin(t *testing.T, m *labMocks, step string) string {
+	t.Helper()
+	return prop(t, m.named(t, "command:remote:Command", step).Inputs, "stdin").StringValue()
+}
+
+func trigger(t *testing.T, m *labMocks, step string) string {
+	t.Helper()
+	return prop(t, m.named(t, "command:remote:Command", step).Inputs, "triggers").ArrayValue()[0].StringValue()
+}
+
+func TestBuildReRunsWhenAPatchChangesAndOnlyThen(t *testing.T) {
+	before, _ := mustRun(t, "dev", base)
+
+	unrelated, _ := mustRun(t, "dev", with(map[string]string{"ttlHours": "6", "minThroughputRatio": "0.8", "spot": "true"}))
+	if trigger(t, unrelated, "build") != trigger(t, before, "build") {
+		t.Error("changing ttlHours, minThroughputRatio and spot re-runs the driver build")
+	}
+	if trigger(t, unrelated, "validate") == trigger(t, before, "validate") {
+		t.Error("changing minThroughputRatio does not re-run validate")
+	}
+
+	old := driverFiles
+	defer func() { driverFiles = old }()
+	driverFiles = func() map[string][]byte {
+		files := old()
+		for name, b := range files {
+			if strings.HasPrefix(name, "patches/0004") {
+				files[name] = append(append([]byte(nil), b...), []byte("\n-- edited\n")...)
+			}
+		}
+		return files
+	}
+	edited, _ := mustRun(t, "dev", base)
+	if trigger(t, edited, "build") == trigger(t, before, "build") {
+		t.Error("editing a patch does not re-run the driver build")
+	}
+	driverFiles = old
+
+	newer, _ := mustRun(t, "dev", with(map[string]string{"driverVersion": "2.17.0"}))
+	if trigger(t, newer, "build") == trigger(t, before, "build") {
+		t.Error("changing driverVersion does not re-run the driver build")
+	}
+	if !strings.Contains(stdin(t, newer, "build"), "ENA_LAB_DRIVER_VERSION='2.17.0'") {
+		t.Error("the build step does not get the configured driver version")
+	}
+}
+
+func TestBuildShipsTheSeriesAndChecksTheKernel(t *testing.T) {
+	m, _ := mustRun(t, "dev", base)
+	in := stdin(t, m, "build")
+	for _, want := range []string{
+		"ENA_LAB_KERNEL_RELEASE='6.1.150-1.amzn2023.x86_64'",
+		"ENA_LAB_KMOD_DIR='/opt/ena-lab/steps/build/kmod'",
+		"'/opt/ena-lab/steps/build/kmod/build.sh'",
+		"'/opt/ena-lab/steps/build/kmod/patches/series'",
+		"'/opt/ena-lab/steps/build/build-driver.sh'",
+	} {
+		if !strings.Contains(in, want) {
+			t.Errorf("build step program lacks %s", want)
+		}
+	}
+}
+
+func TestBindTakesTheBuiltModuleAndUndoesOnDelete(t *testing.T) {
+	m, _ := mustRun(t, "dev", with(map[string]string{"driverParams": "rx_queue_size=2048"}))
+	bind := m.named(t, "command:remote:Command", "bind")
+	in := stdin(t, m, "bind")
+	for _, want := range []string{
+		"ENA_LAB_MAC='0a:1b:2c:3d:4e:5f'",
+		"ENA_LAB_MODULE='/opt/ena-lab/modules/6.1.150-1.amzn2023.x86_64/2.15.0/ena_custom.ko'",
+		"ENA_LAB_EXPECT_VERSION='2.15.0g-custom.0badc0de'",
+		"ENA_LAB_PARAMS='rx_queue_size=2048'",
+	} {
+		if !strings.Contains(in, want) {
+			t.Errorf("bind step program lacks %s", want)
+		}
+	}
+	del := prop(t, bind.Inputs, "delete").StringValue()
+	if !strings.Contains(del, "bash '/opt/ena-lab/steps/bind/unbind.sh'") || !strings.Contains(del, "ENA_LAB_MAC='0a:1b:2c:3d:4e:5f'") {
+		t.Errorf("bind's delete does not restore the stock driver for the ENI: %s", del)
+	}
+	if !bind.RPC.GetDeleteBeforeReplace() {
+		t.Error("a rebuilt bind step would bind before the old one is undone: DeleteBeforeReplace is off")
+	}
+	netns := m.named(t, "command:remote:Command", "netns")
+	if del := prop(t, netns.Inputs, "delete").StringValue(); !strings.Contains(del, "netns.sh' 'down'") {
+		t.Errorf("netns delete does not take the namespace down: %s", del)
+	}
+}
+
+func TestNetworkStepsUseTheENIsRealAddresses(t *testing.T) {
+	m, _ := mustRun(t, "dev", base)
+	for _, step := range []string{"baseline", "netns"} {
+		in := stdin(t, m, step)
+		for _, want := range []string{"ENA_LAB_MAC='0a:1b:2c:3d:4e:5f'", "ENA_LAB_IP='10.42.0.20'", "ENA_LAB_PREFIX='24'", "ENA_LAB_GATEWAY='10.42.0.1'"} {
+			if !strings.Contains(in, want) {
+				t.Errorf("%s lacks %s", step, want)
+			}
+		}
+	}
+	for _, step := range []string{"baseline", "validate"} {
+		if !strings.Contains(stdin(t, m, step), "ENA_LAB_SERVER_IP='10.42.0.10'") {
+			t.Errorf("%s does not measure against the primary ENI's IP", step)
+		}
+	}
+	in := stdin(t, m, "validate")
+	for _, want := range []string{"ENA_LAB_EXPECT_DRIVER='ena_custom'", "ENA_LAB_EXPECT_VERSION='2.15.0g-custom.0badc0de'", "ENA_LAB_MIN_RATIO='0.9'"} {
+		if !strings.Contains(in, want) {
+			t.Errorf("validate lacks %s", want)
+		}
+	}
+}
+
+func TestNetnsAndValidateReRunWhenTheBoundBuildChanges(t *testing.T) {
+	m, _ := mustRun(t, "dev", base)
+	for _, step := range []string{"netns", "validate"} {
+		tr := prop(t, m.named(t, "command:remote:Command", step).Inputs, "triggers").ArrayValue()
+		if len(tr) != 2 || tr[1].StringValue() != "2.15.0g-custom.0badc0de" {
+			t.Errorf("%s triggers %v: a new bound version would not re-run it", step, tr)
+		}
+	}
+}
+
+func TestDriverOutputsAreTheStepsResults(t *testing.T) {
+	_, outs := mustRun(t, "dev", base)
+	build := outs["driverBuild"].(map[string]interface{})
+	validation := outs["validation"].(map[string]interface{})
+	baseline := outs["baseline"].(map[string]interface{})
+	binding := outs["binding"].(map[string]interface{})
+	if build["moduleVersion"] != "2.15.0g-custom.0badc0de" || binding["driver"] != "ena_custom" ||
+		baseline["driver"] != "ena" || validation["ratio"].(map[string]interface{})["min"] != 0.97 {
+		t.Errorf("outputs: build %v binding %v baseline %v validation %v", build, binding, baseline, validation)
+	}
+}
