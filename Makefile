@@ -16,7 +16,7 @@ outputs:
 	tools/lab.sh outputs
 
 # Every test. Each part installs what it needs (apt packages, Go modules, crates).
-test: test-go test-shell test-kmod test-remote
+test: test-go test-shell test-kmod test-remote test-rust
 	@echo "make test: every suite passed"
 
 test-go:

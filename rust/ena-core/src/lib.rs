@@ -1,0 +1,27 @@
+//! ENA's data path in Rust: the descriptor formats and the queue logic of
+//! `ena_eth_com.c` (what the Linux, DPDK and FreeBSD drivers share), written
+//! against two small hardware traits so a device model, a test or a real
+//! device can sit behind them.
+//!
+//! Modules, one concern each:
+//! - [`regs`]: BAR0 register offsets and fields (`ena_regs_defs.h`);
+//! - [`wire`]: little-endian encoding of the device's formats;
+//! - [`defs`]: descriptors and completions (`ena_eth_io_defs.h`);
+//! - [`dma`]: the DMA memory boundary;
+//! - [`tx`], [`rx`]: submission and completion rings (`ena_eth_com.c`);
+//! - [`reqid`]: the free request-id ring the driver keeps per queue.
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod defs;
+pub mod dma;
+pub mod error;
+pub mod regs;
+pub mod reqid;
+pub mod rx;
+pub mod tx;
+pub mod wire;
+
+pub use error::Error;

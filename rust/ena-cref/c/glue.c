@@ -1,0 +1,202 @@
+// ENA Lab: a thin C front for the upstream ena_eth_com.c, so Rust tests can
+// drive the original code on the same inputs as our re-implementation.
+// One ena_com_dev per queue under test: ena_com finds the device from a
+// queue through container_of(io_sq_queues[qid]), so queue 0 lives inside it.
+#include <stdlib.h>
+
+#include "ena_eth_com.h"
+
+struct cref_tx_in {
+	u64 paddr[16];
+	u16 len[16];
+	u16 num_bufs;
+	u16 req_id;
+	u16 header_len;
+	u16 mss, l3_hdr_len, l3_hdr_offset, l4_hdr_len;
+	u8 l3_proto, l4_proto;
+	u8 meta_valid, tso, l3_csum, l4_csum, l4_csum_partial, df;
+};
+
+struct cref_rx_out {
+	u16 descs;
+	u8 l3_proto, l4_proto;
+	u8 l3_csum_err, l4_csum_err, l4_csum_checked, frag;
+	u32 hash;
+	u8 pkt_offset;
+};
+
+struct ena_com_dev *cref_dev_new(void)
+{
+	struct ena_com_dev *dev = aligned_alloc(64, (sizeof(*dev) + 63) & ~(size_t)63);
+
+	if (dev)
+		memset(dev, 0, sizeof(*dev));
+	return dev;
+}
+
+void cref_dev_free(struct ena_com_dev *dev)
+{
+	free(dev);
+}
+
+void cref_tx_init(struct ena_com_dev *dev, u8 *ring, u16 depth, u8 dma_bits, u32 max_hdr, u8 no_meta_cache)
+{
+	struct ena_com_io_sq *sq = &dev->io_sq_queues[0];
+
+	sq->qid = 0;
+	sq->direction = ENA_COM_IO_QUEUE_DIRECTION_TX;
+	sq->mem_queue_type = ENA_ADMIN_PLACEMENT_POLICY_HOST;
+	sq->desc_addr.virt_addr = ring;
+	sq->desc_entry_size = sizeof(struct ena_eth_io_tx_desc);
+	sq->q_depth = depth;
+	sq->phase = 1;
+	sq->dma_addr_bits = dma_bits;
+	sq->tx_max_header_size = max_hdr;
+	sq->disable_meta_caching = no_meta_cache;
+}
+
+int cref_prepare_tx(struct ena_com_dev *dev, const struct cref_tx_in *in, int *nb)
+{
+	struct ena_com_buf bufs[16];
+	struct ena_com_tx_ctx ctx = { 0 };
+	int i;
+
+	for (i = 0; i < in->num_bufs && i < 16; i++) {
+		bufs[i].paddr = in->paddr[i];
+		bufs[i].len = in->len[i];
+	}
+	ctx.ena_bufs = bufs;
+	ctx.num_bufs = in->num_bufs;
+	ctx.req_id = in->req_id;
+	ctx.header_len = in->header_len;
+	ctx.ena_meta.mss = in->mss;
+	ctx.ena_meta.l3_hdr_len = in->l3_hdr_len;
+	ctx.ena_meta.l3_hdr_offset = in->l3_hdr_offset;
+	ctx.ena_meta.l4_hdr_len = in->l4_hdr_len;
+	ctx.l3_proto = in->l3_proto;
+	ctx.l4_proto = in->l4_proto;
+	ctx.meta_valid = in->meta_valid;
+	ctx.tso_enable = in->tso;
+	ctx.l3_csum_enable = in->l3_csum;
+	ctx.l4_csum_enable = in->l4_csum;
+	ctx.l4_csum_partial = in->l4_csum_partial;
+	ctx.df = in->df;
+	*nb = 0;
+	return ena_com_prepare_tx(&dev->io_sq_queues[0], &ctx, nb);
+}
+
+void cref_tx_state(struct ena_com_dev *dev, u16 *tail, u8 *phase, u16 *ntc)
+{
+	*tail = dev->io_sq_queues[0].tail;
+	*phase = dev->io_sq_queues[0].phase;
+	*ntc = dev->io_sq_queues[0].next_to_comp;
+}
+
+void cref_comp_ack(struct ena_com_dev *dev, u16 n)
+{
+	ena_com_comp_ack(&dev->io_sq_queues[0], n);
+}
+
+void cref_cq_init(struct ena_com_dev *dev, u8 *ring, u16 depth, u8 entry_size, u8 rx)
+{
+	struct ena_com_io_cq *cq = &dev->io_cq_queues[0];
+
+	cq->qid = 0;
+	cq->direction = rx ? ENA_COM_IO_QUEUE_DIRECTION_RX : ENA_COM_IO_QUEUE_DIRECTION_TX;
+	cq->cdesc_addr.virt_addr = ring;
+	cq->cdesc_entry_size_in_bytes = entry_size;
+	cq->q_depth = depth;
+	cq->phase = 1;
+}
+
+int cref_tx_comp(struct ena_com_dev *dev, u16 *req_id)
+{
+	u64 ts = 0;
+
+	return ena_com_tx_comp_metadata_get(&dev->io_cq_queues[0], req_id, &ts);
+}
+
+void cref_cq_state(struct ena_com_dev *dev, u16 *head, u8 *phase, u16 *cur_count, u16 *cur_start)
+{
+	struct ena_com_io_cq *cq = &dev->io_cq_queues[0];
+
+	*head = cq->head;
+	*phase = cq->phase;
+	*cur_count = cq->cur_rx_pkt_cdesc_count;
+	*cur_start = cq->cur_rx_pkt_cdesc_start_idx;
+}
+
+void cref_rx_sq_init(struct ena_com_dev *dev, u8 *ring, u16 depth, u8 dma_bits)
+{
+	struct ena_com_io_sq *sq = &dev->io_sq_queues[0];
+
+	sq->qid = 0;
+	sq->direction = ENA_COM_IO_QUEUE_DIRECTION_RX;
+	sq->mem_queue_type = ENA_ADMIN_PLACEMENT_POLICY_HOST;
+	sq->desc_addr.virt_addr = ring;
+	sq->desc_entry_size = sizeof(struct ena_eth_io_rx_desc);
+	sq->q_depth = depth;
+	sq->phase = 1;
+	sq->dma_addr_bits = dma_bits;
+}
+
+int cref_rx_add(struct ena_com_dev *dev, u64 paddr, u16 len, u16 req_id)
+{
+	struct ena_com_buf buf = { .paddr = paddr, .len = len };
+
+	return ena_com_add_single_rx_desc(&dev->io_sq_queues[0], &buf, req_id);
+}
+
+int cref_rx_pkt(struct ena_com_dev *dev, struct ena_com_rx_buf_info *bufs, u16 max_bufs, struct cref_rx_out *out)
+{
+	struct ena_com_rx_ctx ctx = { 0 };
+	int rc;
+
+	ctx.ena_bufs = bufs;
+	ctx.max_bufs = max_bufs;
+	rc = ena_com_rx_pkt(&dev->io_cq_queues[0], &dev->io_sq_queues[0], &ctx);
+	out->descs = ctx.descs;
+	out->l3_proto = ctx.l3_proto;
+	out->l4_proto = ctx.l4_proto;
+	out->l3_csum_err = ctx.l3_csum_err;
+	out->l4_csum_err = ctx.l4_csum_err;
+	out->l4_csum_checked = ctx.l4_csum_checked;
+	out->frag = ctx.frag;
+	out->hash = ctx.hash;
+	out->pkt_offset = ctx.pkt_offset;
+	return rc;
+}
+
+/* Layouts of the wire formats, for the Rust side to check its own against. */
+struct cref_field {
+	const char *name;
+	size_t offset, size;
+};
+
+#define F(type, field) { #type "." #field, offsetof(struct type, field), sizeof(((struct type *)0)->field) }
+static const struct cref_field fields[] = {
+	{ "ena_eth_io_tx_desc", 0, sizeof(struct ena_eth_io_tx_desc) },
+	F(ena_eth_io_tx_desc, len_ctrl), F(ena_eth_io_tx_desc, meta_ctrl),
+	F(ena_eth_io_tx_desc, buff_addr_lo), F(ena_eth_io_tx_desc, buff_addr_hi_hdr_sz),
+	{ "ena_eth_io_tx_meta_desc", 0, sizeof(struct ena_eth_io_tx_meta_desc) },
+	F(ena_eth_io_tx_meta_desc, len_ctrl), F(ena_eth_io_tx_meta_desc, word1),
+	F(ena_eth_io_tx_meta_desc, word2), F(ena_eth_io_tx_meta_desc, reserved),
+	{ "ena_eth_io_tx_cdesc", 0, sizeof(struct ena_eth_io_tx_cdesc) },
+	F(ena_eth_io_tx_cdesc, req_id), F(ena_eth_io_tx_cdesc, status),
+	F(ena_eth_io_tx_cdesc, flags), F(ena_eth_io_tx_cdesc, sub_qid), F(ena_eth_io_tx_cdesc, sq_head_idx),
+	{ "ena_eth_io_rx_desc", 0, sizeof(struct ena_eth_io_rx_desc) },
+	F(ena_eth_io_rx_desc, length), F(ena_eth_io_rx_desc, reserved2), F(ena_eth_io_rx_desc, ctrl),
+	F(ena_eth_io_rx_desc, req_id), F(ena_eth_io_rx_desc, reserved6), F(ena_eth_io_rx_desc, buff_addr_lo),
+	F(ena_eth_io_rx_desc, buff_addr_hi), F(ena_eth_io_rx_desc, reserved16_w3),
+	{ "ena_eth_io_rx_cdesc_base", 0, sizeof(struct ena_eth_io_rx_cdesc_base) },
+	F(ena_eth_io_rx_cdesc_base, status), F(ena_eth_io_rx_cdesc_base, length),
+	F(ena_eth_io_rx_cdesc_base, req_id), F(ena_eth_io_rx_cdesc_base, hash),
+	F(ena_eth_io_rx_cdesc_base, sub_qid), F(ena_eth_io_rx_cdesc_base, offset),
+	F(ena_eth_io_rx_cdesc_base, reserved),
+};
+
+size_t cref_fields(const struct cref_field **out)
+{
+	*out = fields;
+	return sizeof(fields) / sizeof(fields[0]);
+}

@@ -1,0 +1,2 @@
+/* ENA Lab shim: see ena_shim.h */
+#include "../ena_shim.h"

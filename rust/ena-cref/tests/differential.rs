@@ -1,0 +1,324 @@
+//! Rust (`ena-core`) against the C original (`ena_eth_com.c`) on identical
+//! inputs: the same descriptor bytes, the same parsed results, the same ring
+//! state and the same errors, over many randomized cases.
+
+use ena_core::defs::{RxCdesc, RxDesc, TxCdesc, TxDesc, TxMetaDesc};
+use ena_core::dma::{DmaMemory, HostMem};
+use ena_core::rx::{RxBuf, RxCompletions, RxQueue};
+use ena_core::tx::{TxBuf, TxCompletions, TxCtx, TxMeta, TxQueue};
+use ena_core::wire::Wire;
+use ena_core::Error;
+use ena_cref::{c_layout, CQueues, RxBufInfo, TxIn};
+
+/// xorshift64*: small, deterministic, good enough to vary inputs.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+const ENOMEM: i32 = -12;
+const EINVAL: i32 = -22;
+const EFAULT: i32 = -14;
+const ENOSPC: i32 = -28;
+const EIO: i32 = -5;
+const EAGAIN: i32 = -11;
+
+#[test]
+fn wire_layouts_match_the_c_headers() {
+    use std::mem::{offset_of, size_of};
+    let rust: Vec<(&str, usize, usize)> = vec![
+        ("ena_eth_io_tx_desc", 0, size_of::<TxDesc>()),
+        ("ena_eth_io_tx_desc.len_ctrl", offset_of!(TxDesc, len_ctrl), 4),
+        ("ena_eth_io_tx_desc.meta_ctrl", offset_of!(TxDesc, meta_ctrl), 4),
+        ("ena_eth_io_tx_desc.buff_addr_lo", offset_of!(TxDesc, buff_addr_lo), 4),
+        ("ena_eth_io_tx_desc.buff_addr_hi_hdr_sz", offset_of!(TxDesc, buff_addr_hi_hdr_sz), 4),
+        ("ena_eth_io_tx_meta_desc", 0, size_of::<TxMetaDesc>()),
+        ("ena_eth_io_tx_meta_desc.len_ctrl", offset_of!(TxMetaDesc, len_ctrl), 4),
+        ("ena_eth_io_tx_meta_desc.word1", offset_of!(TxMetaDesc, word1), 4),
+        ("ena_eth_io_tx_meta_desc.word2", offset_of!(TxMetaDesc, word2), 4),
+        ("ena_eth_io_tx_meta_desc.reserved", offset_of!(TxMetaDesc, reserved), 4),
+        ("ena_eth_io_tx_cdesc", 0, size_of::<TxCdesc>()),
+        ("ena_eth_io_tx_cdesc.req_id", offset_of!(TxCdesc, req_id), 2),
+        ("ena_eth_io_tx_cdesc.status", offset_of!(TxCdesc, status), 1),
+        ("ena_eth_io_tx_cdesc.flags", offset_of!(TxCdesc, flags), 1),
+        ("ena_eth_io_tx_cdesc.sub_qid", offset_of!(TxCdesc, sub_qid), 2),
+        ("ena_eth_io_tx_cdesc.sq_head_idx", offset_of!(TxCdesc, sq_head_idx), 2),
+        ("ena_eth_io_rx_desc", 0, size_of::<RxDesc>()),
+        ("ena_eth_io_rx_desc.length", offset_of!(RxDesc, length), 2),
+        ("ena_eth_io_rx_desc.reserved2", offset_of!(RxDesc, reserved2), 1),
+        ("ena_eth_io_rx_desc.ctrl", offset_of!(RxDesc, ctrl), 1),
+        ("ena_eth_io_rx_desc.req_id", offset_of!(RxDesc, req_id), 2),
+        ("ena_eth_io_rx_desc.reserved6", offset_of!(RxDesc, reserved6), 2),
+        ("ena_eth_io_rx_desc.buff_addr_lo", offset_of!(RxDesc, buff_addr_lo), 4),
+        ("ena_eth_io_rx_desc.buff_addr_hi", offset_of!(RxDesc, buff_addr_hi), 2),
+        ("ena_eth_io_rx_desc.reserved16_w3", offset_of!(RxDesc, reserved16_w3), 2),
+        ("ena_eth_io_rx_cdesc_base", 0, size_of::<RxCdesc>()),
+        ("ena_eth_io_rx_cdesc_base.status", offset_of!(RxCdesc, status), 4),
+        ("ena_eth_io_rx_cdesc_base.length", offset_of!(RxCdesc, length), 2),
+        ("ena_eth_io_rx_cdesc_base.req_id", offset_of!(RxCdesc, req_id), 2),
+        ("ena_eth_io_rx_cdesc_base.hash", offset_of!(RxCdesc, hash), 4),
+        ("ena_eth_io_rx_cdesc_base.sub_qid", offset_of!(RxCdesc, sub_qid), 2),
+        ("ena_eth_io_rx_cdesc_base.offset", offset_of!(RxCdesc, offset), 1),
+        ("ena_eth_io_rx_cdesc_base.reserved", offset_of!(RxCdesc, reserved), 1),
+    ];
+    let c = c_layout();
+    assert_eq!(c.len(), rust.len(), "the C and Rust field lists differ in length");
+    for ((cn, co, cs), (rn, ro, rs)) in c.iter().zip(rust.iter()) {
+        assert_eq!((cn.as_str(), *co, *cs), (*rn, *ro, *rs), "layout differs");
+    }
+}
+
+fn random_tx(rng: &mut Rng, depth: u16, bufs: &mut Vec<TxBuf>) -> (TxIn, TxMeta, TxCtxFlags) {
+    let n = if rng.chance(5) { 0 } else { 1 + rng.below(5) as usize };
+    bufs.clear();
+    let mut inp = TxIn::default();
+    for i in 0..n {
+        let b = TxBuf { paddr: rng.next(), len: rng.next() as u16 };
+        inp.paddr[i] = b.paddr;
+        inp.len[i] = b.len;
+        bufs.push(b);
+    }
+    // A few metas recur, so the meta cache is both hit and missed.
+    let meta = match rng.below(4) {
+        0 => TxMeta { mss: 1448, l3_hdr_len: 20, l3_hdr_offset: 14, l4_hdr_len: 5 },
+        1 => TxMeta { mss: 8949, l3_hdr_len: 40, l3_hdr_offset: 14, l4_hdr_len: 8 },
+        _ => TxMeta { mss: rng.next() as u16, l3_hdr_len: rng.next() as u16, l3_hdr_offset: rng.next() as u16, l4_hdr_len: rng.next() as u16 },
+    };
+    inp.num_bufs = n as u16;
+    inp.req_id = if rng.chance(90) { rng.below(depth as u64) as u16 } else { rng.next() as u16 };
+    inp.header_len = if rng.chance(5) { 200 + rng.below(100) as u16 } else { rng.below(129) as u16 };
+    inp.mss = meta.mss;
+    inp.l3_hdr_len = meta.l3_hdr_len;
+    inp.l3_hdr_offset = meta.l3_hdr_offset;
+    inp.l4_hdr_len = meta.l4_hdr_len;
+    let f = TxCtxFlags {
+        l3_proto: rng.below(32) as u8,
+        l4_proto: rng.below(32) as u8,
+        meta_valid: rng.chance(60),
+        tso: rng.chance(50),
+        l3_csum: rng.chance(50),
+        l4_csum: rng.chance(50),
+        l4_csum_partial: rng.chance(20),
+        df: rng.chance(50),
+    };
+    inp.l3_proto = f.l3_proto;
+    inp.l4_proto = f.l4_proto;
+    inp.meta_valid = f.meta_valid as u8;
+    inp.tso = f.tso as u8;
+    inp.l3_csum = f.l3_csum as u8;
+    inp.l4_csum = f.l4_csum as u8;
+    inp.l4_csum_partial = f.l4_csum_partial as u8;
+    inp.df = f.df as u8;
+    (inp, meta, f)
+}
+
+#[derive(Clone, Copy)]
+struct TxCtxFlags {
+    l3_proto: u8,
+    l4_proto: u8,
+    meta_valid: bool,
+    tso: bool,
+    l3_csum: bool,
+    l4_csum: bool,
+    l4_csum_partial: bool,
+    df: bool,
+}
+
+fn errno(e: Error) -> i32 {
+    match e {
+        Error::NoSpace => ENOMEM,
+        Error::HeaderTooLarge { .. } => EINVAL,
+        Error::InvalidReqId(_) => EINVAL,
+        Error::MalformedCompletion => EFAULT,
+        Error::NotReady => EAGAIN,
+    }
+}
+
+#[test]
+fn prepare_tx_writes_the_same_descriptors_as_c() {
+    let mut cases = 0;
+    for (seed, depth, bits, cache_off) in [(1u64, 8u16, 48u8, false), (2, 16, 64, false), (3, 64, 40, true), (4, 1024, 48, false), (5, 32, 57, true)] {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut c = CQueues::tx(depth, bits, 128, cache_off);
+        let mut r = TxQueue::new(HostMem::new(depth as usize * 16, 0), depth, bits, 128);
+        r.set_disable_meta_caching(cache_off);
+        let mut bufs = Vec::new();
+        for i in 0..20_000 {
+            let (inp, meta, f) = random_tx(&mut rng, depth, &mut bufs);
+            let ctx = TxCtx {
+                meta, bufs: &bufs, l3_proto: f.l3_proto, l4_proto: f.l4_proto, req_id: inp.req_id,
+                header_len: inp.header_len, meta_valid: f.meta_valid, tso: f.tso, l3_csum: f.l3_csum,
+                l4_csum: f.l4_csum, l4_csum_partial: f.l4_csum_partial, df: f.df,
+            };
+            let cr = c.prepare_tx(&inp);
+            let rr = r.prepare(&ctx).map_err(errno);
+            assert_eq!(rr, cr, "seed {seed} packet {i}: result differs ({inp:?})");
+            assert_eq!((r.tail(), r.phase(), r.next_to_comp()), c.sq_state(), "seed {seed} packet {i}: state differs");
+            assert_eq!(r.ring().bytes(), c.sq_ring(), "seed {seed} packet {i}: descriptor bytes differ");
+            // The device completes some of what is in flight.
+            if rng.chance(30) || r.free() < 8 {
+                let n = r.tail().wrapping_sub(r.next_to_comp());
+                let done = if n == 0 { 0 } else { 1 + rng.below(n as u64) as u16 };
+                r.ack(done);
+                c.comp_ack(done);
+            }
+            cases += 1;
+        }
+    }
+    assert_eq!(cases, 100_000);
+}
+
+#[test]
+fn tx_completions_parse_as_in_c() {
+    for (seed, depth) in [(11u64, 8u16), (12, 256)] {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut c = CQueues::tx(depth, 48, 128, false);
+        let mut r = TxCompletions::new(HostMem::new(depth as usize * 8, 0), depth);
+        let mut written: u64 = 0;
+        let (mut completed, mut errors) = (0u32, 0u32);
+        for i in 0..20_000 {
+            // Play the device: post a completion now and then, with the
+            // phase of its lap; once in a while a bad request id.
+            if rng.chance(60) {
+                let lap_phase = (written / depth as u64).is_multiple_of(2) as u8;
+                let cd = TxCdesc {
+                    req_id: if rng.chance(99) { rng.below(depth as u64) as u16 } else { depth + rng.below(2) as u16 },
+                    status: rng.next() as u8,
+                    flags: lap_phase | (rng.next() as u8 & 0b0011_1110),
+                    sub_qid: rng.next() as u16,
+                    sq_head_idx: rng.next() as u16,
+                };
+                let off = (written % depth as u64) as usize * 8;
+                r.ring_mut().store(off, &cd);
+                cd.encode(&mut c.cq_ring_mut()[off..off + 8]);
+                written += 1;
+            }
+            let rr = r.next_completed().map_err(errno);
+            let cr = c.tx_comp();
+            assert_eq!(rr, cr, "seed {seed} step {i}");
+            let (h, p, _, _) = c.cq_state();
+            assert_eq!((r.head(), r.phase()), (h, p), "seed {seed} step {i}: state differs");
+            if rr.is_err() && rr != Err(EAGAIN) {
+                // A bad id makes the driver reset the queue: so do both sides.
+                c = CQueues::tx(depth, 48, 128, false);
+                r = TxCompletions::new(HostMem::new(depth as usize * 8, 0), depth);
+                written = 0;
+                errors += 1;
+            } else if rr.is_ok() {
+                completed += 1;
+            }
+        }
+        assert!(completed > 5_000 && errors > 10, "seed {seed}: only {completed} completions and {errors} errors exercised");
+    }
+}
+
+fn rx_errno(e: Error) -> i32 {
+    match e {
+        Error::NoSpace => ENOSPC,
+        Error::InvalidReqId(_) => EIO,
+        Error::MalformedCompletion => EFAULT,
+        _ => panic!("unexpected Rx error {e:?}"),
+    }
+}
+
+#[test]
+fn rx_descriptors_and_packets_match_c() {
+    for (seed, depth, entry) in [(21u64, 8u16, 16u8), (22, 64, 16), (23, 16, 32), (24, 512, 16)] {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let new_pair = || {
+            (
+                CQueues::rx(depth, 48, entry),
+                RxQueue::new(HostMem::new(depth as usize * 16, 0), depth, 48),
+                RxCompletions::new(HostMem::new(depth as usize * entry as usize, 0), depth, entry as usize),
+            )
+        };
+        let (mut c, mut sq, mut cq) = new_pair();
+        let (mut written, mut in_pkt) = (0u64, false);
+        let (mut packets, mut errors) = (0u32, 0u32);
+        for i in 0..20_000 {
+            // Refill: the same buffers offered to both.
+            while rng.chance(70) {
+                let (paddr, len, id) = (rng.next(), rng.next() as u16, rng.below(depth as u64) as u16);
+                let rr = sq.add(paddr, len, id).map_err(rx_errno);
+                let cr = c.rx_add(paddr, len, id);
+                assert_eq!(rr, cr, "seed {seed} step {i}: add differs");
+                if rr.is_err() {
+                    break;
+                }
+            }
+            assert_eq!(sq.ring().bytes(), c.sq_ring(), "seed {seed} step {i}: Rx descriptor bytes differ");
+            // The device completes buffers: packets of 1..4 completions, now
+            // and then a malformed one (first bit mid-packet) or a request id
+            // at or past the queue depth.
+            for _ in 0..rng.below(4) {
+                let lap_phase = (written / depth as u64).is_multiple_of(2) as u32;
+                let last = rng.chance(45);
+                let mut status = (rng.next() as u32 & 0x0003_ffff & !(1 << 7) & !(1 << 17)) | (lap_phase << 24);
+                if !in_pkt || rng.chance(1) {
+                    status |= 1 << 26;
+                }
+                if last {
+                    status |= 1 << 27;
+                }
+                let cd = RxCdesc {
+                    status,
+                    length: rng.next() as u16,
+                    req_id: if rng.chance(99) { rng.below(depth as u64) as u16 } else { depth + rng.below(2) as u16 },
+                    hash: rng.next() as u32,
+                    sub_qid: 0,
+                    offset: rng.below(64) as u8,
+                    reserved: 0,
+                };
+                let off = (written % depth as u64) as usize * entry as usize;
+                cq.ring_mut().store(off, &cd);
+                cd.encode(&mut c.cq_ring_mut()[off..off + 16]);
+                written += 1;
+                in_pkt = !last;
+            }
+            let max = 1 + rng.below(4) as usize;
+            let mut rb = vec![RxBuf::default(); max];
+            let mut cb = vec![RxBufInfo::default(); max];
+            let rr = cq.receive(&mut sq, &mut rb).map_err(rx_errno);
+            let cr = c.rx_pkt(&mut cb);
+            match (rr, cr) {
+                (Ok(rp), Ok(cp)) => {
+                    assert_eq!(
+                        (rp.descs, rp.l3_proto, rp.l4_proto, rp.l3_csum_err as u8, rp.l4_csum_err as u8,
+                         rp.l4_csum_checked as u8, rp.frag as u8, rp.hash, rp.pkt_offset),
+                        (cp.descs, cp.l3_proto, cp.l4_proto, cp.l3_csum_err, cp.l4_csum_err,
+                         cp.l4_csum_checked, cp.frag, cp.hash, cp.pkt_offset),
+                        "seed {seed} step {i}: packet differs"
+                    );
+                    for k in 0..rp.descs as usize {
+                        assert_eq!((rb[k].len, rb[k].req_id), (cb[k].len, cb[k].req_id), "seed {seed} step {i}: buffer {k}");
+                    }
+                    packets += (rp.descs > 0) as u32;
+                }
+                (Err(re), Err(ce)) => {
+                    assert_eq!(re, ce, "seed {seed} step {i}: error differs");
+                    // The driver resets the queues: so do both sides here.
+                    errors += 1;
+                    (c, sq, cq) = new_pair();
+                    (written, in_pkt) = (0, false);
+                    continue;
+                }
+                (a, b) => panic!("seed {seed} step {i}: Rust {a:?}, C {b:?}"),
+            }
+            let (h, p, _, _) = c.cq_state();
+            assert_eq!((cq.head(), cq.phase()), (h, p), "seed {seed} step {i}: completion state differs");
+            assert_eq!((sq.tail(), sq.phase(), sq.next_to_comp()), c.sq_state(), "seed {seed} step {i}: Rx queue state differs");
+        }
+        assert!(packets > 3_000 && errors > 10, "seed {seed}: only {packets} packets and {errors} errors exercised");
+    }
+}
