@@ -3,6 +3,7 @@
 //! - Tx: prepare a 2-buffer packet (offload metadata changing every 64
 //!   packets), then take its completion and free its descriptors;
 //! - Rx: parse a 1-buffer packet's completion and refill the buffer.
+//!
 //! The device's writes (completions) are the same plain stores on both sides.
 //! Best of 5 rounds.
 use std::hint::black_box;
@@ -23,12 +24,12 @@ fn meta(n: u64) -> TxMeta {
 }
 
 fn tx_cdesc(n: u64) -> TxCdesc {
-    TxCdesc { req_id: (n % DEPTH as u64) as u16, flags: (n / DEPTH as u64 % 2 == 0) as u8, ..Default::default() }
+    TxCdesc { req_id: (n % DEPTH as u64) as u16, flags: (n / DEPTH as u64).is_multiple_of(2) as u8, ..Default::default() }
 }
 
 fn rx_cdesc(n: u64) -> RxCdesc {
     RxCdesc {
-        status: (((n / DEPTH as u64) % 2 == 0) as u32) << 24 | 1 << 26 | 1 << 27 | 8 | 12 << 8,
+        status: ((n / DEPTH as u64).is_multiple_of(2) as u32) << 24 | 1 << 26 | 1 << 27 | 8 | 12 << 8,
         length: 1500,
         req_id: (n % DEPTH as u64) as u16,
         hash: n as u32,
