@@ -98,6 +98,7 @@ func buildLab(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 	nitro, err := onHost.Run(remote.Step{
 		Name:    "nitro-check",
 		Script:  "nitro-check.sh",
+		Sources: []string{"lib.sh"},
 		Timeout: 2 * time.Minute,
 	})
 	if err != nil {

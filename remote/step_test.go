@@ -145,7 +145,9 @@ func runStep(t *testing.T, s Step, inputs map[string]string, kernel string) (map
 	}
 	cmd := exec.Command("bash", "-s")
 	cmd.Stdin = strings.NewReader(program)
-	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
+	// Logs and state below the test's directory, as the lab keeps them below /var.
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"),
+		"ENA_LAB_LOG_DIR="+filepath.Join(stepsRoot, "log"), "ENA_LAB_STATE_DIR="+filepath.Join(stepsRoot, "state"))
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
@@ -160,7 +162,7 @@ func runStep(t *testing.T, s Step, inputs map[string]string, kernel string) (map
 }
 
 func nitroStep() Step {
-	return Step{Name: "nitro-check", Script: "nitro-check.sh", Timeout: time.Minute}
+	return Step{Name: "nitro-check", Script: "nitro-check.sh", Sources: []string{"lib.sh"}, Timeout: time.Minute}
 }
 
 func TestNitroCheckPassesOnANitroHost(t *testing.T) {
@@ -214,11 +216,12 @@ func TestNitroCheckRefusesBadInputs(t *testing.T) {
 	old := stepsRoot
 	stepsRoot = t.TempDir()
 	defer func() { stepsRoot = old }()
-	program, _ := nitroStep().Program(map[string]string{"ENA_LAB_IMDS_URL": "ftp://x; reboot"})
+	program, _ := nitroStep().Program(map[string]string{"ENA_LAB_IMDS_URL": "ftp://x; reboot",
+		"ENA_LAB_LOG_DIR": filepath.Join(stepsRoot, "log"), "ENA_LAB_STATE_DIR": filepath.Join(stepsRoot, "state")})
 	cmd := exec.Command("bash", "-s")
 	cmd.Stdin = strings.NewReader(program)
 	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "ENA_LAB_IMDS_URL='ftp://x; reboot'") {
+	if err == nil || !strings.Contains(string(out), "input ENA_LAB_IMDS_URL='ftp://x; reboot'") {
 		t.Errorf("a bad IMDS URL must be refused by name and value: %v\n%s", err, out)
 	}
 }

@@ -171,17 +171,16 @@ rebind() {
 	echo "${PREV}" >"$STATE_DIR/bind-${MAC//:/}.previous"
 }
 
-# install_unit: at boot, rebind with the same inputs once the module file is there.
-install_unit() {
-	local unit=$UNIT_DIR/$UNIT env=$STATE_DIR/bind.env self
+# persist: at boot, rebind with the same inputs once the module file is there.
+persist() {
+	local env=$STATE_DIR/bind.env self
 	self=$(readlink -f "${BASH_SOURCE[0]}")
 	{
 		printf 'ENA_LAB_MAC=%s\nENA_LAB_TARGET_DRIVER=%s\nENA_LAB_MODULE=%s\n' "$MAC" "$TARGET" "$MODULE"
 		printf 'ENA_LAB_EXPECT_VERSION=%s\nENA_LAB_PARAMS="%s"\nENA_LAB_EXPECT_NETDEV=%s\nENA_LAB_NETNS=%s\n' \
 			"${ENA_LAB_EXPECT_VERSION:-}" "$PARAMS" "$EXPECT_NETDEV" "$NS"
 	} >"$env.tmp" && mv "$env.tmp" "$env"
-	mkdir -p "$UNIT_DIR"
-	cat >"$unit.tmp" <<EOF
+	install_unit "$UNIT" "$UNIT_DIR" <<EOF
 [Unit]
 Description=ENA lab: bind the lab NIC ($MAC) to $TARGET
 After=systemd-udev-settle.service local-fs.target
@@ -197,13 +196,6 @@ ExecStart=/usr/bin/env bash $self
 [Install]
 WantedBy=multi-user.target
 EOF
-	if cmp -s "$unit.tmp" "$unit"; then rm -f "$unit.tmp"; else mv "$unit.tmp" "$unit"; fi
-	if have_systemd; then
-		run systemctl daemon-reload
-		run systemctl enable "$UNIT"
-	else
-		say "systemd is not running: $unit written, not enabled"
-	fi
 }
 
 main() {
@@ -217,7 +209,7 @@ main() {
 		rebind
 		changed=true
 	fi
-	install_unit
+	persist
 	local ifc="" ver=""
 	if find_nic "$MAC" "$NS"; then ifc=$NIC_IF ver=$(version_of "$NIC_IF" "$NIC_NS"); fi
 	say "ok: $BDF ($MAC) on $TARGET${ver:+ $ver}${ifc:+ as $ifc}"

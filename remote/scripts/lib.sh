@@ -101,3 +101,28 @@ version_of() { in_ns "$2" ethtool -i "$1" 2>/dev/null | sed -n 's/^version: //p'
 last_dmesg() { dmesg 2>/dev/null | tail -n "${1:-12}"; }
 
 have_systemd() { [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; }
+
+# install_unit NAME DIR < CONTENT: write the systemd unit if it changed and
+# enable it; without a running systemd (a VM, a test) it is only written.
+install_unit() {
+	local name=$1 dir=$2 unit=$2/$1
+	mkdir -p "$dir"
+	cat >"$unit.tmp"
+	if cmp -s "$unit.tmp" "$unit"; then rm -f "$unit.tmp"; else mv "$unit.tmp" "$unit"; fi
+	if have_systemd; then
+		run systemctl daemon-reload
+		run systemctl enable "$name"
+	else
+		say "systemd is not running: $unit written, not enabled"
+	fi
+}
+
+# remove_unit NAME DIR: disable and delete a unit install_unit wrote.
+remove_unit() {
+	local name=$1 dir=$2
+	[[ -f $dir/$name ]] || return 0
+	if have_systemd; then run systemctl disable "$name" || true; fi
+	rm -f "${dir:?}/$name"
+	if have_systemd; then run systemctl daemon-reload || true; fi
+	say "removed $name"
+}

@@ -68,23 +68,22 @@ setup() {
 		ip -n "$NS" route replace default via "$GW" dev "$NIC_IF" onlink
 		changed=true
 	fi
-	if [[ $PERSIST == 1 ]]; then install_unit; fi
+	if [[ $PERSIST == 1 ]]; then persist; fi
 	printf '{"namespace":%s,"interface":%s,"mac":%s,"ip":%s,"prefix":%s,"gateway":%s,"driver":%s,"changed":%s,"log":%s}\n' \
 		"$(json_str "$NS")" "$(json_str "$NIC_IF")" "$(json_str "$MAC")" "$(json_str "$IP")" "$PREFIX" \
 		"$(json_str "$GW")" "$(json_str "$(driver_of "$NIC_IF" "$NS")")" "$changed" "$(json_str "$LOG")"
 }
 
-# install_unit: after a reboot the bind unit rebinds the NIC; this one then
+# persist: after a reboot the bind unit rebinds the NIC; this one then
 # re-runs this script with the same inputs.
-install_unit() {
-	local unit=$UNIT_DIR/$UNIT env=$STATE_DIR/netns.env self
+persist() {
+	local env=$STATE_DIR/netns.env self
 	self=$(readlink -f "${BASH_SOURCE[0]}")
 	{
 		printf 'ENA_LAB_MAC=%s\nENA_LAB_NETNS=%s\nENA_LAB_IP=%s\nENA_LAB_PREFIX=%s\n' "$MAC" "$NS" "$IP" "$PREFIX"
 		printf 'ENA_LAB_GATEWAY=%s\nENA_LAB_MTU=%s\n' "$GW" "$MTU"
 	} >"$env.tmp" && mv "$env.tmp" "$env"
-	mkdir -p "$UNIT_DIR"
-	cat >"$unit.tmp" <<EOF
+	install_unit "$UNIT" "$UNIT_DIR" <<EOF
 [Unit]
 Description=ENA lab: network namespace for the ena_custom NIC
 After=ena-lab-bind.service
@@ -98,13 +97,6 @@ ExecStart=/usr/bin/env bash $self
 [Install]
 WantedBy=multi-user.target
 EOF
-	if cmp -s "$unit.tmp" "$unit"; then rm -f "$unit.tmp"; else mv "$unit.tmp" "$unit"; fi
-	if have_systemd; then
-		run systemctl daemon-reload
-		run systemctl enable "$UNIT"
-	else
-		say "systemd is not running: $unit written, not enabled"
-	fi
 }
 
 teardown() {
@@ -117,10 +109,9 @@ teardown() {
 		say "deleting namespace $NS"
 		ip netns delete "$NS"
 	fi
-	if [[ $PERSIST == 1 && -f $UNIT_DIR/$UNIT ]]; then
-		if have_systemd; then run systemctl disable "$UNIT" || true; fi
-		rm -f "$UNIT_DIR/$UNIT" "$STATE_DIR/netns.env"
-		if have_systemd; then run systemctl daemon-reload || true; fi
+	if [[ $PERSIST == 1 ]]; then
+		remove_unit "$UNIT" "$UNIT_DIR"
+		rm -f "$STATE_DIR/netns.env"
 	fi
 	printf '{"namespace":%s,"removed":true,"log":%s}\n' "$(json_str "$NS")" "$(json_str "$LOG")"
 }

@@ -5,6 +5,9 @@
 # input ENA_LAB_SYSFS optional(/sys)  sysfs root (tests point it at a fake tree)
 # input ENA_LAB_KERNEL_SERIES optional(6.1)  kernel series the driver series is built for
 set -euo pipefail
+STEP=${STEP:-nitro-check}
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 IMDS=${ENA_LAB_IMDS_URL:-http://169.254.169.254}
 SYSFS=${ENA_LAB_SYSFS:-/sys}
@@ -12,24 +15,12 @@ SERIES=${ENA_LAB_KERNEL_SERIES:-6.1}
 SB_VAR=SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c
 problems=()
 
-say() { echo "[nitro-check] $*" >&2; }
 problem() { problems+=("$*"); say "FAIL: $*"; }
 
 validate_inputs() {
-	[[ $IMDS =~ ^http://[A-Za-z0-9.:-]+$ ]] || { say "ENA_LAB_IMDS_URL='$IMDS' is not an http://host[:port] URL"; exit 2; }
-	[[ -d $SYSFS ]] || { say "ENA_LAB_SYSFS='$SYSFS' is not a directory"; exit 2; }
-	[[ $SERIES =~ ^[0-9]+\.[0-9]+$ ]] || { say "ENA_LAB_KERNEL_SERIES='$SERIES' is not like 6.1"; exit 2; }
-}
-
-# json_str prints s as a JSON string literal.
-json_str() {
-	local s=$1
-	s=${s//\\/\\\\}
-	s=${s//\"/\\\"}
-	s=${s//$'\n'/\\n}
-	s=${s//$'\t'/\\t}
-	s=${s//$'\r'/\\r}
-	printf '"%s"' "$s"
+	[[ $IMDS =~ ^http://[A-Za-z0-9.:-]+$ ]] || die "input ENA_LAB_IMDS_URL='$IMDS' is not an http://host[:port] URL"
+	[[ -d $SYSFS ]] || die "input ENA_LAB_SYSFS='$SYSFS' is not a directory"
+	[[ $SERIES =~ ^[0-9]+\.[0-9]+$ ]] || die "input ENA_LAB_KERNEL_SERIES='$SERIES' is not like 6.1"
 }
 
 TOKEN=""
@@ -129,6 +120,7 @@ print_result() {
 }
 
 main() {
+	init_step
 	validate_inputs
 	IMDSV2=false IMDSV1_OFF=false INSTANCE_ID="" INSTANCE_TYPE="" PRIMARY_MAC=""
 	PRIMARY_IF="" PRIMARY_DRIVER="" DMI_VENDOR="" KERNEL="" SECURE_BOOT="" LOCKDOWN=""
@@ -138,8 +130,7 @@ main() {
 	check_module_policy
 	print_result
 	if ((${#problems[@]} > 0)); then
-		say "this host cannot run the lab: ${problems[*]}"
-		exit 1
+		die "this host cannot run the lab: ${problems[*]}"
 	fi
 	say "ok: $INSTANCE_TYPE $INSTANCE_ID, $PRIMARY_IF on ena, kernel $KERNEL"
 }

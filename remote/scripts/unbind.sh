@@ -19,14 +19,6 @@ UNIT_DIR=${ENA_LAB_SYSTEMD_DIR:-/etc/systemd/system}
 UNIT=ena-lab-bind.service
 PCI=/sys/bus/pci
 
-remove_unit() {
-	[[ -f $UNIT_DIR/$UNIT ]] || return 0
-	if have_systemd; then run systemctl disable "$UNIT" || true; fi
-	rm -f "$UNIT_DIR/$UNIT" "$STATE_DIR/bind.env"
-	if have_systemd; then run systemctl daemon-reload || true; fi
-	say "removed $UNIT"
-}
-
 main() {
 	local key bdf="" prev="" dev drv restored=false ifc=""
 	init_step
@@ -71,7 +63,8 @@ main() {
 	else
 		say "no device known for $ENA_LAB_MAC: nothing to undo"
 	fi
-	remove_unit
+	remove_unit "$UNIT" "$UNIT_DIR"
+	rm -f "$STATE_DIR/bind.env"
 	# Unload the target when no device uses it any more.
 	if [[ -d /sys/module/$TARGET ]] && ! compgen -G "$PCI/drivers/$TARGET/0000:*" >/dev/null; then
 		if rmmod "$TARGET" 2>>"$LOG"; then say "unloaded $TARGET"; fi

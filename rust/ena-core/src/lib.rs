@@ -9,6 +9,7 @@
 //! - [`defs`]: descriptors and completions (`ena_eth_io_defs.h`);
 //! - [`dma`]: the DMA memory boundary;
 //! - [`tx`], [`rx`]: submission and completion rings (`ena_eth_com.c`);
+//! - [`ring`]: a ring position and its phase bit;
 //! - [`reqid`]: the free request-id ring the driver keeps per queue.
 #![no_std]
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ pub mod dma;
 pub mod error;
 pub mod regs;
 pub mod reqid;
+pub mod ring;
 pub mod rx;
 pub mod tx;
 pub mod wire;

@@ -4,6 +4,7 @@
 
 use crate::defs::{rx_cdesc as rc, rx_desc as rd, RxCdesc, RxDesc};
 use crate::dma::DmaMemory;
+use crate::ring::Cursor;
 use crate::wire::Wire;
 use crate::Error;
 
@@ -11,32 +12,30 @@ use crate::Error;
 pub struct RxQueue<M> {
     ring: M,
     depth: u16,
-    tail: u16,
+    tail: Cursor,
     next_to_comp: u16,
-    phase: u8,
     dma_addr_bits: u8,
 }
 
 impl<M: DmaMemory> RxQueue<M> {
     pub fn new(ring: M, depth: u16, dma_addr_bits: u8) -> Self {
-        assert!(depth.is_power_of_two(), "queue depth {depth} is not a power of two");
         assert!(ring.len() >= depth as usize * RxDesc::SIZE, "ring too small for {depth} descriptors");
-        Self { ring, depth, tail: 0, next_to_comp: 0, phase: 1, dma_addr_bits }
+        Self { ring, depth, tail: Cursor::new(depth), next_to_comp: 0, dma_addr_bits }
     }
     pub fn ring(&self) -> &M {
         &self.ring
     }
     pub fn tail(&self) -> u16 {
-        self.tail
+        self.tail.index
     }
     pub fn phase(&self) -> u8 {
-        self.phase
+        self.tail.phase
     }
     pub fn next_to_comp(&self) -> u16 {
         self.next_to_comp
     }
     pub fn free(&self) -> i32 {
-        self.depth as i32 - 1 - self.tail.wrapping_sub(self.next_to_comp) as i32
+        self.depth as i32 - 1 - self.tail.index.wrapping_sub(self.next_to_comp) as i32
     }
 
     /// `ena_com_add_single_rx_desc`: offer one buffer of `len` bytes.
@@ -47,18 +46,14 @@ impl<M: DmaMemory> RxQueue<M> {
         let below = if self.dma_addr_bits >= 64 { u64::MAX } else { (1u64 << self.dma_addr_bits) - 1 };
         let d = RxDesc {
             length: len,
-            ctrl: rd::FIRST_MASK | rd::LAST_MASK | rd::COMP_REQ_MASK | (self.phase & rd::PHASE_MASK),
+            ctrl: rd::FIRST_MASK | rd::LAST_MASK | rd::COMP_REQ_MASK | (self.tail.phase & rd::PHASE_MASK),
             req_id,
             buff_addr_lo: paddr as u32,
             buff_addr_hi: ((paddr & below & !0xffff_ffffu64) >> 32) as u16,
             ..RxDesc::default()
         };
-        let off = (self.tail & (self.depth - 1)) as usize * RxDesc::SIZE;
-        self.ring.store(off, &d);
-        self.tail = self.tail.wrapping_add(1);
-        if self.tail & (self.depth - 1) == 0 {
-            self.phase ^= 1;
-        }
+        self.ring.store(self.tail.slot() * RxDesc::SIZE, &d);
+        self.tail.advance();
         Ok(())
     }
 }
@@ -90,8 +85,7 @@ pub struct RxCompletions<M> {
     ring: M,
     depth: u16,
     entry_size: usize,
-    head: u16,
-    phase: u8,
+    head: Cursor,
     pkt_count: u16,
     pkt_start: u16,
     check_mbz: bool,
@@ -100,10 +94,9 @@ pub struct RxCompletions<M> {
 impl<M: DmaMemory> RxCompletions<M> {
     /// `entry_size` is 16 (base) or 32 (extended, with timestamps) bytes.
     pub fn new(ring: M, depth: u16, entry_size: usize) -> Self {
-        assert!(depth.is_power_of_two(), "queue depth {depth} is not a power of two");
         assert!(entry_size == 16 || entry_size == 32, "completion entry size {entry_size} is neither 16 nor 32");
         assert!(ring.len() >= depth as usize * entry_size, "ring too small for {depth} completions");
-        Self { ring, depth, entry_size, head: 0, phase: 1, pkt_count: 0, pkt_start: 0, check_mbz: false }
+        Self { ring, depth, entry_size, head: Cursor::new(depth), pkt_count: 0, pkt_start: 0, check_mbz: false }
     }
     pub fn set_check_mbz(&mut self, on: bool) {
         self.check_mbz = on;
@@ -112,10 +105,10 @@ impl<M: DmaMemory> RxCompletions<M> {
         &mut self.ring
     }
     pub fn head(&self) -> u16 {
-        self.head
+        self.head.index
     }
     pub fn phase(&self) -> u8 {
-        self.phase
+        self.head.phase
     }
 
     #[inline(always)]
@@ -128,8 +121,8 @@ impl<M: DmaMemory> RxCompletions<M> {
     fn take_packet(&mut self) -> Result<Option<(u16, u16)>, Error> {
         let mut count = self.pkt_count;
         loop {
-            let c = self.at(self.head);
-            if ((c.status & rc::PHASE_MASK) >> rc::PHASE_SHIFT) as u8 != self.phase {
+            let c = self.at(self.head.index);
+            if ((c.status & rc::PHASE_MASK) >> rc::PHASE_SHIFT) as u8 != self.head.phase {
                 self.pkt_count = count;
                 return Ok(None);
             }
@@ -139,15 +132,12 @@ impl<M: DmaMemory> RxCompletions<M> {
             if self.check_mbz && c.status & (rc::MBZ7_MASK | rc::MBZ17_MASK) != 0 {
                 return Err(Error::MalformedCompletion);
             }
-            self.head = self.head.wrapping_add(1);
-            if self.head & (self.depth - 1) == 0 {
-                self.phase ^= 1;
-            }
+            self.head.advance();
             count += 1;
             if c.status & rc::LAST_MASK != 0 {
                 let first = self.pkt_start;
                 self.pkt_count = 0;
-                self.pkt_start = self.head & (self.depth - 1);
+                self.pkt_start = self.head.slot() as u16;
                 return Ok(Some((first, count)));
             }
         }

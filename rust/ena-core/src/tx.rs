@@ -4,6 +4,7 @@
 
 use crate::defs::{tx_cdesc, tx_desc as td, tx_meta_desc as tm, TxCdesc, TxDesc, TxMetaDesc};
 use crate::dma::DmaMemory;
+use crate::ring::Cursor;
 use crate::wire::Wire;
 use crate::Error;
 
@@ -45,9 +46,8 @@ pub struct TxCtx<'a> {
 pub struct TxQueue<M> {
     ring: M,
     depth: u16,
-    tail: u16,
+    tail: Cursor,
     next_to_comp: u16,
-    phase: u8,
     dma_addr_bits: u8,
     max_header: u32,
     cached_meta: TxMeta,
@@ -65,14 +65,12 @@ impl<M: DmaMemory> TxQueue<M> {
     /// A queue of `depth` descriptors (a power of two) in `ring`. The phase
     /// starts at 1, as `ena_com_create_io_queue` sets it.
     pub fn new(ring: M, depth: u16, dma_addr_bits: u8, max_header: u32) -> Self {
-        assert!(depth.is_power_of_two(), "queue depth {depth} is not a power of two");
         assert!(ring.len() >= depth as usize * TxDesc::SIZE, "ring too small for {depth} descriptors");
         Self {
             ring,
             depth,
-            tail: 0,
+            tail: Cursor::new(depth),
             next_to_comp: 0,
-            phase: 1,
             dma_addr_bits,
             max_header,
             cached_meta: TxMeta::default(),
@@ -91,10 +89,10 @@ impl<M: DmaMemory> TxQueue<M> {
         &mut self.ring
     }
     pub fn tail(&self) -> u16 {
-        self.tail
+        self.tail.index
     }
     pub fn phase(&self) -> u8 {
-        self.phase
+        self.tail.phase
     }
     pub fn next_to_comp(&self) -> u16 {
         self.next_to_comp
@@ -105,29 +103,23 @@ impl<M: DmaMemory> TxQueue<M> {
 
     /// Descriptors the device has not completed yet.
     pub fn used(&self) -> u16 {
-        self.tail.wrapping_sub(self.next_to_comp)
+        self.tail.index.wrapping_sub(self.next_to_comp)
     }
     /// `ena_com_free_q_entries`: one slot stays empty to tell full from empty.
     pub fn free(&self) -> i32 {
         self.depth as i32 - 1 - self.used() as i32
     }
 
+    /// Writes a descriptor at the tail and moves the tail on
+    /// (`ena_com_sq_update_reqular_queue_tail`).
     #[inline(always)]
-    fn slot_offset(&self) -> usize {
-        (self.tail & (self.depth - 1)) as usize * TxDesc::SIZE
-    }
-
-    /// `ena_com_sq_update_reqular_queue_tail`: the phase flips on every lap.
-    #[inline(always)]
-    fn advance(&mut self) {
-        self.tail = self.tail.wrapping_add(1);
-        if self.tail & (self.depth - 1) == 0 {
-            self.phase ^= 1;
-        }
+    fn push<T: Wire>(&mut self, d: &T) {
+        self.ring.store(self.tail.slot() * TxDesc::SIZE, d);
+        self.tail.advance();
     }
 
     fn write_meta(&mut self, meta: &TxMeta) {
-        let phase = self.phase as u32;
+        let phase = self.tail.phase as u32;
         let d = TxMetaDesc {
             len_ctrl: tm::META_DESC_MASK
                 | tm::EXT_VALID_MASK
@@ -143,9 +135,7 @@ impl<M: DmaMemory> TxQueue<M> {
                 | ((meta.l4_hdr_len as u32) << tm::L4_HDR_LEN_IN_WORDS_SHIFT) & tm::L4_HDR_LEN_IN_WORDS_MASK,
             reserved: 0,
         };
-        let off = self.slot_offset();
-        self.ring.store(off, &d);
-        self.advance();
+        self.push(&d);
     }
 
     /// `ena_com_prepare_tx` for host placement: writes the packet's
@@ -153,7 +143,7 @@ impl<M: DmaMemory> TxQueue<M> {
     /// and returns how many it used.
     pub fn prepare(&mut self, ctx: &TxCtx<'_>) -> Result<u16, Error> {
         let num_bufs = ctx.bufs.len();
-        let start = self.tail;
+        let start = self.tail.index;
         if self.free() < num_bufs as i32 + 1 {
             return Err(Error::NoSpace);
         }
@@ -172,11 +162,11 @@ impl<M: DmaMemory> TxQueue<M> {
             self.write_meta(&ctx.meta);
         }
         if num_bufs == 0 && ctx.header_len == 0 {
-            return Ok(self.tail.wrapping_sub(start));
+            return Ok(self.tail.index.wrapping_sub(start));
         }
 
         let mut d = TxDesc {
-            len_ctrl: (self.phase as u32) << td::PHASE_SHIFT & td::PHASE_MASK | td::COMP_REQ_MASK,
+            len_ctrl: (self.tail.phase as u32) << td::PHASE_SHIFT & td::PHASE_MASK | td::COMP_REQ_MASK,
             meta_ctrl: ((ctx.req_id as u32) << td::REQ_ID_LO_SHIFT) & td::REQ_ID_LO_MASK
                 | ((ctx.df as u32) << td::DF_SHIFT) & td::DF_MASK,
             buff_addr_lo: 0,
@@ -197,20 +187,16 @@ impl<M: DmaMemory> TxQueue<M> {
         for (i, buf) in ctx.bufs.iter().enumerate() {
             // The first buffer shares the descriptor that carries the header.
             if i != 0 {
-                let off = self.slot_offset();
-                self.ring.store(off, &d);
-                self.advance();
-                d = TxDesc { len_ctrl: (self.phase as u32) << td::PHASE_SHIFT & td::PHASE_MASK, ..TxDesc::default() };
+                self.push(&d);
+                d = TxDesc { len_ctrl: (self.tail.phase as u32) << td::PHASE_SHIFT & td::PHASE_MASK, ..TxDesc::default() };
             }
             d.len_ctrl |= buf.len as u32 & td::LENGTH_MASK;
             d.buff_addr_lo = buf.paddr as u32;
             d.buff_addr_hi_hdr_sz |= addr_hi(buf.paddr, self.dma_addr_bits) as u32 & td::ADDR_HI_MASK;
         }
         d.len_ctrl |= td::LAST_MASK;
-        let off = self.slot_offset();
-        self.ring.store(off, &d);
-        self.advance();
-        Ok(self.tail.wrapping_sub(start))
+        self.push(&d);
+        Ok(self.tail.index.wrapping_sub(start))
     }
 
     /// `ena_com_comp_ack`: the driver frees `descs` descriptors.
@@ -223,16 +209,14 @@ impl<M: DmaMemory> TxQueue<M> {
 pub struct TxCompletions<M> {
     ring: M,
     depth: u16,
-    head: u16,
-    phase: u8,
+    head: Cursor,
     check_mbz: bool,
 }
 
 impl<M: DmaMemory> TxCompletions<M> {
     pub fn new(ring: M, depth: u16) -> Self {
-        assert!(depth.is_power_of_two(), "queue depth {depth} is not a power of two");
         assert!(ring.len() >= depth as usize * TxCdesc::SIZE, "ring too small for {depth} completions");
-        Self { ring, depth, head: 0, phase: 1, check_mbz: false }
+        Self { ring, depth, head: Cursor::new(depth), check_mbz: false }
     }
     /// Refuse completions with must-be-zero bits set (the device's
     /// `ENA_ADMIN_CDESC_MBZ` capability).
@@ -243,17 +227,16 @@ impl<M: DmaMemory> TxCompletions<M> {
         &mut self.ring
     }
     pub fn head(&self) -> u16 {
-        self.head
+        self.head.index
     }
     pub fn phase(&self) -> u8 {
-        self.phase
+        self.head.phase
     }
 
     /// `ena_com_tx_comp_req_id_get`: the next completed request id.
     pub fn next_completed(&mut self) -> Result<u16, Error> {
-        let off = (self.head & (self.depth - 1)) as usize * TxCdesc::SIZE;
-        let c: TxCdesc = self.ring.load(off);
-        if c.flags & tx_cdesc::PHASE_MASK != self.phase {
+        let c: TxCdesc = self.ring.load(self.head.slot() * TxCdesc::SIZE);
+        if c.flags & tx_cdesc::PHASE_MASK != self.head.phase {
             return Err(Error::NotReady);
         }
         if self.check_mbz && c.flags & tx_cdesc::MBZ6_MASK != 0 {
@@ -262,10 +245,7 @@ impl<M: DmaMemory> TxCompletions<M> {
         if c.req_id >= self.depth {
             return Err(Error::InvalidReqId(c.req_id));
         }
-        self.head = self.head.wrapping_add(1);
-        if self.head & (self.depth - 1) == 0 {
-            self.phase ^= 1;
-        }
+        self.head.advance();
         Ok(c.req_id)
     }
 }
