@@ -120,7 +120,7 @@ load_module() {
 
 # rollback WHY: back to the previous driver, as it was, then fail with WHY.
 rollback() {
-	local why=$1 dmesg_tail line
+	local why=$1 dmesg_tail line now outcome
 	dmesg_tail=$(last_dmesg 8)
 	say "rolling back $BDF ($MAC) to ${PREV:-no driver}: $why"
 	echo >"$DEV/driver_override" 2>/dev/null || true
@@ -137,7 +137,14 @@ rollback() {
 	if [[ -n ${LOADED_BY_US:-} ]]; then rmmod "$LOADED_BY_US" 2>/dev/null || true; fi
 	echo "[$STEP] last kernel messages:" >&2
 	while IFS= read -r line; do echo "    $line" >&2; done <<<"$dmesg_tail"
-	die "binding $BDF ($MAC) to $TARGET failed: $why; rolled back to ${PREV:-no driver}. Last kernel message: $(tail -n 1 <<<"$dmesg_tail")"
+	# Say where the device really is, not where it should be.
+	now=$(current_driver)
+	if [[ $now == "$PREV" ]] && { [[ -z $PREV_NETDEV ]] || find_nic "$MAC" "$NS"; }; then
+		outcome="rolled back to ${PREV:-no driver}"
+	else
+		outcome="ROLLBACK FAILED: the device is on '${now:-no driver}', not '${PREV:-no driver}'"
+	fi
+	die "binding $BDF ($MAC) to $TARGET failed: $why; $outcome. Last kernel message: $(tail -n 1 <<<"$dmesg_tail")"
 }
 
 rebind() {
@@ -179,6 +186,9 @@ persist() {
 		printf 'ENA_LAB_MAC=%s\nENA_LAB_TARGET_DRIVER=%s\nENA_LAB_MODULE=%s\n' "$MAC" "$TARGET" "$MODULE"
 		printf 'ENA_LAB_EXPECT_VERSION=%s\nENA_LAB_PARAMS="%s"\nENA_LAB_EXPECT_NETDEV=%s\nENA_LAB_NETNS=%s\n' \
 			"${ENA_LAB_EXPECT_VERSION:-}" "$PARAMS" "$EXPECT_NETDEV" "$NS"
+		# The same state and log places as this run, so the boot run finds the state.
+		printf 'ENA_LAB_TIMEOUT=%s\nENA_LAB_STATE_DIR=%s\nENA_LAB_LOG_DIR=%s\nENA_LAB_SYSTEMD_DIR=%s\n' \
+			"$TIMEOUT" "$STATE_DIR" "$LOG_DIR" "$UNIT_DIR"
 	} >"$env.tmp" && mv "$env.tmp" "$env"
 	install_unit "$UNIT" "$UNIT_DIR" <<EOF
 [Unit]

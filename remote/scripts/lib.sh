@@ -108,10 +108,12 @@ install_unit() {
 	local name=$1 dir=$2 unit=$2/$1
 	mkdir -p "$dir"
 	cat >"$unit.tmp"
-	if cmp -s "$unit.tmp" "$unit"; then rm -f "$unit.tmp"; else mv "$unit.tmp" "$unit"; fi
+	local changed=true
+	if cmp -s "$unit.tmp" "$unit"; then rm -f "$unit.tmp"; changed=false; else mv "$unit.tmp" "$unit"; fi
 	if have_systemd; then
-		run systemctl daemon-reload
-		run systemctl enable "$name"
+		# The unit re-runs its step at boot: no reload there unless it changed.
+		if $changed; then run systemctl daemon-reload; fi
+		if ! systemctl -q is-enabled "$name" 2>/dev/null; then run systemctl enable "$name"; fi
 	else
 		say "systemd is not running: $unit written, not enabled"
 	fi

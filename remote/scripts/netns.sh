@@ -81,7 +81,8 @@ persist() {
 	self=$(readlink -f "${BASH_SOURCE[0]}")
 	{
 		printf 'ENA_LAB_MAC=%s\nENA_LAB_NETNS=%s\nENA_LAB_IP=%s\nENA_LAB_PREFIX=%s\n' "$MAC" "$NS" "$IP" "$PREFIX"
-		printf 'ENA_LAB_GATEWAY=%s\nENA_LAB_MTU=%s\n' "$GW" "$MTU"
+		printf 'ENA_LAB_GATEWAY=%s\nENA_LAB_MTU=%s\nENA_LAB_STATE_DIR=%s\nENA_LAB_LOG_DIR=%s\nENA_LAB_SYSTEMD_DIR=%s\n' \
+			"$GW" "$MTU" "$STATE_DIR" "$LOG_DIR" "$UNIT_DIR"
 	} >"$env.tmp" && mv "$env.tmp" "$env"
 	install_unit "$UNIT" "$UNIT_DIR" <<EOF
 [Unit]

@@ -58,7 +58,13 @@ main() {
 				sleep 0.1
 			done
 			if find_nic "$ENA_LAB_MAC" "$NS"; then ifc=$NIC_IF; fi
-			say "$bdf is on ${prev:-$(basename "$(readlink "$dev/driver" 2>/dev/null)" 2>/dev/null)}${ifc:+ as $ifc}"
+			drv=""
+			[[ -L $dev/driver ]] && drv=$(basename "$(readlink "$dev/driver")")
+			# Fail loud, state kept for a retry, if the stock driver did not take it back.
+			if [[ -n $prev && ($drv != "$prev" || -z $ifc) ]]; then
+				die "$bdf ($ENA_LAB_MAC) did not come back on $prev: it is on '${drv:-no driver}', interface '${ifc:-none}'. Last kernel message: $(last_dmesg 1)"
+			fi
+			say "$bdf is on ${drv:-no driver}${ifc:+ as $ifc}"
 		fi
 	else
 		say "no device known for $ENA_LAB_MAC: nothing to undo"

@@ -64,13 +64,18 @@ start_server() {
 	# Bounded even if this script dies: 4 runs plus slack.
 	timeout $((4 * (DURATION + 15) + 30)) iperf3 -s -B "$SERVER" -p "$PORT" >>"$LOG" 2>&1 &
 	SERVER_PID=$!
-	trap stop_server EXIT
 	for _ in $(seq 50); do
 		ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q . && return
 		kill -0 "$SERVER_PID" 2>/dev/null || die "iperf3 server on $SERVER:$PORT did not start (port in use? see $LOG)"
 		sleep 0.1
 	done
 	die "iperf3 server on $SERVER:$PORT is not listening after 5 s"
+}
+
+# cleanup: on any exit, no server left behind and no scratch files.
+cleanup() {
+	stop_server
+	if [[ -n ${WORK:-} ]]; then rm -rf "$WORK"; fi
 }
 
 stop_server() {
@@ -111,6 +116,7 @@ iperf() {
 
 measure() {
 	WORK=$(mktemp -d)
+	trap cleanup EXIT
 	counters "$WORK/before"
 	start_server
 	local out
@@ -211,7 +217,6 @@ main() {
 	DELTAS=$(deltas_json)
 	check_flow
 	if [[ $MODE == baseline ]]; then save_baseline; else compare; fi
-	rm -rf "$WORK"
 }
 
 main "$@"

@@ -72,6 +72,12 @@ else
 	fail unbind-restores-e1000-with-its-mac "driver $(bdf_driver), netdev '$(nic)': $(cat /tmp/err)"
 fi
 [ ! -e /tmp/systemd/ena-lab-bind.service ] && pass unbind-removes-boot-unit || fail unbind-removes-boot-unit "unit left"
+if step unbind.sh ENA_LAB_TARGET_DRIVER=pci-stub && grep -q "nothing to undo" /tmp/err && grep -q '"restored":false' /tmp/out &&
+	[ "$(bdf_driver)" = e1000 ]; then
+	pass unbind-second-run-changes-nothing
+else
+	fail unbind-second-run-changes-nothing "$(cat /tmp/err) $(cat /tmp/out)"
+fi
 [ "$(cat "/sys/bus/pci/devices/$BDF/driver_override")" = "(null)" ] && pass unbind-clears-override ||
 	fail unbind-clears-override "$(cat "/sys/bus/pci/devices/$BDF/driver_override")"
 
@@ -88,8 +94,9 @@ else
 	*"binding $BDF ($MAC) to ena_custom failed"*"rolled back to e1000"*) pass failure-names-device-and-rollback ;;
 	*) fail failure-names-device-and-rollback "$err" ;;
 	esac
+	# "ena_custom <bdf>: ..." is the kernel's dev_err prefix: only dmesg writes it.
 	case $err in
-	*ena_custom*"$BDF"*) pass failure-shows-kernel-messages ;;
+	*"last kernel messages:"*"ena_custom $BDF: "*"Last kernel message: "*"probe of $BDF failed"*) pass failure-shows-kernel-messages ;;
 	*) fail failure-shows-kernel-messages "$err" ;;
 	esac
 	IF=$(nic)

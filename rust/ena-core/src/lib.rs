@@ -8,6 +8,8 @@
 //! - [`wire`]: little-endian encoding of the device's formats;
 //! - [`defs`]: descriptors and completions (`ena_eth_io_defs.h`);
 //! - [`dma`]: the DMA memory boundary;
+//! - [`admin`]: the admin queue; [`aenq`]: device events and the keep-alive watchdog;
+//! - [`device`]: reset and bring-up; [`mmio`]: register reads in read-less mode;
 //! - [`tx`], [`rx`]: submission and completion rings (`ena_eth_com.c`);
 //! - [`ring`]: a ring position and its phase bit;
 //! - [`reqid`]: the free request-id ring the driver keeps per queue.
@@ -16,9 +18,13 @@
 
 extern crate alloc;
 
+pub mod admin;
+pub mod aenq;
 pub mod defs;
+pub mod device;
 pub mod dma;
 pub mod error;
+pub mod mmio;
 pub mod regs;
 pub mod reqid;
 pub mod ring;
@@ -27,3 +33,10 @@ pub mod tx;
 pub mod wire;
 
 pub use error::Error;
+
+/// Time for timeouts and back-off: the wall clock on a host, a virtual one
+/// against the device model (so a timeout test takes no real time).
+pub trait Clock {
+    fn now_us(&self) -> u64;
+    fn sleep_us(&mut self, us: u64);
+}

@@ -1,0 +1,72 @@
+//! The asynchronous event notification queue (`ena_com_aenq_intr_handler`):
+//! the device posts 64-byte events with a phase bit; the driver dispatches
+//! them by group and moves the head doorbell. Keep-alive events feed the
+//! watchdog that makes the driver reset a silent device
+//! (`check_for_missing_keep_alive`).
+
+use crate::dma::DmaMemory;
+use crate::regs::{self, Registers};
+use crate::ring::Cursor;
+
+/// `enum ena_admin_aenq_group` values as they appear in an event.
+pub mod group {
+    pub const LINK_CHANGE: u16 = 0;
+    pub const NOTIFICATION: u16 = 3;
+    pub const KEEP_ALIVE: u16 = 4;
+}
+
+/// A dispatched event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    LinkChange { up: bool },
+    KeepAlive,
+    /// A group this driver has no handler for (`unimplemented_aenq_handler`).
+    Unhandled { group: u16, syndrome: u16 },
+}
+
+pub struct Aenq<M> {
+    ring: M,
+    head: Cursor,
+    last_keep_alive_us: u64,
+}
+
+impl<M: DmaMemory> Aenq<M> {
+    pub fn new(ring: M, depth: u16, now_us: u64) -> Self {
+        assert!(ring.len() >= depth as usize * 64);
+        Self { ring, head: Cursor::new(depth), last_keep_alive_us: now_us }
+    }
+
+    /// Consumes every posted event and tells the device how far it got.
+    pub fn poll<R: Registers>(&mut self, r: &mut R, now_us: u64, mut on_event: impl FnMut(Event)) -> usize {
+        let mut n = 0;
+        loop {
+            let mut e = [0u8; 64];
+            self.ring.read(self.head.slot() * 64, &mut e);
+            if e[4] & 1 != self.head.phase {
+                break;
+            }
+            let group = u16::from_le_bytes([e[0], e[1]]);
+            let syndrome = u16::from_le_bytes([e[2], e[3]]);
+            let ev = match group {
+                group::LINK_CHANGE => Event::LinkChange { up: e[16] & 1 != 0 },
+                group::KEEP_ALIVE => {
+                    self.last_keep_alive_us = now_us;
+                    Event::KeepAlive
+                }
+                _ => Event::Unhandled { group, syndrome },
+            };
+            on_event(ev);
+            self.head.advance();
+            n += 1;
+        }
+        if n > 0 {
+            r.write32(regs::AENQ_HEAD_DB, self.head.index as u32);
+        }
+        n
+    }
+
+    /// The watchdog: true when no keep-alive came for `timeout_us`.
+    pub fn keep_alive_missing(&self, now_us: u64, timeout_us: u64) -> bool {
+        now_us.saturating_sub(self.last_keep_alive_us) > timeout_us
+    }
+}

@@ -1,0 +1,252 @@
+//! Bring-up, as `ena_device_init` and `ena_com_*` do it: reset handshake,
+//! version and DMA width checks, admin and AENQ rings, device attributes,
+//! host info, AENQ groups, then one IO queue pair (Tx and Rx, each a
+//! submission and a completion queue in host memory).
+
+use crate::admin::{feature, opcode, AdminError, AdminQueue, Command, Completion};
+use crate::aenq::{Aenq, Event};
+use crate::dma::DmaMemory;
+use crate::regs::{self, caps, dev_ctl, dev_sts, Registers};
+use crate::rx::{RxCompletions, RxQueue};
+use crate::tx::{TxCompletions, TxQueue};
+use crate::Clock;
+
+/// Hands out DMA memory (hugepages on a real host, a shared bus in the model).
+pub trait DmaAllocator {
+    type Mem: DmaMemory;
+    fn alloc(&mut self, len: usize) -> Self::Mem;
+}
+
+/// `enum ena_regs_reset_reason_types` (the ones we use).
+pub mod reset_reason {
+    pub const NORMAL: u8 = 0;
+    pub const KEEP_ALIVE_TO: u8 = 1;
+    pub const ADMIN_TO: u8 = 2;
+}
+
+/// `enum ena_admin_aenq_group`
+pub mod aenq_group {
+    pub const LINK_CHANGE: u32 = 1 << 0;
+    pub const NOTIFICATION: u32 = 1 << 3;
+    pub const KEEP_ALIVE: u32 = 1 << 4;
+}
+
+/// Why bring-up stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BringUpError {
+    /// DEV_STS has no READY bit before the reset.
+    DeviceNotReady,
+    /// The device did not enter or leave reset within CAPS' reset timeout.
+    ResetTimeout { entering: bool },
+    /// The controller is older than the driver supports.
+    UnsupportedVersion { major: u8, minor: u8, subminor: u8 },
+    /// CAPS reports a DMA width the driver cannot use.
+    BadDmaWidth(u8),
+    /// An admin command failed, with the step it belonged to.
+    Admin { step: &'static str, error: AdminError },
+}
+
+/// What the device said about itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceInfo {
+    pub mac: [u8; 6],
+    pub max_mtu: u32,
+    pub dma_width: u8,
+    pub aenq_groups: u32,
+}
+
+/// One IO queue pair with the doorbell offsets the device gave.
+pub struct IoPair<M> {
+    pub tx: TxQueue<M>,
+    pub tx_done: TxCompletions<M>,
+    pub rx: RxQueue<M>,
+    pub rx_done: RxCompletions<M>,
+    pub tx_doorbell: u32,
+    pub rx_doorbell: u32,
+    pub tx_sq_idx: u16,
+    pub rx_sq_idx: u16,
+    pub tx_cq_idx: u16,
+    pub rx_cq_idx: u16,
+}
+
+/// The driver side of one ENA device.
+pub struct Ena<R, A: DmaAllocator, C> {
+    pub regs: R,
+    pub alloc: A,
+    pub clock: C,
+    admin: Option<AdminQueue<A::Mem>>,
+    aenq: Option<Aenq<A::Mem>>,
+    admin_timeout_us: u64,
+    dma_width: u8,
+}
+
+const ADMIN_DEPTH: u16 = 32;
+const AENQ_DEPTH: u16 = 32;
+
+impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
+    pub fn new(regs: R, alloc: A, clock: C) -> Self {
+        Self { regs, alloc, clock, admin: None, aenq: None, admin_timeout_us: 0, dma_width: 0 }
+    }
+
+    fn wait_sts(&mut self, mask: u32, set: bool, timeout_us: u64) -> bool {
+        let deadline = self.clock.now_us() + timeout_us;
+        loop {
+            if (self.regs.read32(regs::DEV_STS) & mask != 0) == set {
+                return true;
+            }
+            if self.clock.now_us() >= deadline {
+                return false;
+            }
+            self.clock.sleep_us(1_000);
+        }
+    }
+
+    /// `ena_com_dev_reset`: DEV_CTL reset with a reason, wait for the device
+    /// to enter and leave reset, each within CAPS' reset timeout (100 ms units).
+    pub fn reset(&mut self, reason: u8) -> Result<(), BringUpError> {
+        if self.regs.read32(regs::DEV_STS) & dev_sts::READY_MASK == 0 {
+            return Err(BringUpError::DeviceNotReady);
+        }
+        let c = self.regs.read32(regs::CAPS);
+        let timeout = ((c & caps::RESET_TIMEOUT_MASK) >> caps::RESET_TIMEOUT_SHIFT).max(1) as u64 * 100_000;
+        self.regs.write32(regs::DEV_CTL, dev_ctl::DEV_RESET_MASK | (reason as u32) << dev_ctl::RESET_REASON_SHIFT);
+        if !self.wait_sts(dev_sts::RESET_IN_PROGRESS_MASK, true, timeout) {
+            return Err(BringUpError::ResetTimeout { entering: true });
+        }
+        self.regs.write32(regs::DEV_CTL, 0);
+        if !self.wait_sts(dev_sts::RESET_IN_PROGRESS_MASK, false, timeout) {
+            return Err(BringUpError::ResetTimeout { entering: false });
+        }
+        self.admin_timeout_us = ((c & caps::ADMIN_CMD_TO_MASK) >> caps::ADMIN_CMD_TO_SHIFT).max(1) as u64 * 100_000;
+        self.dma_width = ((c & caps::DMA_ADDR_WIDTH_MASK) >> caps::DMA_ADDR_WIDTH_SHIFT) as u8;
+        self.admin = None;
+        self.aenq = None;
+        Ok(())
+    }
+
+    fn admin(&mut self, step: &'static str, cmd: &Command) -> Result<Completion, BringUpError> {
+        let q = self.admin.as_mut().expect("admin queue is set up before any command");
+        q.execute(&mut self.regs, &mut self.clock, cmd).map_err(|error| BringUpError::Admin { step, error })
+    }
+
+    fn get_feature(&mut self, step: &'static str, id: u8) -> Result<Completion, BringUpError> {
+        let mut c = Command::new(opcode::GET_FEATURE);
+        c.put(17, &[id]);
+        self.admin(step, &c)
+    }
+
+    /// The whole bring-up; returns what the device is and one queue pair of
+    /// `depth` entries.
+    pub fn bring_up(&mut self, depth: u16, wanted_groups: u32) -> Result<(DeviceInfo, IoPair<A::Mem>), BringUpError> {
+        self.reset(reset_reason::NORMAL)?;
+        let v = self.regs.read32(regs::CONTROLLER_VERSION);
+        let (major, minor, subminor) = ((v >> 16) as u8, (v >> 8) as u8, v as u8);
+        if (major, minor, subminor) < (0, 0, 1) {
+            return Err(BringUpError::UnsupportedVersion { major, minor, subminor });
+        }
+        if !(32..=64).contains(&self.dma_width) {
+            return Err(BringUpError::BadDmaWidth(self.dma_width));
+        }
+
+        let sq = self.alloc.alloc(ADMIN_DEPTH as usize * 64);
+        let cq = self.alloc.alloc(ADMIN_DEPTH as usize * 64);
+        let q = AdminQueue::new(sq, cq, ADMIN_DEPTH, self.admin_timeout_us);
+        q.program(&mut self.regs);
+        self.admin = Some(q);
+        // ena_com_admin_init_aenq: the ring, then the head at its depth.
+        let aenq = self.alloc.alloc(AENQ_DEPTH as usize * 64);
+        self.regs.write32(regs::AENQ_BASE_LO, aenq.phys() as u32);
+        self.regs.write32(regs::AENQ_BASE_HI, (aenq.phys() >> 32) as u32);
+        self.regs.write32(regs::AENQ_CAPS, AENQ_DEPTH as u32 | 64 << 16);
+        self.regs.write32(regs::AENQ_HEAD_DB, AENQ_DEPTH as u32);
+        self.aenq = Some(Aenq::new(aenq, AENQ_DEPTH, self.clock.now_us()));
+
+        let attrs = self.get_feature("get device attributes", feature::DEVICE_ATTRIBUTES)?;
+        let mut mac = [0u8; 6];
+        mac.copy_from_slice(&attrs.0[32..38]);
+        let max_mtu = attrs.u32_at(40);
+
+        // Host info: a page the device reads (OS type, driver version).
+        let mut host = self.alloc.alloc(4096);
+        host.write(0, &1u32.to_le_bytes()); // ENA_ADMIN_OS_LINUX
+        host.write(4, b"ena-core");
+        let mut c = Command::new(opcode::SET_FEATURE);
+        c.put(17, &[feature::HOST_ATTR_CONFIG]).put(20, &(host.phys() as u32).to_le_bytes()).put(24, &((host.phys() >> 32) as u16).to_le_bytes());
+        self.admin("set host info", &c)?;
+
+        let aenq_feat = self.get_feature("get AENQ groups", feature::AENQ_CONFIG)?;
+        let groups = aenq_feat.u32_at(8) & wanted_groups;
+        let mut c = Command::new(opcode::SET_FEATURE);
+        c.put(17, &[feature::AENQ_CONFIG]).put(24, &groups.to_le_bytes());
+        self.admin("set AENQ groups", &c)?;
+
+        let pair = self.create_pair(depth)?;
+        Ok((DeviceInfo { mac, max_mtu, dma_width: self.dma_width, aenq_groups: groups }, pair))
+    }
+
+    fn create_cq(&mut self, depth: u16, entry_words: u8, mem: &A::Mem) -> Result<u16, BringUpError> {
+        let mut c = Command::new(opcode::CREATE_CQ);
+        c.put(4, &[entry_words | 1 << 5]).put(6, &depth.to_le_bytes()).put(12, &(mem.phys() as u32).to_le_bytes()).put(16, &((mem.phys() >> 32) as u16).to_le_bytes());
+        Ok(self.admin("create completion queue", &c)?.u16_at(8))
+    }
+
+    fn create_sq(&mut self, depth: u16, tx: bool, cq_idx: u16, mem: &A::Mem) -> Result<(u16, u32), BringUpError> {
+        let direction: u8 = if tx { 1 } else { 2 };
+        let mut c = Command::new(opcode::CREATE_SQ);
+        // Host placement (1), completion policy "descriptor" (0).
+        c.put(4, &[direction << 5]).put(6, &[1]).put(8, &cq_idx.to_le_bytes()).put(10, &depth.to_le_bytes())
+            .put(12, &(mem.phys() as u32).to_le_bytes()).put(16, &((mem.phys() >> 32) as u16).to_le_bytes());
+        let r = self.admin("create submission queue", &c)?;
+        Ok((r.u16_at(8), r.u32_at(12)))
+    }
+
+    /// `ena_com_create_io_queue` for a Tx and an Rx queue, each with its CQ.
+    pub fn create_pair(&mut self, depth: u16) -> Result<IoPair<A::Mem>, BringUpError> {
+        let tx_cq_mem = self.alloc.alloc(depth as usize * 8);
+        let tx_cq_idx = self.create_cq(depth, 2, &tx_cq_mem)?;
+        let tx_mem = self.alloc.alloc(depth as usize * 16);
+        let (tx_sq_idx, tx_doorbell) = self.create_sq(depth, true, tx_cq_idx, &tx_mem)?;
+        let rx_cq_mem = self.alloc.alloc(depth as usize * 16);
+        let rx_cq_idx = self.create_cq(depth, 4, &rx_cq_mem)?;
+        let rx_mem = self.alloc.alloc(depth as usize * 16);
+        let (rx_sq_idx, rx_doorbell) = self.create_sq(depth, false, rx_cq_idx, &rx_mem)?;
+        Ok(IoPair {
+            tx: TxQueue::new(tx_mem, depth, self.dma_width, 96),
+            tx_done: TxCompletions::new(tx_cq_mem, depth),
+            rx: RxQueue::new(rx_mem, depth, self.dma_width),
+            rx_done: RxCompletions::new(rx_cq_mem, depth, 16),
+            tx_doorbell,
+            rx_doorbell,
+            tx_sq_idx,
+            rx_sq_idx,
+            tx_cq_idx,
+            rx_cq_idx,
+        })
+    }
+
+    /// Runs one admin command (after bring-up set the queue up).
+    pub fn admin_command(&mut self, cmd: &Command) -> Result<Completion, AdminError> {
+        let q = self.admin.as_mut().ok_or(AdminError::QueueFull)?;
+        q.execute(&mut self.regs, &mut self.clock, cmd)
+    }
+
+    /// Handles posted device events (the AENQ interrupt or the timer).
+    pub fn poll_events(&mut self, on_event: impl FnMut(Event)) -> usize {
+        let now = self.clock.now_us();
+        match self.aenq.as_mut() {
+            Some(q) => q.poll(&mut self.regs, now, on_event),
+            None => 0,
+        }
+    }
+
+    /// The keep-alive watchdog (`check_for_missing_keep_alive`): true when the
+    /// device has been silent for `timeout_us`; the driver then resets it.
+    pub fn keep_alive_missing(&self, timeout_us: u64) -> bool {
+        self.aenq.as_ref().is_some_and(|q| q.keep_alive_missing(self.clock.now_us(), timeout_us))
+    }
+
+    /// Rings a submission queue's doorbell with its tail.
+    pub fn doorbell(&mut self, offset: u32, tail: u16) {
+        self.regs.write32(offset, tail as u32);
+    }
+}

@@ -1,0 +1,102 @@
+//! Host memory as the device sees it: one byte array addressed by bus
+//! address, shared by the driver's DMA allocations and the device model.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use ena_core::device::DmaAllocator;
+use ena_core::dma::DmaMemory;
+use ena_core::Clock;
+
+/// The shared address space. Bus address = offset + `base`.
+#[derive(Clone)]
+pub struct Bus {
+    mem: Rc<RefCell<Vec<u8>>>,
+    base: u64,
+}
+
+impl Bus {
+    /// `size` bytes of host memory starting at bus address `base` (a value
+    /// above 4 GiB exercises the high address words).
+    pub fn new(size: usize, base: u64) -> Self {
+        Self { mem: Rc::new(RefCell::new(vec![0; size])), base }
+    }
+    pub fn read(&self, addr: u64, out: &mut [u8]) {
+        let off = self.offset(addr, out.len());
+        out.copy_from_slice(&self.mem.borrow()[off..off + out.len()]);
+    }
+    pub fn write(&self, addr: u64, data: &[u8]) {
+        let off = self.offset(addr, data.len());
+        self.mem.borrow_mut()[off..off + data.len()].copy_from_slice(data);
+    }
+    pub fn read_u32(&self, addr: u64) -> u32 {
+        let mut b = [0; 4];
+        self.read(addr, &mut b);
+        u32::from_le_bytes(b)
+    }
+    fn offset(&self, addr: u64, len: usize) -> usize {
+        let size = self.mem.borrow().len() as u64;
+        assert!(addr >= self.base && addr - self.base + len as u64 <= size, "DMA to {addr:#x}+{len} is outside host memory");
+        (addr - self.base) as usize
+    }
+}
+
+/// A window of the bus: what the driver gets from its allocator.
+#[derive(Clone)]
+pub struct BusMem {
+    bus: Bus,
+    addr: u64,
+    len: usize,
+}
+
+impl DmaMemory for BusMem {
+    fn phys(&self) -> u64 {
+        self.addr
+    }
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn read(&self, off: usize, out: &mut [u8]) {
+        assert!(off + out.len() <= self.len);
+        self.bus.read(self.addr + off as u64, out);
+    }
+    fn write(&mut self, off: usize, data: &[u8]) {
+        assert!(off + data.len() <= self.len);
+        self.bus.write(self.addr + off as u64, data);
+    }
+}
+
+/// A bump allocator over the bus, 4 KiB aligned like DMA pages.
+pub struct BusAlloc {
+    bus: Bus,
+    next: u64,
+}
+
+impl BusAlloc {
+    pub fn new(bus: &Bus) -> Self {
+        Self { bus: bus.clone(), next: bus.base }
+    }
+}
+
+impl DmaAllocator for BusAlloc {
+    type Mem = BusMem;
+    fn alloc(&mut self, len: usize) -> BusMem {
+        let addr = self.next;
+        self.next += (len as u64).div_ceil(4096) * 4096;
+        self.bus.offset(addr, len);
+        BusMem { bus: self.bus.clone(), addr, len }
+    }
+}
+
+/// A clock that only moves when someone sleeps: timeouts cost no real time.
+#[derive(Clone, Default)]
+pub struct VirtualClock(Rc<Cell<u64>>);
+
+impl Clock for VirtualClock {
+    fn now_us(&self) -> u64 {
+        self.0.get()
+    }
+    fn sleep_us(&mut self, us: u64) {
+        self.0.set(self.0.get() + us);
+    }
+}

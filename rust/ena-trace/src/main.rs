@@ -1,0 +1,167 @@
+//! ena-trace: watch an ENA come up. Runs ena-core's bring-up against the
+//! software device and prints what crosses the hardware boundary: register
+//! accesses by name (with --trace), admin commands with their decoded
+//! answers, then a short send/receive exchange over the loopback.
+//!
+//!   cargo run -p ena-trace -- [--trace] [--frames N]
+
+use ena_core::admin::{feature, opcode};
+use ena_core::device::{aenq_group, DmaAllocator, Ena};
+use ena_core::dma::DmaMemory;
+use ena_core::regs::{self, Registers};
+use ena_core::rx::RxBuf;
+use ena_core::tx::{TxBuf, TxCtx};
+use ena_model::{Bus, BusAlloc, Model, ModelConfig, VirtualClock};
+
+/// Registers that print every access when tracing.
+struct Traced {
+    model: Model,
+    on: bool,
+}
+
+fn reg_name(off: u32) -> String {
+    let n = match off {
+        regs::VERSION => "VERSION",
+        regs::CONTROLLER_VERSION => "CONTROLLER_VERSION",
+        regs::CAPS => "CAPS",
+        regs::AQ_BASE_LO => "AQ_BASE_LO",
+        regs::AQ_BASE_HI => "AQ_BASE_HI",
+        regs::AQ_CAPS => "AQ_CAPS",
+        regs::ACQ_BASE_LO => "ACQ_BASE_LO",
+        regs::ACQ_BASE_HI => "ACQ_BASE_HI",
+        regs::ACQ_CAPS => "ACQ_CAPS",
+        regs::AQ_DB => "AQ_DB",
+        regs::AENQ_CAPS => "AENQ_CAPS",
+        regs::AENQ_BASE_LO => "AENQ_BASE_LO",
+        regs::AENQ_BASE_HI => "AENQ_BASE_HI",
+        regs::AENQ_HEAD_DB => "AENQ_HEAD_DB",
+        regs::DEV_CTL => "DEV_CTL",
+        regs::DEV_STS => "DEV_STS",
+        o if (0x1000..0x2000).contains(&o) => return format!("SQ{}_DOORBELL", (o - 0x1000) / 4),
+        o => return format!("{o:#06x}"),
+    };
+    n.to_string()
+}
+
+fn decode(off: u32, v: u32) -> String {
+    match off {
+        regs::CAPS => format!(" (reset timeout {} ms, DMA width {}, admin timeout {} ms)", ((v >> 1) & 0x1f) * 100, (v >> 8) & 0xff, ((v >> 16) & 0xf) * 100),
+        regs::DEV_STS => format!(" (ready {}, reset in progress {})", v & 1, (v >> 3) & 1),
+        regs::DEV_CTL => format!(" (reset {}, reason {})", v & 1, v >> 28),
+        regs::AQ_CAPS | regs::ACQ_CAPS | regs::AENQ_CAPS => format!(" (depth {}, entry {} bytes)", v & 0xffff, v >> 16),
+        regs::CONTROLLER_VERSION => format!(" ({}.{}.{})", (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff),
+        _ => String::new(),
+    }
+}
+
+impl Registers for Traced {
+    fn read32(&mut self, off: u32) -> u32 {
+        let v = self.model.read32(off);
+        if self.on {
+            println!("  read  {:<20} = {v:#010x}{}", reg_name(off), decode(off, v));
+        }
+        v
+    }
+    fn write32(&mut self, off: u32, v: u32) {
+        if self.on {
+            println!("  write {:<20} = {v:#010x}{}", reg_name(off), decode(off, v));
+        }
+        self.model.write32(off, v);
+    }
+}
+
+fn op_name(op: u8, feat: u8) -> String {
+    let f = match feat {
+        feature::DEVICE_ATTRIBUTES => "DEVICE_ATTRIBUTES",
+        feature::AENQ_CONFIG => "AENQ_CONFIG",
+        feature::HOST_ATTR_CONFIG => "HOST_ATTR_CONFIG",
+        feature::LLQ => "LLQ",
+        _ => "",
+    };
+    match op {
+        opcode::GET_FEATURE => format!("GET_FEATURE {f}"),
+        opcode::SET_FEATURE => format!("SET_FEATURE {f}"),
+        opcode::CREATE_CQ => "CREATE_CQ".into(),
+        opcode::CREATE_SQ => "CREATE_SQ".into(),
+        opcode::DESTROY_CQ => "DESTROY_CQ".into(),
+        opcode::DESTROY_SQ => "DESTROY_SQ".into(),
+        o => format!("opcode {o}"),
+    }
+}
+
+fn status_name(s: u8) -> &'static str {
+    ["SUCCESS", "RESOURCE_ALLOCATION_FAILURE", "BAD_OPCODE", "UNSUPPORTED_OPCODE", "MALFORMED_REQUEST", "ILLEGAL_PARAMETER", "UNKNOWN_ERROR", "RESOURCE_BUSY"]
+        .get(s as usize)
+        .copied()
+        .unwrap_or("?")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut trace = false;
+    let mut frames = 3usize;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--trace" => trace = true,
+            "--frames" => {
+                frames = it.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+                    eprintln!("ena-trace: --frames needs a number");
+                    std::process::exit(2)
+                })
+            }
+            other => {
+                eprintln!("ena-trace: unknown argument '{other}' (use --trace, --frames N)");
+                std::process::exit(2);
+            }
+        }
+    }
+
+    let bus = Bus::new(4 << 20, 0x1_0000_0000);
+    let model = Model::new(&bus, ModelConfig::default());
+    let mut ena = Ena::new(Traced { model, on: trace }, BusAlloc::new(&bus), VirtualClock::default());
+    println!("== bring-up");
+    let (info, mut pair) = match ena.bring_up(16, aenq_group::LINK_CHANGE | aenq_group::KEEP_ALIVE) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("ena-trace: bring-up failed: {e:?}");
+            std::process::exit(1);
+        }
+    };
+    println!("== admin commands");
+    for (op, feat, status) in &ena.regs.model.admin_log {
+        println!("  {:<28} -> {}", op_name(*op, *feat), status_name(*status));
+    }
+    println!("== device: MAC {}, max MTU {}, DMA width {}, AENQ groups {:#x}",
+        info.mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"), info.max_mtu, info.dma_width, info.aenq_groups);
+    println!("   Tx queue: SQ {} (doorbell {:#x}) -> CQ {}; Rx queue: SQ {} (doorbell {:#x}) -> CQ {}",
+        pair.tx_sq_idx, pair.tx_doorbell, pair.tx_cq_idx, pair.rx_sq_idx, pair.rx_doorbell, pair.rx_cq_idx);
+
+    println!("== send and receive {frames} frame(s) over the loopback");
+    let mut mem = ena.alloc.alloc(64 * 2048);
+    for id in 0..15u16 {
+        pair.rx.add(mem.phys() + (32 + id as u64) * 2048, 2048, id).unwrap();
+    }
+    let (db, tail) = (pair.rx_doorbell, pair.rx.tail());
+    ena.doorbell(db, tail);
+    for n in 0..frames {
+        let frame: Vec<u8> = format!("frame {n} from ena-core through the model").into_bytes();
+        let id = (n % 15) as u16;
+        mem.write(id as usize * 2048, &frame);
+        let used = pair.tx.prepare(&TxCtx { bufs: &[TxBuf { paddr: mem.phys() + id as u64 * 2048, len: frame.len() as u16 }], req_id: id, ..Default::default() }).unwrap();
+        let (db, tail) = (pair.tx_doorbell, pair.tx.tail());
+        ena.doorbell(db, tail);
+        let done = pair.tx_done.next_completed().expect("Tx completion");
+        pair.tx.ack(used);
+        let mut rb = [RxBuf::default(); 2];
+        let pkt = pair.rx_done.receive(&mut pair.rx, &mut rb).expect("Rx completion");
+        let mut got = vec![0u8; rb[0].len as usize];
+        mem.read((32 + rb[0].req_id as usize) * 2048, &mut got);
+        println!("  tx req_id {done} ({used} desc) -> rx req_id {} ({} desc, {} bytes): {:?}", rb[0].req_id, pkt.descs, got.len(), String::from_utf8_lossy(&got));
+        assert_eq!(got, frame, "frame {n} changed on the way");
+        pair.rx.add(mem.phys() + (32 + rb[0].req_id as u64) * 2048, 2048, rb[0].req_id).unwrap();
+        let (db, tail) = (pair.rx_doorbell, pair.rx.tail());
+        ena.doorbell(db, tail);
+    }
+    println!("== ok: {} admin commands, {} sent, {} received", ena.regs.model.stats.admin_commands, ena.regs.model.stats.tx_pkts, ena.regs.model.stats.rx_pkts);
+}
