@@ -3,9 +3,11 @@
 //! (AQ_DB) set to the new tail, 64-byte completions matched by command id
 //! and phase, device status codes turned into typed errors.
 
+use crate::admin_defs::to_entry;
 use crate::dma::DmaMemory;
 use crate::regs::{self, Registers};
 use crate::ring::Cursor;
+use crate::wire::Wire;
 use crate::Clock;
 
 pub const ENTRY_SIZE: usize = 64;
@@ -81,6 +83,14 @@ impl Command {
     pub fn new(opcode: u8) -> Self {
         Self { opcode, body: [0; ENTRY_SIZE - 4] }
     }
+    /// A command from its typed form (`admin_defs`); the queue fills in the
+    /// command id, opcode and phase of the common descriptor.
+    pub fn from_wire<T: Wire>(opcode: u8, v: &T) -> Self {
+        let e = to_entry(v);
+        let mut c = Self::new(opcode);
+        c.body.copy_from_slice(&e[4..]);
+        c
+    }
     /// Puts a little-endian field at an offset of the whole 64-byte entry.
     pub fn put(&mut self, off: usize, bytes: &[u8]) -> &mut Self {
         self.body[off - 4..off - 4 + bytes.len()].copy_from_slice(bytes);
@@ -95,6 +105,15 @@ pub struct Completion(pub [u8; ENTRY_SIZE]);
 impl Completion {
     pub fn command_id(&self) -> u16 {
         u16::from_le_bytes([self.0[0], self.0[1]]) & COMMAND_ID_MASK
+    }
+    /// The completion as its typed form (`admin_defs`).
+    pub fn decode<T: Wire>(&self) -> T {
+        T::decode(&self.0[..T::SIZE])
+    }
+    /// The response-specific part (after the 8-byte common descriptor) as
+    /// a feature descriptor, as in `ena_admin_get_feat_resp.u`.
+    pub fn feature<T: Wire>(&self) -> T {
+        T::decode(&self.0[8..8 + T::SIZE])
     }
     pub fn status(&self) -> u8 {
         self.0[2]

@@ -4,9 +4,14 @@
 //! watchdog that makes the driver reset a silent device
 //! (`check_for_missing_keep_alive`).
 
+use crate::admin_defs::{AenqEntry, ENTRY_SIZE};
 use crate::dma::DmaMemory;
 use crate::regs::{self, Registers};
 use crate::ring::Cursor;
+use crate::wire::Wire;
+
+/// `ENA_ADMIN_AENQ_COMMON_DESC_PHASE_MASK`
+pub const PHASE_MASK: u8 = 1;
 
 /// `enum ena_admin_aenq_group` values as they appear in an event.
 pub mod group {
@@ -32,7 +37,7 @@ pub struct Aenq<M> {
 
 impl<M: DmaMemory> Aenq<M> {
     pub fn new(ring: M, depth: u16, now_us: u64) -> Self {
-        assert!(ring.len() >= depth as usize * 64);
+        assert!(ring.len() >= depth as usize * ENTRY_SIZE);
         Self { ring, head: Cursor::new(depth), last_keep_alive_us: now_us }
     }
 
@@ -40,15 +45,16 @@ impl<M: DmaMemory> Aenq<M> {
     pub fn poll<R: Registers>(&mut self, r: &mut R, now_us: u64, mut on_event: impl FnMut(Event)) -> usize {
         let mut n = 0;
         loop {
-            let mut e = [0u8; 64];
-            self.ring.read(self.head.slot() * 64, &mut e);
-            if e[4] & 1 != self.head.phase {
+            let mut b = [0u8; ENTRY_SIZE];
+            self.ring.read(self.head.slot() * ENTRY_SIZE, &mut b);
+            let e = AenqEntry::decode(&b);
+            if e.flags & PHASE_MASK != self.head.phase {
                 break;
             }
-            let group = u16::from_le_bytes([e[0], e[1]]);
-            let syndrome = u16::from_le_bytes([e[2], e[3]]);
+            let (group, syndrome) = (e.group, e.syndrome);
             let ev = match group {
-                group::LINK_CHANGE => Event::LinkChange { up: e[16] & 1 != 0 },
+                // ena_admin_aenq_link_change_desc.flags: link_status 0
+                group::LINK_CHANGE => Event::LinkChange { up: e.inline_data_w4[0] & 1 != 0 },
                 group::KEEP_ALIVE => {
                     self.last_keep_alive_us = now_us;
                     Event::KeepAlive

@@ -4,7 +4,12 @@
 //! submission and a completion queue in host memory).
 
 use crate::admin::{feature, opcode, AdminError, AdminQueue, Command, Completion};
+use crate::admin_defs::{
+    create_cq, create_sq, split_addr, to_raw, CreateCqCmd, CreateCqResp, CreateSqCmd, CreateSqResp, DeviceAttrFeatureDesc, FeatCmd,
+    FeatureAenqDesc, HostInfo, QueueFeatureDesc, SetFeatureHostAttrDesc, OS_LINUX,
+};
 use crate::aenq::{Aenq, Event};
+use crate::wire::Wire;
 use crate::dma::DmaMemory;
 use crate::regs::{self, caps, dev_ctl, dev_sts, Registers};
 use crate::rx::{RxCompletions, RxQueue};
@@ -44,6 +49,9 @@ pub enum BringUpError {
     BadDmaWidth(u8),
     /// An admin command failed, with the step it belonged to.
     Admin { step: &'static str, error: AdminError },
+    /// The asked queue depth exceeds MAX_QUEUES_NUM's limit
+    /// (`ena_calc_io_queue_size` clamps; this core refuses instead).
+    QueueTooDeep { asked: u16, max: u32 },
 }
 
 /// What the device said about itself.
@@ -53,6 +61,9 @@ pub struct DeviceInfo {
     pub max_mtu: u32,
     pub dma_width: u8,
     pub aenq_groups: u32,
+    /// MAX_QUEUES_NUM: how many SQs, and how deep.
+    pub max_sq_num: u32,
+    pub max_queue_depth: u32,
 }
 
 /// One IO queue pair with the doorbell offsets the device gave.
@@ -130,9 +141,8 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
     }
 
     fn get_feature(&mut self, step: &'static str, id: u8) -> Result<Completion, BringUpError> {
-        let mut c = Command::new(opcode::GET_FEATURE);
-        c.put(17, &[id]);
-        self.admin(step, &c)
+        let cmd = FeatCmd { feature_id: id, ..Default::default() };
+        self.admin(step, &Command::from_wire(opcode::GET_FEATURE, &cmd))
     }
 
     /// The whole bring-up; returns what the device is and one queue pair of
@@ -161,43 +171,62 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
         self.regs.write32(regs::AENQ_HEAD_DB, AENQ_DEPTH as u32);
         self.aenq = Some(Aenq::new(aenq, AENQ_DEPTH, self.clock.now_us()));
 
-        let attrs = self.get_feature("get device attributes", feature::DEVICE_ATTRIBUTES)?;
-        let mut mac = [0u8; 6];
-        mac.copy_from_slice(&attrs.0[32..38]);
-        let max_mtu = attrs.u32_at(40);
+        let attrs: DeviceAttrFeatureDesc = self.get_feature("get device attributes", feature::DEVICE_ATTRIBUTES)?.feature();
+        let (mac, max_mtu) = (attrs.mac_addr, attrs.max_mtu);
+
+        let queues: QueueFeatureDesc = self.get_feature("get max queues", feature::MAX_QUEUES_NUM)?.feature();
+        let max_queue_depth = queues.max_sq_depth.min(queues.max_cq_depth);
+        if depth as u32 > max_queue_depth {
+            return Err(BringUpError::QueueTooDeep { asked: depth, max: max_queue_depth });
+        }
 
         // Host info: a page the device reads (OS type, driver version).
         let mut host = self.alloc.alloc(4096);
-        host.write(0, &1u32.to_le_bytes()); // ENA_ADMIN_OS_LINUX
-        host.write(4, b"ena-core");
-        let mut c = Command::new(opcode::SET_FEATURE);
-        c.put(17, &[feature::HOST_ATTR_CONFIG]).put(20, &(host.phys() as u32).to_le_bytes()).put(24, &((host.phys() >> 32) as u16).to_le_bytes());
-        self.admin("set host info", &c)?;
+        let mut info = HostInfo { os_type: OS_LINUX, ..Default::default() };
+        info.os_dist_str[..8].copy_from_slice(b"ena-core");
+        info.driver_version = 2 | 15 << 8; // 2.15.0, the C original's version
+        let mut page = [0u8; HostInfo::SIZE];
+        info.encode(&mut page);
+        host.write(0, &page);
+        let (lo, hi) = split_addr(host.phys());
+        let mut cmd = FeatCmd { feature_id: feature::HOST_ATTR_CONFIG, ..Default::default() };
+        cmd.raw = to_raw(&SetFeatureHostAttrDesc { os_info_ba_lo: lo, os_info_ba_hi: hi, ..Default::default() });
+        self.admin("set host info", &Command::from_wire(opcode::SET_FEATURE, &cmd))?;
 
-        let aenq_feat = self.get_feature("get AENQ groups", feature::AENQ_CONFIG)?;
-        let groups = aenq_feat.u32_at(8) & wanted_groups;
-        let mut c = Command::new(opcode::SET_FEATURE);
-        c.put(17, &[feature::AENQ_CONFIG]).put(24, &groups.to_le_bytes());
-        self.admin("set AENQ groups", &c)?;
+        let aenq_feat: FeatureAenqDesc = self.get_feature("get AENQ groups", feature::AENQ_CONFIG)?.feature();
+        let groups = aenq_feat.supported_groups & wanted_groups;
+        let mut cmd = FeatCmd { feature_id: feature::AENQ_CONFIG, ..Default::default() };
+        cmd.raw = to_raw(&FeatureAenqDesc { supported_groups: 0, enabled_groups: groups });
+        self.admin("set AENQ groups", &Command::from_wire(opcode::SET_FEATURE, &cmd))?;
 
         let pair = self.create_pair(depth)?;
-        Ok((DeviceInfo { mac, max_mtu, dma_width: self.dma_width, aenq_groups: groups }, pair))
+        Ok((DeviceInfo { mac, max_mtu, dma_width: self.dma_width, aenq_groups: groups, max_sq_num: queues.max_sq_num, max_queue_depth }, pair))
     }
 
     fn create_cq(&mut self, depth: u16, entry_words: u8, mem: &A::Mem) -> Result<u16, BringUpError> {
-        let mut c = Command::new(opcode::CREATE_CQ);
-        c.put(4, &[entry_words | 1 << 5]).put(6, &depth.to_le_bytes()).put(12, &(mem.phys() as u32).to_le_bytes()).put(16, &((mem.phys() >> 32) as u16).to_le_bytes());
-        Ok(self.admin("create completion queue", &c)?.u16_at(8))
+        let (lo, hi) = split_addr(mem.phys());
+        // Polled: interrupt_mode_enabled stays clear.
+        let cmd = CreateCqCmd { cq_caps_2: entry_words & create_cq::CQ_ENTRY_SIZE_WORDS_MASK, cq_depth: depth, cq_ba_lo: lo, cq_ba_hi: hi, ..Default::default() };
+        let r: CreateCqResp = self.admin("create completion queue", &Command::from_wire(opcode::CREATE_CQ, &cmd))?.decode();
+        Ok(r.cq_idx)
     }
 
     fn create_sq(&mut self, depth: u16, tx: bool, cq_idx: u16, mem: &A::Mem) -> Result<(u16, u32), BringUpError> {
-        let direction: u8 = if tx { 1 } else { 2 };
-        let mut c = Command::new(opcode::CREATE_SQ);
-        // Host placement (1), completion policy "descriptor" (0).
-        c.put(4, &[direction << 5]).put(6, &[1]).put(8, &cq_idx.to_le_bytes()).put(10, &depth.to_le_bytes())
-            .put(12, &(mem.phys() as u32).to_le_bytes()).put(16, &((mem.phys() >> 32) as u16).to_le_bytes());
-        let r = self.admin("create submission queue", &c)?;
-        Ok((r.u16_at(8), r.u32_at(12)))
+        let direction = if tx { create_sq::DIRECTION_TX } else { create_sq::DIRECTION_RX };
+        let (lo, hi) = split_addr(mem.phys());
+        // Host placement, completion per descriptor, one contiguous ring.
+        let cmd = CreateSqCmd {
+            sq_identity: direction << create_sq::SQ_DIRECTION_SHIFT,
+            sq_caps_2: create_sq::PLACEMENT_HOST | create_sq::COMPLETION_DESC << create_sq::COMPLETION_POLICY_SHIFT,
+            sq_caps_3: create_sq::IS_PHYSICALLY_CONTIGUOUS_MASK,
+            cq_idx,
+            sq_depth: depth,
+            sq_ba_lo: lo,
+            sq_ba_hi: hi,
+            ..Default::default()
+        };
+        let r: CreateSqResp = self.admin("create submission queue", &Command::from_wire(opcode::CREATE_SQ, &cmd))?.decode();
+        Ok((r.sq_idx, r.sq_doorbell_offset))
     }
 
     /// `ena_com_create_io_queue` for a Tx and an Rx queue, each with its CQ.

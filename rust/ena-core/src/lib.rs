@@ -8,9 +8,11 @@
 //! - [`wire`]: little-endian encoding of the device's formats;
 //! - [`defs`]: descriptors and completions (`ena_eth_io_defs.h`);
 //! - [`dma`]: the DMA memory boundary;
+//! - [`admin_defs`]: admin, feature and AENQ formats (`ena_admin_defs.h`);
 //! - [`admin`]: the admin queue; [`aenq`]: device events and the keep-alive watchdog;
 //! - [`device`]: reset and bring-up; [`mmio`]: register reads in read-less mode;
 //! - [`tx`], [`rx`]: submission and completion rings (`ena_eth_com.c`);
+//! - [`batch`]: Tx doorbell batching and the Rx refill threshold;
 //! - [`ring`]: a ring position and its phase bit;
 //! - [`reqid`]: the free request-id ring the driver keeps per queue.
 #![no_std]
@@ -19,7 +21,9 @@
 extern crate alloc;
 
 pub mod admin;
+pub mod admin_defs;
 pub mod aenq;
+pub mod batch;
 pub mod defs;
 pub mod device;
 pub mod dma;

@@ -34,6 +34,20 @@ macro_rules! le_int {
 }
 le_int!(u8, u16, u32, u64);
 
+// Arrays (MAC addresses, strings, raw dwords) are their elements in order.
+impl<T: Le + Copy, const N: usize> Le for [T; N] {
+    #[inline(always)]
+    fn get(b: &[u8], off: usize) -> Self {
+        core::array::from_fn(|i| T::get(b, off + i * core::mem::size_of::<T>()))
+    }
+    #[inline(always)]
+    fn put(self, b: &mut [u8], off: usize) {
+        for (i, v) in self.into_iter().enumerate() {
+            v.put(b, off + i * core::mem::size_of::<T>());
+        }
+    }
+}
+
 /// Declares a `#[repr(C)]` wire struct, its size assertion and its encoding.
 /// Fields are listed in order; the offsets are computed as C would lay them
 /// out (the formats have no implicit padding, which the assertion proves).
@@ -41,10 +55,18 @@ macro_rules! wire_struct {
     ($(#[$m:meta])* $name:ident, $size:expr, { $($(#[$fm:meta])* $f:ident : $t:ty),* $(,)? }) => {
         $(#[$m])*
         #[repr(C)]
-        #[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub struct $name { $($(#[$fm])* pub $f: $t),* }
 
         const _: () = assert!(core::mem::size_of::<$name>() == $size);
+
+        impl Default for $name {
+            // Arrays longer than 32 have no derived Default: zero is the
+            // device's "reserved, must be zero" everywhere.
+            fn default() -> Self {
+                <Self as $crate::wire::Wire>::decode(&[0u8; $size])
+            }
+        }
 
         impl $crate::wire::Wire for $name {
             const SIZE: usize = $size;

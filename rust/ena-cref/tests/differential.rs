@@ -34,10 +34,21 @@ const ENOSPC: i32 = -28;
 const EIO: i32 = -5;
 const EAGAIN: i32 = -11;
 
+/// `(C name, offset, size)` rows of one struct: its size, then each field
+/// by its C path and the Rust field that stands for it.
+macro_rules! layout {
+    ($c:literal, $t:ty, [$($cf:literal => $rf:ident),* $(,)?]) => {{
+        let rows: Vec<(&str, usize, usize)> =
+            vec![($c, 0, size_of::<$t>()), $((concat!($c, ".", $cf), offset_of!($t, $rf), size_of_val(&<$t>::default().$rf))),*];
+        rows
+    }};
+}
+
 #[test]
 fn wire_layouts_match_the_c_headers() {
-    use std::mem::{offset_of, size_of};
-    let rust: Vec<(&str, usize, usize)> = vec![
+    use ena_core::admin_defs::*;
+    use std::mem::{offset_of, size_of, size_of_val};
+    let mut rust: Vec<(&str, usize, usize)> = vec![
         ("ena_eth_io_tx_desc", 0, size_of::<TxDesc>()),
         ("ena_eth_io_tx_desc.len_ctrl", offset_of!(TxDesc, len_ctrl), 4),
         ("ena_eth_io_tx_desc.meta_ctrl", offset_of!(TxDesc, meta_ctrl), 4),
@@ -72,6 +83,102 @@ fn wire_layouts_match_the_c_headers() {
         ("ena_eth_io_rx_cdesc_base.offset", offset_of!(RxCdesc, offset), 1),
         ("ena_eth_io_rx_cdesc_base.reserved", offset_of!(RxCdesc, reserved), 1),
     ];
+    // admin, feature and AENQ formats (ena_admin_defs.h)
+    rust.extend(layout!("ena_admin_aq_entry", AqEntry, [
+        "aq_common_descriptor.command_id" => command_id, "aq_common_descriptor.opcode" => opcode,
+        "aq_common_descriptor.flags" => flags, "u.inline_data_w1" => inline_data_w1,
+        "inline_data_w4" => inline_data_w4,
+    ]));
+    rust.extend(layout!("ena_admin_acq_entry", AcqEntry, [
+        "acq_common_descriptor.command" => command, "acq_common_descriptor.status" => status,
+        "acq_common_descriptor.flags" => flags, "acq_common_descriptor.extended_status" => extended_status,
+        "acq_common_descriptor.sq_head_indx" => sq_head_indx, "response_specific_data" => response_specific_data,
+    ]));
+    rust.extend(layout!("ena_admin_aenq_entry", AenqEntry, [
+        "aenq_common_desc.group" => group, "aenq_common_desc.syndrome" => syndrome,
+        "aenq_common_desc.flags" => flags, "aenq_common_desc.reserved1" => reserved1,
+        "aenq_common_desc.timestamp_low" => timestamp_low, "aenq_common_desc.timestamp_high" => timestamp_high,
+        "inline_data_w4" => inline_data_w4,
+    ]));
+    rust.extend(layout!("ena_admin_get_feat_cmd", FeatCmd, [
+        "aq_common_descriptor.command_id" => command_id, "aq_common_descriptor.opcode" => opcode,
+        "aq_common_descriptor.flags" => flags, "control_buffer.length" => control_buffer_length,
+        "control_buffer.address.mem_addr_low" => control_buffer_lo,
+        "control_buffer.address.mem_addr_high" => control_buffer_hi,
+        "control_buffer.address.reserved16" => control_buffer_reserved16, "feat_common.flags" => feat_flags,
+        "feat_common.feature_id" => feature_id, "feat_common.feature_version" => feature_version,
+        "feat_common.reserved8" => feat_reserved8, "raw" => raw,
+    ]));
+    rust.extend(layout!("ena_admin_set_feat_cmd", FeatCmd, [
+        "aq_common_descriptor.command_id" => command_id, "control_buffer.length" => control_buffer_length,
+        "feat_common.feature_id" => feature_id, "u.raw" => raw,
+    ]));
+    rust.extend(layout!("ena_admin_device_attr_feature_desc", DeviceAttrFeatureDesc, [
+        "impl_id" => impl_id, "device_version" => device_version, "supported_features" => supported_features,
+        "capabilities" => capabilities, "phys_addr_width" => phys_addr_width, "virt_addr_width" => virt_addr_width,
+        "mac_addr" => mac_addr, "flow_steering_max_entries" => flow_steering_max_entries, "max_mtu" => max_mtu,
+    ]));
+    rust.extend(layout!("ena_admin_queue_feature_desc", QueueFeatureDesc, [
+        "max_sq_num" => max_sq_num, "max_sq_depth" => max_sq_depth, "max_cq_num" => max_cq_num,
+        "max_cq_depth" => max_cq_depth, "max_legacy_llq_num" => max_legacy_llq_num,
+        "max_legacy_llq_depth" => max_legacy_llq_depth, "max_header_size" => max_header_size,
+        "max_packet_tx_descs" => max_packet_tx_descs, "max_packet_rx_descs" => max_packet_rx_descs,
+    ]));
+    rust.extend(layout!("ena_admin_feature_aenq_desc", FeatureAenqDesc, [
+        "supported_groups" => supported_groups, "enabled_groups" => enabled_groups,
+    ]));
+    rust.extend(layout!("ena_admin_set_feature_host_attr_desc", SetFeatureHostAttrDesc, [
+        "os_info_ba.mem_addr_low" => os_info_ba_lo, "os_info_ba.mem_addr_high" => os_info_ba_hi,
+        "os_info_ba.reserved16" => os_info_ba_reserved16, "debug_ba.mem_addr_low" => debug_ba_lo,
+        "debug_ba.mem_addr_high" => debug_ba_hi, "debug_ba.reserved16" => debug_ba_reserved16,
+        "debug_area_size" => debug_area_size,
+    ]));
+    rust.extend(layout!("ena_admin_host_info", HostInfo, [
+        "os_type" => os_type, "os_dist_str" => os_dist_str, "os_dist" => os_dist, "kernel_ver_str" => kernel_ver_str,
+        "kernel_ver" => kernel_ver, "driver_version" => driver_version,
+        "supported_network_features" => supported_network_features, "ena_spec_version" => ena_spec_version,
+        "bdf" => bdf, "num_cpus" => num_cpus, "reserved" => reserved,
+        "driver_supported_features" => driver_supported_features,
+    ]));
+    rust.extend(layout!("ena_admin_aq_create_cq_cmd", CreateCqCmd, [
+        "aq_common_descriptor.command_id" => command_id, "aq_common_descriptor.opcode" => opcode,
+        "aq_common_descriptor.flags" => flags, "cq_caps_1" => cq_caps_1, "cq_caps_2" => cq_caps_2,
+        "cq_depth" => cq_depth, "msix_vector" => msix_vector, "cq_ba.mem_addr_low" => cq_ba_lo,
+        "cq_ba.mem_addr_high" => cq_ba_hi, "cq_ba.reserved16" => cq_ba_reserved16,
+    ]));
+    rust.extend(layout!("ena_admin_acq_create_cq_resp_desc", CreateCqResp, [
+        "acq_common_desc.command" => command, "acq_common_desc.status" => status, "acq_common_desc.flags" => flags,
+        "acq_common_desc.extended_status" => extended_status, "acq_common_desc.sq_head_indx" => sq_head_indx,
+        "cq_idx" => cq_idx, "cq_actual_depth" => cq_actual_depth,
+        "numa_node_register_offset" => numa_node_register_offset,
+        "cq_head_db_register_offset" => cq_head_db_register_offset,
+        "cq_interrupt_unmask_register_offset" => cq_interrupt_unmask_register_offset,
+    ]));
+    rust.extend(layout!("ena_admin_aq_create_sq_cmd", CreateSqCmd, [
+        "aq_common_descriptor.command_id" => command_id, "aq_common_descriptor.opcode" => opcode,
+        "aq_common_descriptor.flags" => flags, "sq_identity" => sq_identity, "reserved8_w1" => reserved8_w1,
+        "sq_caps_2" => sq_caps_2, "sq_caps_3" => sq_caps_3, "cq_idx" => cq_idx, "sq_depth" => sq_depth,
+        "sq_ba.mem_addr_low" => sq_ba_lo, "sq_ba.mem_addr_high" => sq_ba_hi, "sq_ba.reserved16" => sq_ba_reserved16,
+        "sq_head_writeback.mem_addr_low" => sq_head_writeback_lo,
+        "sq_head_writeback.mem_addr_high" => sq_head_writeback_hi,
+        "sq_head_writeback.reserved16" => sq_head_writeback_reserved16, "reserved0_w7" => reserved0_w7,
+        "reserved0_w8" => reserved0_w8,
+    ]));
+    rust.extend(layout!("ena_admin_acq_create_sq_resp_desc", CreateSqResp, [
+        "acq_common_desc.command" => command, "acq_common_desc.status" => status, "acq_common_desc.flags" => flags,
+        "acq_common_desc.extended_status" => extended_status, "acq_common_desc.sq_head_indx" => sq_head_indx,
+        "sq_idx" => sq_idx, "reserved" => reserved, "sq_doorbell_offset" => sq_doorbell_offset,
+        "llq_descriptors_offset" => llq_descriptors_offset, "llq_headers_offset" => llq_headers_offset,
+    ]));
+    rust.extend(layout!("ena_admin_aq_destroy_sq_cmd", DestroySqCmd, [
+        "aq_common_descriptor.command_id" => command_id, "aq_common_descriptor.opcode" => opcode,
+        "aq_common_descriptor.flags" => flags, "sq.sq_idx" => sq_idx, "sq.sq_identity" => sq_identity,
+        "sq.reserved1" => sq_reserved1,
+    ]));
+    rust.extend(layout!("ena_admin_aq_destroy_cq_cmd", DestroyCqCmd, [
+        "aq_common_descriptor.command_id" => command_id, "aq_common_descriptor.opcode" => opcode,
+        "aq_common_descriptor.flags" => flags, "cq_idx" => cq_idx, "reserved1" => reserved1,
+    ]));
     let c = c_layout();
     assert_eq!(c.len(), rust.len(), "the C and Rust field lists differ in length");
     for ((cn, co, cs), (rn, ro, rs)) in c.iter().zip(rust.iter()) {

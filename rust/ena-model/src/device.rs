@@ -6,7 +6,11 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use ena_core::admin::{feature, opcode, ENTRY_SIZE};
-use ena_core::defs::{rx_desc, tx_desc, RxCdesc, RxDesc, TxCdesc, TxDesc};
+use ena_core::admin_defs::{
+    create_cq, create_sq, join_addr, to_entry, AenqEntry, CreateCqCmd, CreateCqResp, CreateSqCmd, CreateSqResp, DestroyCqCmd, DestroySqCmd, DeviceAttrFeatureDesc,
+    FeatCmd, FeatureAenqDesc, HostInfo, QueueFeatureDesc, SetFeatureHostAttrDesc,
+};
+use ena_core::defs::{rx_cdesc, rx_desc, tx_desc, RxCdesc, RxDesc, TxCdesc, TxDesc};
 use ena_core::device::aenq_group;
 use ena_core::regs::{self, dev_ctl, dev_sts, Registers};
 use ena_core::wire::Wire;
@@ -27,11 +31,13 @@ pub struct ModelConfig {
     /// CAPS reset timeout and admin timeout, in 100 ms units.
     pub reset_timeout: u8,
     pub admin_timeout: u8,
+    /// MAX_QUEUES_NUM: SQ/CQ depth limit the device reports.
+    pub max_queue_depth: u32,
 }
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        Self { mac: [0x02, 0xe1, 0xab, 0x00, 0x00, 0x01], max_mtu: 9216, dma_width: 48, reset_timeout: 5, admin_timeout: 2 }
+        Self { mac: [0x02, 0xe1, 0xab, 0x00, 0x00, 0x01], max_mtu: 9216, dma_width: 48, reset_timeout: 5, admin_timeout: 2, max_queue_depth: 1024 }
     }
 }
 
@@ -48,6 +54,10 @@ pub struct Faults {
     pub reset_stuck: bool,
     /// Tx completions name a request id past the queue (`validate_tx_req_id` in the driver).
     pub bad_tx_req_id: bool,
+    /// The next Rx completion lacks its LAST bit, so the packet after it
+    /// starts mid-packet: what `ena_com_cdesc_rx_pkt_get` rejects (-EFAULT).
+    /// One-shot.
+    pub rx_cdesc_without_last: bool,
     /// No keep-alive events (the driver's `check_for_missing_keep_alive` fires).
     pub no_keep_alive: bool,
     /// Read-less register reads are never answered (`ena_com_reg_bar_read32` times out).
@@ -63,6 +73,9 @@ pub struct Stats {
     pub admin_commands: u64,
     pub unsupported: u64,
     pub resets: u64,
+    /// Doorbell writes to Tx and Rx submission queues.
+    pub tx_doorbells: u64,
+    pub rx_doorbells: u64,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -109,6 +122,9 @@ pub struct Model {
     pub stats: Stats,
     /// Every admin command seen: (opcode, feature id or 0, status answered).
     pub admin_log: Vec<(u8, u8, u8)>,
+    /// Every admin entry as read, with the completion written (None when a
+    /// fault withheld it): what a trace decodes.
+    pub admin_trace: Vec<([u8; ENTRY_SIZE], Option<[u8; ENTRY_SIZE]>)>,
     resetting: bool,
     aq: Ring,
     acq: Ring,
@@ -133,6 +149,7 @@ impl Model {
             faults: Faults::default(),
             stats: Stats::default(),
             admin_log: Vec::new(),
+            admin_trace: Vec::new(),
             resetting: false,
             aq: Ring::default(),
             acq: Ring::default(),
@@ -191,13 +208,15 @@ impl Model {
             let id = u16::from_le_bytes([e[0], e[1]]) & 0xfff;
             let (status, mut resp) = self.execute(&e);
             self.admin_log.push((e[2], if matches!(e[2], opcode::GET_FEATURE | opcode::SET_FEATURE) { e[17] } else { 0 }, status));
-            if std::mem::take(&mut self.faults.withhold_completion) {
-                continue;
-            }
-            let id = if std::mem::take(&mut self.faults.wrong_completion_id) { (id + 1) & 0xfff } else { id };
+            let withhold = std::mem::take(&mut self.faults.withhold_completion);
+            let id = if !withhold && std::mem::take(&mut self.faults.wrong_completion_id) { (id + 1) & 0xfff } else { id };
             resp[0..2].copy_from_slice(&id.to_le_bytes());
             resp[2] = status;
             resp[3] = self.acq.phase;
+            self.admin_trace.push((e, (!withhold).then_some(resp)));
+            if withhold {
+                continue;
+            }
             self.bus.write(self.acq.base + self.acq.slot() * ENTRY_SIZE as u64, &resp);
             self.acq.advance();
         }
@@ -208,76 +227,111 @@ impl Model {
         const BAD_OPCODE: u8 = 2;
         const UNSUPPORTED: u8 = 3;
         const MALFORMED: u8 = 4;
-        let u16_at = |o: usize| u16::from_le_bytes([e[o], e[o + 1]]);
-        let u32_at = |o: usize| u32::from_le_bytes([e[o], e[o + 1], e[o + 2], e[o + 3]]);
-        let addr_at = |o: usize| u32_at(o) as u64 | (u16_at(o + 4) as u64) << 32;
         let mut r = [0u8; ENTRY_SIZE];
         let status = match e[2] {
-            opcode::GET_FEATURE => match e[17] {
+            opcode::GET_FEATURE => match FeatCmd::decode(e).feature_id {
                 feature::DEVICE_ATTRIBUTES => {
-                    r[16..20].copy_from_slice(&0u32.to_le_bytes()); // supported_features
-                    r[24..28].copy_from_slice(&(self.config.dma_width as u32).to_le_bytes());
-                    r[28..32].copy_from_slice(&48u32.to_le_bytes());
-                    r[32..38].copy_from_slice(&self.config.mac);
-                    r[40..44].copy_from_slice(&self.config.max_mtu.to_le_bytes());
+                    let d = DeviceAttrFeatureDesc {
+                        phys_addr_width: self.config.dma_width as u32,
+                        virt_addr_width: 48,
+                        mac_addr: self.config.mac,
+                        max_mtu: self.config.max_mtu,
+                        ..Default::default()
+                    };
+                    d.encode(&mut r[8..8 + DeviceAttrFeatureDesc::SIZE]);
+                    OK
+                }
+                // ena_com_get_dev_attr_feat reads this for queue counts and depths.
+                feature::MAX_QUEUES_NUM => {
+                    let d = QueueFeatureDesc {
+                        max_sq_num: 8,
+                        max_sq_depth: self.config.max_queue_depth,
+                        max_cq_num: 8,
+                        max_cq_depth: self.config.max_queue_depth,
+                        max_header_size: 256,
+                        max_packet_tx_descs: 32,
+                        max_packet_rx_descs: 32,
+                        ..Default::default()
+                    };
+                    d.encode(&mut r[8..8 + QueueFeatureDesc::SIZE]);
                     OK
                 }
                 feature::AENQ_CONFIG => {
                     let supported = aenq_group::LINK_CHANGE | aenq_group::NOTIFICATION | aenq_group::KEEP_ALIVE;
-                    r[8..12].copy_from_slice(&supported.to_le_bytes());
-                    r[12..16].copy_from_slice(&self.enabled_groups.to_le_bytes());
+                    FeatureAenqDesc { supported_groups: supported, enabled_groups: self.enabled_groups }.encode(&mut r[8..16]);
                     OK
                 }
                 // LLQ and the rest: answered honestly as unsupported, so the
                 // driver takes host placement.
                 _ => UNSUPPORTED,
             },
-            opcode::SET_FEATURE => match e[17] {
-                feature::HOST_ATTR_CONFIG => {
-                    self.host_os_type = Some(self.bus.read_u32(addr_at(20)));
-                    OK
+            opcode::SET_FEATURE => {
+                let cmd = FeatCmd::decode(e);
+                let mut raw = [0u8; 44];
+                cmd.raw.iter().enumerate().for_each(|(i, w)| raw[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes()));
+                match cmd.feature_id {
+                    feature::HOST_ATTR_CONFIG => {
+                        let d = SetFeatureHostAttrDesc::decode(&raw);
+                        let mut page = [0u8; HostInfo::SIZE];
+                        self.bus.read(join_addr(d.os_info_ba_lo, d.os_info_ba_hi), &mut page);
+                        self.host_os_type = Some(HostInfo::decode(&page).os_type);
+                        OK
+                    }
+                    feature::AENQ_CONFIG => {
+                        self.enabled_groups = FeatureAenqDesc::decode(&raw).enabled_groups;
+                        OK
+                    }
+                    _ => UNSUPPORTED,
                 }
-                feature::AENQ_CONFIG => {
-                    self.enabled_groups = u32_at(24);
-                    OK
-                }
-                _ => UNSUPPORTED,
-            },
+            }
             opcode::CREATE_CQ => {
-                let depth = u16_at(6);
-                if !depth.is_power_of_two() {
+                let c = CreateCqCmd::decode(e);
+                let words = c.cq_caps_2 & create_cq::CQ_ENTRY_SIZE_WORDS_MASK;
+                if !c.cq_depth.is_power_of_two() || !matches!(words, 2 | 4) {
                     MALFORMED
                 } else {
                     let idx = self.cqs.len();
-                    self.cqs.push(Some(Cq { ring: Ring::new(addr_at(12), depth), entry_size: (e[4] & 0x1f) as u64 * 4 }));
-                    r[8..10].copy_from_slice(&(idx as u16).to_le_bytes());
-                    r[10..12].copy_from_slice(&depth.to_le_bytes());
-                    r[20..24].copy_from_slice(&(CQ_UNMASK_BASE + 4 * idx as u32).to_le_bytes());
+                    let ring = Ring::new(join_addr(c.cq_ba_lo, c.cq_ba_hi), c.cq_depth);
+                    self.cqs.push(Some(Cq { ring, entry_size: words as u64 * 4 }));
+                    let resp = CreateCqResp {
+                        cq_idx: idx as u16,
+                        cq_actual_depth: c.cq_depth,
+                        cq_interrupt_unmask_register_offset: CQ_UNMASK_BASE + 4 * idx as u32,
+                        ..Default::default()
+                    };
+                    resp.encode(&mut r[..CreateCqResp::SIZE]);
                     OK
                 }
             }
             opcode::CREATE_SQ => {
-                let (direction, placement, cq, depth) = (e[4] >> 5, e[6] & 0xf, u16_at(8) as usize, u16_at(10));
-                if placement != 1 {
+                let c = CreateSqCmd::decode(e);
+                let direction = (c.sq_identity & create_sq::SQ_DIRECTION_MASK) >> create_sq::SQ_DIRECTION_SHIFT;
+                let placement = c.sq_caps_2 & create_sq::PLACEMENT_POLICY_MASK;
+                let cq = c.cq_idx as usize;
+                if placement != create_sq::PLACEMENT_HOST {
                     UNSUPPORTED // only host placement: no LLQ here
-                } else if !depth.is_power_of_two() || !matches!(direction, 1 | 2) || self.cqs.get(cq).is_none_or(|c| c.is_none()) {
+                } else if !c.sq_depth.is_power_of_two()
+                    || !matches!(direction, create_sq::DIRECTION_TX | create_sq::DIRECTION_RX)
+                    || self.cqs.get(cq).is_none_or(|c| c.is_none())
+                {
                     MALFORMED
                 } else {
                     let idx = self.sqs.len();
-                    self.sqs.push(Some(Sq { ring: Ring::new(addr_at(12), depth), tx: direction == 1, cq, tail: 0 }));
-                    r[8..10].copy_from_slice(&(idx as u16).to_le_bytes());
-                    r[12..16].copy_from_slice(&(SQ_DOORBELL_BASE + 4 * idx as u32).to_le_bytes());
+                    let ring = Ring::new(join_addr(c.sq_ba_lo, c.sq_ba_hi), c.sq_depth);
+                    self.sqs.push(Some(Sq { ring, tx: direction == create_sq::DIRECTION_TX, cq, tail: 0 }));
+                    let resp = CreateSqResp { sq_idx: idx as u16, sq_doorbell_offset: SQ_DOORBELL_BASE + 4 * idx as u32, ..Default::default() };
+                    resp.encode(&mut r[..CreateSqResp::SIZE]);
                     OK
                 }
             }
-            opcode::DESTROY_SQ => match self.sqs.get_mut(u16_at(4) as usize) {
+            opcode::DESTROY_SQ => match self.sqs.get_mut(DestroySqCmd::decode(e).sq_idx as usize) {
                 Some(s @ Some(_)) => {
                     *s = None;
                     OK
                 }
                 _ => MALFORMED,
             },
-            opcode::DESTROY_CQ => match self.cqs.get_mut(u16_at(4) as usize) {
+            opcode::DESTROY_CQ => match self.cqs.get_mut(DestroyCqCmd::decode(e).cq_idx as usize) {
                 Some(c @ Some(_)) => {
                     *c = None;
                     OK
@@ -299,11 +353,13 @@ impl Model {
         if self.aenq.depth == 0 || self.enabled_groups & group_bit == 0 {
             return;
         }
-        let mut e = [0u8; ENTRY_SIZE];
-        e[0..2].copy_from_slice(&group.to_le_bytes());
-        e[2..4].copy_from_slice(&syndrome.to_le_bytes());
-        e[4] = self.aenq.phase;
-        e[16..16 + data.len()].copy_from_slice(data);
+        let mut ev = AenqEntry { group, syndrome, flags: self.aenq.phase, ..Default::default() };
+        for (i, w) in data.chunks(4).enumerate() {
+            let mut d = [0u8; 4];
+            d[..w.len()].copy_from_slice(w);
+            ev.inline_data_w4[i] = u32::from_le_bytes(d);
+        }
+        let e = to_entry(&ev);
         self.bus.write(self.aenq.base + self.aenq.slot() * ENTRY_SIZE as u64, &e);
         self.aenq.advance();
     }
@@ -408,7 +464,9 @@ impl Model {
             let addr = d.buff_addr_lo as u64 | (d.buff_addr_hi as u64) << 32;
             self.bus.write(addr, &frame[..len]);
             if let Some(Some(cq)) = self.cqs.get_mut(cqi) {
-                let c = RxCdesc { status: (cq.ring.phase as u32) << 24 | 1 << 26 | 1 << 27, length: len as u16, req_id: d.req_id, ..Default::default() };
+                let last = if std::mem::take(&mut self.faults.rx_cdesc_without_last) { 0 } else { rx_cdesc::LAST_MASK };
+                let status = (cq.ring.phase as u32) << rx_cdesc::PHASE_SHIFT | rx_cdesc::FIRST_MASK | last;
+                let c = RxCdesc { status, length: len as u16, req_id: d.req_id, ..Default::default() };
                 let mut b = [0u8; 16];
                 c.encode(&mut b);
                 self.bus.write(cq.ring.base + cq.ring.slot() * cq.entry_size, &b);
@@ -467,8 +525,12 @@ impl Registers for Model {
             o if (SQ_DOORBELL_BASE..CQ_UNMASK_BASE).contains(&o) => {
                 let i = ((o - SQ_DOORBELL_BASE) / 4) as usize;
                 match self.sqs.get_mut(i) {
-                    Some(Some(sq)) if sq.tx => self.process_tx(i, v as u16),
+                    Some(Some(sq)) if sq.tx => {
+                        self.stats.tx_doorbells += 1;
+                        self.process_tx(i, v as u16)
+                    }
                     Some(Some(sq)) => {
+                        self.stats.rx_doorbells += 1;
                         sq.tail = v as u16;
                         self.deliver();
                     }

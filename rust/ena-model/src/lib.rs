@@ -5,6 +5,8 @@
 //!
 //! Each behaviour names the `ena_com.c` function it answers to.
 
+#![forbid(unsafe_code)]
+
 pub mod bus;
 mod device;
 

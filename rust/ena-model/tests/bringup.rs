@@ -4,6 +4,7 @@
 
 use ena_core::admin::{feature, opcode, AdminError, Command};
 use ena_core::aenq::Event;
+use ena_core::batch::{rx_refill_due, rx_refill_threshold, TxDoorbell};
 use ena_core::device::{aenq_group, BringUpError, DeviceInfo, DmaAllocator, Ena, IoPair};
 use ena_core::dma::DmaMemory;
 use ena_core::rx::RxBuf;
@@ -21,6 +22,15 @@ fn device(mac_last: u8) -> (Driver, Bus) {
     let bus = Bus::new(8 << 20, 0x1_2340_0000);
     let cfg = ModelConfig { mac: [0x02, 0xe1, 0xab, 0, 0, mac_last], ..Default::default() };
     (Ena::new(Model::new(&bus, cfg), BusAlloc::new(&bus), VirtualClock::default()), bus)
+}
+
+/// A device brought up, its buffers allocated and its Rx ring filled.
+fn ready() -> (Driver, Bus, IoPair<BusMem>, Buffers) {
+    let (mut d, bus) = device(1);
+    let (_, mut p) = d.bring_up(DEPTH, GROUPS).unwrap();
+    let b = Buffers::new(&mut d);
+    fill_rx(&mut d, &mut p, &b, 0..DEPTH - 1);
+    (d, bus, p, b)
 }
 
 /// The driver's packet buffers: Tx buffers, then Rx buffers, 2 KiB each.
@@ -82,7 +92,10 @@ fn frame(n: usize) -> Vec<u8> {
 fn bring_up_runs_end_to_end_against_the_model() {
     let (mut d, _bus) = device(1);
     let (info, pair) = d.bring_up(DEPTH, GROUPS).expect("bring-up");
-    assert_eq!(info, DeviceInfo { mac: [0x02, 0xe1, 0xab, 0, 0, 1], max_mtu: 9216, dma_width: 48, aenq_groups: GROUPS });
+    assert_eq!(
+        info,
+        DeviceInfo { mac: [0x02, 0xe1, 0xab, 0, 0, 1], max_mtu: 9216, dma_width: 48, aenq_groups: GROUPS, max_sq_num: 8, max_queue_depth: 1024 }
+    );
     assert_eq!(d.regs.host_os_type(), Some(1), "the device never got the host info");
     assert_eq!(d.regs.enabled_groups(), GROUPS);
     assert_eq!(d.regs.queues(), (2, 2), "one Tx and one Rx queue, each with its completion queue");
@@ -90,6 +103,7 @@ fn bring_up_runs_end_to_end_against_the_model() {
     let log: Vec<(u8, u8)> = d.regs.admin_log.iter().map(|(o, f, _)| (*o, *f)).collect();
     assert_eq!(log, vec![
         (opcode::GET_FEATURE, feature::DEVICE_ATTRIBUTES),
+        (opcode::GET_FEATURE, feature::MAX_QUEUES_NUM),
         (opcode::SET_FEATURE, feature::HOST_ATTR_CONFIG),
         (opcode::GET_FEATURE, feature::AENQ_CONFIG),
         (opcode::SET_FEATURE, feature::AENQ_CONFIG),
@@ -99,11 +113,19 @@ fn bring_up_runs_end_to_end_against_the_model() {
 }
 
 #[test]
+fn a_queue_deeper_than_max_queues_num_allows_is_refused_before_any_queue_exists() {
+    let bus = Bus::new(8 << 20, 0x1_2340_0000);
+    let cfg = ModelConfig { max_queue_depth: 8, ..Default::default() };
+    let mut d: Driver = Ena::new(Model::new(&bus, cfg), BusAlloc::new(&bus), VirtualClock::default());
+    assert_eq!(d.bring_up(16, GROUPS).err(), Some(BringUpError::QueueTooDeep { asked: 16, max: 8 }));
+    assert_eq!(d.regs.queues(), (0, 0), "no queue may be created past the limit");
+    let (info, _) = d.bring_up(8, GROUPS).expect("a depth within the limit comes up");
+    assert_eq!(info.max_queue_depth, 8);
+}
+
+#[test]
 fn frames_loop_back_byte_identical_over_many_laps() {
-    let (mut d, _bus) = device(1);
-    let (_, mut p) = d.bring_up(DEPTH, GROUPS).unwrap();
-    let mut b = Buffers::new(&mut d);
-    fill_rx(&mut d, &mut p, &b, 0..DEPTH - 1);
+    let (mut d, _bus, mut p, mut b) = ready();
     for n in 0..300 {
         let f = frame(n);
         let id = (n % 8) as u16;
@@ -115,6 +137,51 @@ fn frames_loop_back_byte_identical_over_many_laps() {
         fill_rx(&mut d, &mut p, &b, std::iter::once(rx_id));
     }
     assert_eq!((d.regs.stats.tx_pkts, d.regs.stats.rx_pkts, d.regs.stats.rx_drops), (300, 300, 0));
+}
+
+#[test]
+fn tx_doorbells_are_batched_per_burst_and_rx_refills_wait_for_the_threshold() {
+    let (mut d, _bus, mut p, mut b) = ready();
+    let before = d.regs.stats;
+    let threshold = rx_refill_threshold(DEPTH);
+    assert_eq!(threshold, 2);
+    let mut db = TxDoorbell::new(64);
+    let mut refill: Vec<u16> = Vec::new();
+    let mut sent = 0usize;
+    for burst in 0..6 {
+        // A burst of 4 frames, one doorbell.
+        for k in 0..4u16 {
+            let f = frame(sent);
+            let (off, addr) = b.tx_addr(k);
+            b.mem.write(off, &f);
+            p.tx.prepare(&TxCtx { bufs: &[TxBuf { paddr: addr, len: f.len() as u16 }], req_id: k, ..Default::default() }).unwrap();
+            if db.posted(k != 3) {
+                let (off, tail) = (p.tx_doorbell, p.tx.tail());
+                d.doorbell(off, tail);
+            }
+            sent += 1;
+        }
+        for k in 0..4u16 {
+            assert_eq!(p.tx_done.next_completed(), Ok(k));
+            p.tx.ack(1);
+        }
+        // Receive the burst; refill only past the threshold, one doorbell per refill.
+        for k in 0..4 {
+            let (id, got) = receive(&mut p, &b).unwrap_or_else(|| panic!("burst {burst} frame {k} lost"));
+            assert_eq!(got, frame(burst * 4 + k));
+            refill.push(id);
+            if rx_refill_due(p.rx.free(), DEPTH) {
+                assert_eq!(refill.len() as i32, p.rx.free());
+                fill_rx(&mut d, &mut p, &b, refill.drain(..));
+            }
+        }
+    }
+    let s = d.regs.stats;
+    assert_eq!(s.tx_pkts - before.tx_pkts, 24);
+    assert_eq!(s.tx_doorbells - before.tx_doorbells, 6, "one Tx doorbell per burst of 4");
+    // A refill every threshold + 1 = 3 packets: 24 / 3.
+    assert_eq!(s.rx_doorbells - before.rx_doorbells, 8, "one Rx doorbell per refill batch");
+    assert_eq!((s.rx_pkts - before.rx_pkts, s.rx_drops), (24, 0), "the ring never ran dry");
 }
 
 #[test]
@@ -197,10 +264,7 @@ fn injected_faults_give_typed_errors_and_a_reset_recovers() {
     assert!(d.regs.stats.resets >= 2);
 
     // A Tx completion naming a request id past the queue.
-    let (mut d, _bus) = device(1);
-    let (_, mut p) = d.bring_up(DEPTH, GROUPS).unwrap();
-    let mut b = Buffers::new(&mut d);
-    fill_rx(&mut d, &mut p, &b, 0..DEPTH - 1);
+    let (mut d, _bus, mut p, mut b) = ready();
     d.regs.faults.bad_tx_req_id = true;
     send(&mut d, &mut p, &mut b, 2, &frame(1));
     assert_eq!(p.tx_done.next_completed(), Err(Error::InvalidReqId(DEPTH + 1)));
@@ -211,6 +275,20 @@ fn injected_faults_give_typed_errors_and_a_reset_recovers() {
     assert_eq!(p.tx_done.next_completed(), Ok(2));
     p.tx.ack(used);
     assert_eq!(receive(&mut p, &b).map(|(_, f)| f), Some(frame(2)), "traffic resumes after the reset");
+
+    // A malformed Rx completion: no LAST bit, so the next packet's FIRST
+    // arrives mid-packet.
+    let (mut d, _bus, mut p, mut b) = ready();
+    d.regs.faults.rx_cdesc_without_last = true;
+    send(&mut d, &mut p, &mut b, 0, &frame(1));
+    assert_eq!(receive(&mut p, &b), None, "a packet without its last completion is not complete");
+    send(&mut d, &mut p, &mut b, 1, &frame(2));
+    let mut rb = [RxBuf::default(); 4];
+    assert_eq!(p.rx_done.receive(&mut p.rx, &mut rb), Err(Error::MalformedCompletion));
+    let (_, mut p) = d.bring_up(DEPTH, GROUPS).expect("reset and bring-up after a malformed completion");
+    fill_rx(&mut d, &mut p, &b, 0..DEPTH - 1);
+    send(&mut d, &mut p, &mut b, 3, &frame(3));
+    assert_eq!(receive(&mut p, &b).map(|(_, f)| f), Some(frame(3)), "traffic resumes after the reset");
 
     // Missed keep-alives: the watchdog fires, a reset brings the device back.
     let (mut d, _bus) = device(1);

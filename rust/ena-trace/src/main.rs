@@ -5,7 +5,14 @@
 //!
 //!   cargo run -p ena-trace -- [--trace] [--frames N]
 
-use ena_core::admin::{feature, opcode};
+#![forbid(unsafe_code)]
+
+use ena_core::admin::{feature, opcode, ENTRY_SIZE};
+use ena_core::admin_defs::{
+    create_cq, create_sq, join_addr, AcqEntry, CreateCqCmd, CreateCqResp, CreateSqCmd, CreateSqResp, DestroyCqCmd, DestroySqCmd,
+    DeviceAttrFeatureDesc, FeatCmd, FeatureAenqDesc, QueueFeatureDesc,
+};
+use ena_core::wire::Wire;
 use ena_core::device::{aenq_group, DmaAllocator, Ena};
 use ena_core::dma::DmaMemory;
 use ena_core::regs::{self, Registers};
@@ -76,6 +83,7 @@ fn op_name(op: u8, feat: u8) -> String {
         feature::AENQ_CONFIG => "AENQ_CONFIG",
         feature::HOST_ATTR_CONFIG => "HOST_ATTR_CONFIG",
         feature::LLQ => "LLQ",
+        feature::MAX_QUEUES_NUM => "MAX_QUEUES_NUM",
         _ => "",
     };
     match op {
@@ -87,6 +95,72 @@ fn op_name(op: u8, feat: u8) -> String {
         opcode::DESTROY_SQ => "DESTROY_SQ".into(),
         o => format!("opcode {o}"),
     }
+}
+
+/// The fields of an admin command, decoded with ena-core's typed formats.
+fn decode_command(e: &[u8; ENTRY_SIZE]) -> String {
+    let common = format!("id {}, phase {}", u16::from_le_bytes([e[0], e[1]]) & 0xfff, e[3] & 1);
+    let rest = match e[2] {
+        opcode::GET_FEATURE => format!("feature_id {}", FeatCmd::decode(e).feature_id),
+        opcode::SET_FEATURE => {
+            let c = FeatCmd::decode(e);
+            match c.feature_id {
+                feature::HOST_ATTR_CONFIG => format!("host info page at {:#x}", join_addr(c.raw[0], c.raw[1] as u16)),
+                feature::AENQ_CONFIG => format!("enabled_groups {:#x}", c.raw[1]),
+                f => format!("feature_id {f}"),
+            }
+        }
+        opcode::CREATE_CQ => {
+            let c = CreateCqCmd::decode(e);
+            format!("cq_entry_size_words {}, cq_depth {}, cq_ba {:#x}", c.cq_caps_2 & create_cq::CQ_ENTRY_SIZE_WORDS_MASK, c.cq_depth, join_addr(c.cq_ba_lo, c.cq_ba_hi))
+        }
+        opcode::CREATE_SQ => {
+            let c = CreateSqCmd::decode(e);
+            let dir = match c.sq_identity >> create_sq::SQ_DIRECTION_SHIFT {
+                create_sq::DIRECTION_TX => "tx",
+                create_sq::DIRECTION_RX => "rx",
+                _ => "?",
+            };
+            format!("sq_direction {dir}, placement_policy {}, cq_idx {}, sq_depth {}, sq_ba {:#x}",
+                c.sq_caps_2 & create_sq::PLACEMENT_POLICY_MASK, c.cq_idx, c.sq_depth, join_addr(c.sq_ba_lo, c.sq_ba_hi))
+        }
+        opcode::DESTROY_SQ => format!("sq_idx {}", DestroySqCmd::decode(e).sq_idx),
+        opcode::DESTROY_CQ => format!("cq_idx {}", DestroyCqCmd::decode(e).cq_idx),
+        _ => String::new(),
+    };
+    format!("{common}, {rest}")
+}
+
+/// The fields of a completion, read as the command's response type.
+fn decode_completion(cmd: &[u8; ENTRY_SIZE], r: &[u8; ENTRY_SIZE]) -> String {
+    let c = AcqEntry::decode(r);
+    let common = format!("id {}, status {}, phase {}", c.command & 0xfff, status_name(c.status), c.flags & 1);
+    let body = &r[8..];
+    let rest = match (cmd[2], FeatCmd::decode(cmd).feature_id) {
+        _ if c.status != 0 => String::new(),
+        (opcode::GET_FEATURE, feature::DEVICE_ATTRIBUTES) => {
+            let d = DeviceAttrFeatureDesc::decode(body);
+            format!("mac_addr {:02x?}, max_mtu {}, phys_addr_width {}", d.mac_addr, d.max_mtu, d.phys_addr_width)
+        }
+        (opcode::GET_FEATURE, feature::MAX_QUEUES_NUM) => {
+            let d = QueueFeatureDesc::decode(body);
+            format!("max_sq_num {}, max_sq_depth {}, max_cq_depth {}, max_packet_tx_descs {}", d.max_sq_num, d.max_sq_depth, d.max_cq_depth, d.max_packet_tx_descs)
+        }
+        (opcode::GET_FEATURE, feature::AENQ_CONFIG) => {
+            let d = FeatureAenqDesc::decode(body);
+            format!("supported_groups {:#x}, enabled_groups {:#x}", d.supported_groups, d.enabled_groups)
+        }
+        (opcode::CREATE_CQ, _) => {
+            let d = CreateCqResp::decode(r);
+            format!("cq_idx {}, cq_actual_depth {}, cq_interrupt_unmask_register_offset {:#x}", d.cq_idx, d.cq_actual_depth, d.cq_interrupt_unmask_register_offset)
+        }
+        (opcode::CREATE_SQ, _) => {
+            let d = CreateSqResp::decode(r);
+            format!("sq_idx {}, sq_doorbell_offset {:#x}", d.sq_idx, d.sq_doorbell_offset)
+        }
+        _ => String::new(),
+    };
+    if rest.is_empty() { common } else { format!("{common}, {rest}") }
 }
 
 fn status_name(s: u8) -> &'static str {
@@ -129,8 +203,14 @@ fn main() {
         }
     };
     println!("== admin commands");
-    for (op, feat, status) in &ena.regs.model.admin_log {
+    for ((op, feat, status), (cmd, resp)) in ena.regs.model.admin_log.iter().zip(&ena.regs.model.admin_trace) {
         println!("  {:<28} -> {}", op_name(*op, *feat), status_name(*status));
+        if trace {
+            println!("      command:    {}", decode_command(cmd));
+            if let Some(r) = resp {
+                println!("      completion: {}", decode_completion(cmd, r));
+            }
+        }
     }
     println!("== device: MAC {}, max MTU {}, DMA width {}, AENQ groups {:#x}",
         info.mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"), info.max_mtu, info.dma_width, info.aenq_groups);

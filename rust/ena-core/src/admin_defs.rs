@@ -1,0 +1,362 @@
+//! The admin and AENQ formats of `ena_admin_defs.h` and `ena_common_defs.h`:
+//! the 64-byte entries, the commands bring-up sends and the feature
+//! descriptors it reads. Nested C structs are flattened; each field's doc
+//! names its C path when it differs (`cq_ba.mem_addr_low` becomes `cq_ba_lo`).
+//! Commands and responses start with their common descriptor, as in C, and
+//! are zero-padded to [`ENTRY_SIZE`] on the ring.
+
+use crate::wire::{wire_struct, Wire};
+
+/// Every admin submission, completion and AENQ entry is 64 bytes.
+pub const ENTRY_SIZE: usize = 64;
+
+wire_struct!(
+    /// `struct ena_admin_aq_entry`: one admin submission slot.
+    AqEntry, 64, {
+        /// `aq_common_descriptor.command_id` (11:0)
+        command_id: u16,
+        /// `aq_common_descriptor.opcode`
+        opcode: u8,
+        /// `aq_common_descriptor.flags`: phase 0, ctrl_data 1, ctrl_data_indirect 2
+        flags: u8,
+        /// `u.inline_data_w1`
+        inline_data_w1: [u32; 3],
+        inline_data_w4: [u32; 12],
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_acq_entry`: one admin completion slot.
+    AcqEntry, 64, {
+        /// `acq_common_descriptor.command` (command id 11:0)
+        command: u16,
+        /// `acq_common_descriptor.status`: `enum ena_admin_aq_completion_status`
+        status: u8,
+        /// `acq_common_descriptor.flags`: phase 0
+        flags: u8,
+        /// `acq_common_descriptor.extended_status`
+        extended_status: u16,
+        /// `acq_common_descriptor.sq_head_indx`
+        sq_head_indx: u16,
+        response_specific_data: [u32; 14],
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_aenq_entry`: one asynchronous event.
+    AenqEntry, 64, {
+        /// `aenq_common_desc.group`: `enum ena_admin_aenq_group`
+        group: u16,
+        /// `aenq_common_desc.syndrome`
+        syndrome: u16,
+        /// `aenq_common_desc.flags`: phase 0
+        flags: u8,
+        /// `aenq_common_desc.reserved1`
+        reserved1: [u8; 3],
+        /// `aenq_common_desc.timestamp_low`
+        timestamp_low: u32,
+        /// `aenq_common_desc.timestamp_high`
+        timestamp_high: u32,
+        inline_data_w4: [u32; 12],
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_get_feat_cmd` (and `set_feat_cmd`: same layout, `u`
+    /// as raw dwords).
+    FeatCmd, 64, {
+        command_id: u16,
+        opcode: u8,
+        flags: u8,
+        /// `control_buffer.length`
+        control_buffer_length: u32,
+        /// `control_buffer.address.mem_addr_low`
+        control_buffer_lo: u32,
+        /// `control_buffer.address.mem_addr_high`
+        control_buffer_hi: u16,
+        /// `control_buffer.address.reserved16`
+        control_buffer_reserved16: u16,
+        /// `feat_common.flags`
+        feat_flags: u8,
+        /// `feat_common.feature_id`: `enum ena_admin_aq_feature_id`
+        feature_id: u8,
+        /// `feat_common.feature_version`
+        feature_version: u8,
+        /// `feat_common.reserved8`
+        feat_reserved8: u8,
+        /// `raw` / `u.raw`: the feature's own descriptor
+        raw: [u32; 11],
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_device_attr_feature_desc`: what the device is.
+    DeviceAttrFeatureDesc, 36, {
+        impl_id: u32,
+        device_version: u32,
+        supported_features: u32,
+        capabilities: u32,
+        phys_addr_width: u32,
+        virt_addr_width: u32,
+        mac_addr: [u8; 6],
+        flow_steering_max_entries: u16,
+        max_mtu: u32,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_queue_feature_desc`: MAX_QUEUES_NUM.
+    QueueFeatureDesc, 32, {
+        max_sq_num: u32,
+        max_sq_depth: u32,
+        max_cq_num: u32,
+        max_cq_depth: u32,
+        max_legacy_llq_num: u32,
+        max_legacy_llq_depth: u32,
+        max_header_size: u32,
+        max_packet_tx_descs: u16,
+        max_packet_rx_descs: u16,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_feature_aenq_desc`: AENQ_CONFIG.
+    FeatureAenqDesc, 8, {
+        supported_groups: u32,
+        enabled_groups: u32,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_set_feature_host_attr_desc`: where the host info page is.
+    SetFeatureHostAttrDesc, 20, {
+        /// `os_info_ba.mem_addr_low`
+        os_info_ba_lo: u32,
+        /// `os_info_ba.mem_addr_high`
+        os_info_ba_hi: u16,
+        /// `os_info_ba.reserved16`
+        os_info_ba_reserved16: u16,
+        /// `debug_ba.mem_addr_low`
+        debug_ba_lo: u32,
+        /// `debug_ba.mem_addr_high`
+        debug_ba_hi: u16,
+        /// `debug_ba.reserved16`
+        debug_ba_reserved16: u16,
+        debug_area_size: u32,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_host_info`: the page the device reads about the host.
+    HostInfo, 196, {
+        /// `enum ena_admin_os_type`
+        os_type: u32,
+        os_dist_str: [u8; 128],
+        os_dist: u32,
+        kernel_ver_str: [u8; 32],
+        kernel_ver: u32,
+        /// major 7:0, minor 15:8, sub_minor 23:16, module_type 31:24
+        driver_version: u32,
+        supported_network_features: [u32; 2],
+        ena_spec_version: u16,
+        bdf: u16,
+        num_cpus: u16,
+        reserved: u16,
+        driver_supported_features: u32,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_aq_create_cq_cmd`
+    CreateCqCmd, 20, {
+        command_id: u16,
+        opcode: u8,
+        flags: u8,
+        /// interrupt_mode_enabled 5
+        cq_caps_1: u8,
+        /// cq_entry_size_words 4:0
+        cq_caps_2: u8,
+        cq_depth: u16,
+        msix_vector: u32,
+        /// `cq_ba.mem_addr_low`
+        cq_ba_lo: u32,
+        /// `cq_ba.mem_addr_high`
+        cq_ba_hi: u16,
+        /// `cq_ba.reserved16`
+        cq_ba_reserved16: u16,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_acq_create_cq_resp_desc`
+    CreateCqResp, 24, {
+        command: u16,
+        status: u8,
+        flags: u8,
+        extended_status: u16,
+        sq_head_indx: u16,
+        cq_idx: u16,
+        cq_actual_depth: u16,
+        numa_node_register_offset: u32,
+        cq_head_db_register_offset: u32,
+        cq_interrupt_unmask_register_offset: u32,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_aq_create_sq_cmd`
+    CreateSqCmd, 36, {
+        command_id: u16,
+        opcode: u8,
+        flags: u8,
+        /// sq_direction 7:5
+        sq_identity: u8,
+        reserved8_w1: u8,
+        /// placement_policy 3:0, completion_policy 6:4
+        sq_caps_2: u8,
+        /// is_physically_contiguous 0
+        sq_caps_3: u8,
+        cq_idx: u16,
+        sq_depth: u16,
+        /// `sq_ba.mem_addr_low`
+        sq_ba_lo: u32,
+        /// `sq_ba.mem_addr_high`
+        sq_ba_hi: u16,
+        /// `sq_ba.reserved16`
+        sq_ba_reserved16: u16,
+        /// `sq_head_writeback.mem_addr_low`
+        sq_head_writeback_lo: u32,
+        /// `sq_head_writeback.mem_addr_high`
+        sq_head_writeback_hi: u16,
+        /// `sq_head_writeback.reserved16`
+        sq_head_writeback_reserved16: u16,
+        reserved0_w7: u32,
+        reserved0_w8: u32,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_acq_create_sq_resp_desc`
+    CreateSqResp, 24, {
+        command: u16,
+        status: u8,
+        flags: u8,
+        extended_status: u16,
+        sq_head_indx: u16,
+        sq_idx: u16,
+        reserved: u16,
+        sq_doorbell_offset: u32,
+        llq_descriptors_offset: u32,
+        llq_headers_offset: u32,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_aq_destroy_sq_cmd`
+    DestroySqCmd, 8, {
+        command_id: u16,
+        opcode: u8,
+        flags: u8,
+        /// `sq.sq_idx`
+        sq_idx: u16,
+        /// `sq.sq_identity`: sq_direction 7:5
+        sq_identity: u8,
+        /// `sq.reserved1`
+        sq_reserved1: u8,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_aq_destroy_cq_cmd`
+    DestroyCqCmd, 8, {
+        command_id: u16,
+        opcode: u8,
+        flags: u8,
+        cq_idx: u16,
+        reserved1: u16,
+    }
+);
+
+/// `ENA_ADMIN_AQ_CREATE_CQ_CMD_*`
+pub mod create_cq {
+    pub const INTERRUPT_MODE_ENABLED_MASK: u8 = 1 << 5;
+    pub const CQ_ENTRY_SIZE_WORDS_MASK: u8 = 0x1f;
+}
+
+/// `ENA_ADMIN_AQ_CREATE_SQ_CMD_*` and `enum ena_admin_placement_policy_type`,
+/// `ena_admin_completion_policy_type`, `ena_admin_q_direction`.
+pub mod create_sq {
+    pub const SQ_DIRECTION_SHIFT: u8 = 5;
+    pub const SQ_DIRECTION_MASK: u8 = 0x7 << 5;
+    pub const PLACEMENT_POLICY_MASK: u8 = 0xf;
+    pub const COMPLETION_POLICY_SHIFT: u8 = 4;
+    pub const COMPLETION_POLICY_MASK: u8 = 0x7 << 4;
+    pub const IS_PHYSICALLY_CONTIGUOUS_MASK: u8 = 1;
+    pub const PLACEMENT_HOST: u8 = 1;
+    pub const PLACEMENT_DEV: u8 = 3;
+    pub const COMPLETION_DESC: u8 = 0;
+    pub const DIRECTION_TX: u8 = 1;
+    pub const DIRECTION_RX: u8 = 2;
+}
+
+/// `enum ena_admin_os_type`
+pub const OS_LINUX: u32 = 1;
+
+/// Encodes a wire struct into a zeroed 64-byte entry.
+pub fn to_entry<T: Wire>(v: &T) -> [u8; ENTRY_SIZE] {
+    let mut e = [0u8; ENTRY_SIZE];
+    v.encode(&mut e[..T::SIZE]);
+    e
+}
+
+/// A feature descriptor as the raw dwords of a command's `u.raw` union.
+pub fn to_raw<T: Wire, const N: usize>(v: &T) -> [u32; N] {
+    let mut b = [0u8; ENTRY_SIZE];
+    v.encode(&mut b[..T::SIZE]);
+    core::array::from_fn(|i| u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]]))
+}
+
+/// Splits a 64-bit bus address the way `ena_com_mem_addr_set` does: the low
+/// 32 bits and the next 16 (ENA addresses are at most 48 bits wide).
+pub fn split_addr(addr: u64) -> (u32, u16) {
+    (addr as u32, (addr >> 32) as u16)
+}
+
+/// The inverse of [`split_addr`].
+pub fn join_addr(lo: u32, hi: u16) -> u64 {
+    lo as u64 | (hi as u64) << 32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_sq_encodes_fields_at_their_c_offsets() {
+        let c = CreateSqCmd { opcode: 1, sq_identity: 1 << 5, cq_idx: 0x0203, sq_depth: 0x0405, sq_ba_lo: 0x0a0b0c0d, sq_ba_hi: 0x0e0f, ..Default::default() };
+        let e = to_entry(&c);
+        assert_eq!(e[2], 1);
+        assert_eq!(e[4], 0x20);
+        assert_eq!(&e[8..12], &[0x03, 0x02, 0x05, 0x04]);
+        assert_eq!(&e[12..18], &[0x0d, 0x0c, 0x0b, 0x0a, 0x0f, 0x0e]);
+        assert!(e[36..].iter().all(|&b| b == 0), "padding to 64 bytes stays zero");
+        assert_eq!(CreateSqCmd::decode(&e), c);
+    }
+
+    #[test]
+    fn device_attributes_decode_mac_and_mtu() {
+        let mut b = [0u8; 36];
+        b[24..30].copy_from_slice(&[2, 0, 0, 0xaa, 0xbb, 0xcc]);
+        b[32..36].copy_from_slice(&9001u32.to_le_bytes());
+        let d = DeviceAttrFeatureDesc::decode(&b);
+        assert_eq!(d.mac_addr, [2, 0, 0, 0xaa, 0xbb, 0xcc]);
+        assert_eq!(d.max_mtu, 9001);
+    }
+
+    #[test]
+    fn addresses_split_into_32_and_16_bits() {
+        let a = 0x0000_1234_5678_9abc;
+        assert_eq!(split_addr(a), (0x5678_9abc, 0x1234));
+        assert_eq!(join_addr(0x5678_9abc, 0x1234), a);
+    }
+}
