@@ -15,6 +15,8 @@
 #   --work DIR           sources, patched tree, caches (default /var/lib/ena-lab/build)
 #   --install DIR        where the module goes (default /opt/ena-lab/modules)
 #   --jobs N             parallel compile jobs (default: online CPUs)
+#   --manifest PATH      also write the JSON manifest there (it always goes to
+#                        <install>/<kernel>/<version>/manifest.json)
 #
 # The module is installed OUTSIDE /lib/modules: depmod never indexes it, so
 # nothing ever loads it but an explicit insmod of its path.
@@ -31,7 +33,7 @@ DEFAULT_REPO=https://github.com/amzn/amzn-drivers.git
 START=$(date +%s.%N)
 
 VERSION="" SOURCE="" REPO=$DEFAULT_REPO SHA256="" KBUILD="" WORK=/var/lib/ena-lab/build
-INSTALL=/opt/ena-lab/modules JOBS=$(nproc)
+INSTALL=/opt/ena-lab/modules JOBS=$(nproc) MANIFEST_COPY=""
 
 say() { echo "[kmod] $*" >&2; }
 die() { echo "[kmod] error: $*" >&2; exit 1; }
@@ -50,6 +52,7 @@ parse_args() {
 		--work) WORK=$2 ;;
 		--install) INSTALL=$2 ;;
 		--jobs) JOBS=$2 ;;
+		--manifest) MANIFEST_COPY=$2 ;;
 		*) usage_die "unknown option '$1'" ;;
 		esac
 		shift 2
@@ -59,6 +62,7 @@ parse_args() {
 	[[ $JOBS =~ ^[1-9][0-9]*$ ]] || usage_die "--jobs '$JOBS' is not a positive number"
 	[[ -z $SHA256 || $SHA256 =~ ^[0-9a-f]{64}$ ]] || usage_die "--sha256 '$SHA256' is not 64 hex digits"
 	[[ $WORK == /* && $INSTALL == /* ]] || usage_die "--work '$WORK' and --install '$INSTALL' must be absolute paths"
+	[[ -z $MANIFEST_COPY || -d $(dirname "$MANIFEST_COPY") ]] || usage_die "--manifest '$MANIFEST_COPY': its directory does not exist"
 }
 
 # pinned VERSION sets TAG and PINNED from kmod/versions, or refuses VERSION.
@@ -270,6 +274,16 @@ write_manifest() {
 	mv "$m.tmp" "$m"
 }
 
+# publish_manifest M: the manifest on stdout, its path(s) on stderr.
+publish_manifest() {
+	local m=$1
+	if [[ -n $MANIFEST_COPY ]] && ! cmp -s "$m" "$MANIFEST_COPY"; then
+		cp "$m" "$MANIFEST_COPY.tmp" && mv "$MANIFEST_COPY.tmp" "$MANIFEST_COPY"
+	fi
+	say "manifest $m${MANIFEST_COPY:+ (copy: $MANIFEST_COPY)}"
+	cat "$m"
+}
+
 main() {
 	parse_args "$@"
 	pinned
@@ -277,6 +291,10 @@ main() {
 	SERIES=$(series_hash)
 	MODVER="${VERSION}g-custom.${SERIES:0:8}"
 	mkdir -p "$WORK" "$INSTALL"
+	# Two builds sharing a work dir (a test and the bind test) take turns.
+	command -v flock >/dev/null || die "flock (util-linux) is not installed"
+	exec 9>"$WORK/.lock"
+	flock -n 9 || { say "waiting for another build.sh using $WORK"; flock 9; }
 	case $SOURCE in
 	git) fetch_git ;;
 	tarball:*) fetch_tarball "${SOURCE#tarball:}" ;;
@@ -287,7 +305,7 @@ main() {
 	local manifest=$INSTALL/$KREL/$VERSION/manifest.json
 	if up_to_date "$manifest"; then
 		say "up to date: $MODVER for $KREL, nothing to do"
-		cat "$manifest"
+		publish_manifest "$manifest"
 		return
 	fi
 	prepare_tree
@@ -295,8 +313,7 @@ main() {
 	compile
 	install_module
 	write_manifest "$manifest"
-	say "manifest $manifest"
-	cat "$manifest"
+	publish_manifest "$manifest"
 }
 
 main "$@"

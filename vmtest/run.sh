@@ -127,7 +127,11 @@ build_initramfs() {
 		cp -p "$src" "$IRD$dst"
 	done
 	for f in "${BINS[@]}"; do copy_bin "$f"; done
+	# Scripts written for the host say #!/usr/bin/env bash.
+	[[ -e $IRD/usr/bin/env ]] || ln -s /bin/busybox "$IRD/usr/bin/env"
 	cp "$SCRIPT" "$IRD/test.sh"
+	chmod +x "$IRD/test.sh"
+	check_interpreter
 	cat >"$IRD/init" <<'EOF'
 #!/bin/sh
 mount -t proc proc /proc
@@ -139,12 +143,29 @@ mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 echo "VMTEST-BOOTED $(uname -r)"
-sh /test.sh
+# The script's own #! line decides its shell; without one, busybox sh.
+if [ "$(head -c 2 /test.sh)" = "#!" ]; then /test.sh; else sh /test.sh; fi
 echo "VMTEST-DONE rc=$?"
 poweroff -f
 EOF
 	chmod +x "$IRD/init"
 	(cd "$IRD" && find . | cpio -o -H newc --quiet | gzip -1) >"$WORK/initrd.gz"
+}
+
+# check_interpreter: the guest script's #! interpreter must be in the
+# initramfs (e.g. --bin bash), else the guest would only say "not found".
+check_interpreter() {
+	local line interp arg
+	IFS= read -r line <"$SCRIPT" || true
+	[[ $line == '#!'* ]] || return 0
+	read -r interp arg _ <<<"${line#\#!}"
+	if [[ $interp == */env ]]; then
+		[[ -n ${arg:-} ]] || die "--script '$SCRIPT': '$line' names no program"
+		[[ -e $IRD/bin/$arg || -e $IRD/usr/bin/$arg || -e $IRD/sbin/$arg || -e $IRD/usr/sbin/$arg ]] ||
+			die "--script '$SCRIPT' runs under '$arg', which is not in the initramfs: add --bin $arg"
+	else
+		[[ -e $IRD$interp ]] || die "--script '$SCRIPT' runs under '$interp', which is not in the initramfs: add --bin $interp"
+	fi
 }
 
 accel() {

@@ -38,7 +38,8 @@ setup() {
 build() {
 	local v=$1
 	"$KMOD/build.sh" --version "$v" --source "tarball:$FIXTURES/amzn-drivers-ena_linux_$v.tar.gz" \
-		--kernel-build "$KBUILD" --work "$CACHE/work" --install "$CACHE/modules" >"$TMP/manifest-$v.json" 2>"$TMP/build-$v.err" ||
+		--kernel-build "$KBUILD" --work "$CACHE/work" --install "$CACHE/modules" --manifest "$TMP/copy-$v.json" \
+		>"$TMP/manifest-$v.json" 2>"$TMP/build-$v.err" ||
 		{ cat "$TMP/build-$v.err" >&2; return 1; }
 	MANIFEST=$TMP/manifest-$v.json
 }
@@ -67,6 +68,7 @@ check_module() {
 	expect "manifest-$v" "$(cat "$MANIFEST")" test "$(json moduleVersion "$MANIFEST")|$(json kernelRelease "$MANIFEST")|$(json moduleSha256 "$MANIFEST")" \
 		= "$want_ver|$KVER|$(sha256sum "$ko" | cut -d' ' -f1)"
 	expect "installed-outside-lib-modules-$v" "$ko" test "${ko#/lib/modules/}" = "$ko"
+	expect "manifest-copy-$v" "--manifest copy differs from stdout" cmp -s "$MANIFEST" "$TMP/copy-$v.json"
 }
 
 check_rerun_is_noop() {
@@ -74,7 +76,7 @@ check_rerun_is_noop() {
 	before=$(cat "$TMP/manifest-2.15.0.json")
 	build 2.15.0
 	after=$(cat "$MANIFEST")
-	if grep -q "nothing to do" "$TMP/build-2.15.0.err" && [[ $before == "$after" ]]; then
+	if grep -q "nothing to do" "$TMP/build-2.15.0.err" && grep -q "manifest $CACHE/modules/" "$TMP/build-2.15.0.err" && [[ $before == "$after" ]]; then
 		pass rerun-does-nothing
 	else
 		fail rerun-does-nothing "$(cat "$TMP/build-2.15.0.err")"
@@ -165,6 +167,16 @@ EOF
 	expect broken-series-installs-nothing "a manifest was written" test ! -e "$TMP/inst/$KVER/2.15.0/manifest.json"
 }
 
+# The harness itself: passes a good script, fails on FAIL, exit, missing
+# DONE and timeout (vmtest/test/selftest.sh), before we trust its verdicts.
+check_vmtest_harness() {
+	if "$TOP/vmtest/test/selftest.sh"; then
+		pass vmtest-harness-contract
+	else
+		fail vmtest-harness-contract "vmtest/test/selftest.sh failed (see above)"
+	fi
+}
+
 check_vm() {
 	local ko
 	ko=$(json modulePath "$TMP/manifest-2.15.0.json")
@@ -191,6 +203,7 @@ main() {
 	check_module 2.17.0
 	check_rerun_is_noop
 	check_refusals
+	check_vmtest_harness
 	check_vm
 	check_autoload
 	echo "kmod: $PASSED passed, $FAILED failed"

@@ -32,6 +32,8 @@ validate_inputs() {
 	require_mac ENA_LAB_MAC
 	MAC=$ENA_LAB_MAC
 	ENA_LAB_TARGET_DRIVER=$TARGET require_name ENA_LAB_TARGET_DRIVER
+	ENA_LAB_NETNS=$NS require_name ENA_LAB_NETNS
+	require_version ENA_LAB_EXPECT_VERSION
 	[[ -z $MODULE || -f $MODULE ]] || die "input ENA_LAB_MODULE='$MODULE' is not a file"
 	[[ $EXPECT_NETDEV == 0 || $EXPECT_NETDEV == 1 ]] || die "input ENA_LAB_EXPECT_NETDEV='$EXPECT_NETDEV' is neither 0 nor 1"
 	ENA_LAB_TIMEOUT=$TIMEOUT require_int ENA_LAB_TIMEOUT 1 600
@@ -89,6 +91,16 @@ bound_and_verified() {
 	[[ -z ${ENA_LAB_EXPECT_VERSION:-} || $(version_of "$NIC_IF" "$NIC_NS") == "$ENA_LAB_EXPECT_VERSION" ]]
 }
 
+# lockdown_hint: why an unsigned module is refused, when the kernel is locked
+# down (what UEFI Secure Boot turns on).
+lockdown_hint() {
+	local mode
+	mode=$(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/security/lockdown 2>/dev/null || true)
+	if [[ -n $mode && $mode != none ]]; then
+		printf ' (kernel lockdown is "%s", as under Secure Boot: an unsigned module is refused; sign it or turn Secure Boot off)' "$mode"
+	fi
+}
+
 load_module() {
 	local name=$TARGET loaded
 	if [[ -n $MODULE ]]; then
@@ -108,7 +120,7 @@ load_module() {
 	# shellcheck disable=SC2086 # PARAMS is validated key=value words.
 	if [[ -n $MODULE ]]; then
 		say "loading $MODULE ${PARAMS:-(default parameters)}"
-		insmod "$MODULE" $PARAMS 2>>"$LOG" || die "insmod $MODULE failed: $(last_dmesg 5 | tr '\n' ' ')"
+		insmod "$MODULE" $PARAMS 2>>"$LOG" || die "insmod $MODULE failed$(lockdown_hint): $(last_dmesg 5 | tr '\n' ' ')"
 	else
 		say "loading $name"
 		modprobe "$name" 2>>"$LOG" || die "modprobe $name failed"

@@ -17,6 +17,10 @@ die() {
 }
 
 init_step() {
+	local v
+	for v in ENA_LAB_LOG_DIR ENA_LAB_STATE_DIR; do
+		[[ -z ${!v:-} || ${!v} == /* ]] || { echo "[$STEP] error: input $v='${!v}' is not an absolute path" >&2; exit 1; }
+	done
 	mkdir -p "$LOG_DIR" "$STATE_DIR" || { echo "[$STEP] error: cannot create $LOG_DIR or $STATE_DIR" >&2; exit 1; }
 	echo "$(date -u +%FT%TZ) --- $STEP starts" >>"$LOG"
 }
@@ -45,6 +49,11 @@ require_int() {
 	if ! [[ ${!1} =~ ^[0-9]+$ ]] || ((10#${!1} < $2 || 10#${!1} > $3)); then
 		die "input $1='${!1}' is not a whole number from $2 to $3"
 	fi
+}
+
+# require_version NAME: a module version string, if set (e.g. 2.15.0g-custom.a8f15507).
+require_version() {
+	[[ -z ${!1:-} || ${!1} =~ ^[A-Za-z0-9][A-Za-z0-9._+~-]{0,63}$ ]] || die "input $1='${!1}' is not a module version"
 }
 
 require_name() {

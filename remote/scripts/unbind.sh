@@ -24,6 +24,7 @@ main() {
 	init_step
 	require_mac ENA_LAB_MAC
 	ENA_LAB_TARGET_DRIVER=$TARGET require_name ENA_LAB_TARGET_DRIVER
+	ENA_LAB_NETNS=$NS require_name ENA_LAB_NETNS
 	ENA_LAB_TIMEOUT=$TIMEOUT require_int ENA_LAB_TIMEOUT 1 600
 	key=${ENA_LAB_MAC//:/}
 	[[ -f $STATE_DIR/bind-$key.bdf ]] && bdf=$(<"$STATE_DIR/bind-$key.bdf")

@@ -37,6 +37,7 @@ validate_inputs() {
 	require_ipv4 ENA_LAB_SERVER_IP
 	[[ $MODE == validate || $MODE == baseline ]] || die "input ENA_LAB_MODE='$MODE' is neither validate nor baseline"
 	ENA_LAB_EXPECT_DRIVER=$DRIVER require_name ENA_LAB_EXPECT_DRIVER
+	require_version ENA_LAB_EXPECT_VERSION
 	ENA_LAB_DURATION=$DURATION require_int ENA_LAB_DURATION 1 300
 	ENA_LAB_STREAMS=$STREAMS require_int ENA_LAB_STREAMS 2 64
 	ENA_LAB_PORT=$PORT require_int ENA_LAB_PORT 1024 65535

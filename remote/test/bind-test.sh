@@ -23,9 +23,13 @@ sed -n 's/.*"moduleVersion":"\([^"]*\)".*/\1/p' "$TMP/manifest.json" >"$TMP/vers
 
 files=()
 for s in lib.sh bind.sh unbind.sh; do files+=(--file "$TOP/remote/scripts/$s:/opt/ena-lab/scripts/$s"); done
-exec "$TOP/vmtest/run.sh" --script "$HERE/vm-bind.sh" \
-	--stock-module e1000 --stock-module pci-stub \
-	--file "$ko:/opt/ena-lab/ena_custom.ko" --file "$TMP/version:/opt/ena-lab/version" "${files[@]}" \
-	--bin bash --bin ip --bin ethtool --bin modinfo \
-	--qemu -netdev --qemu hubport,id=n0,hubid=0 \
-	--qemu -device --qemu e1000,netdev=n0,mac=52:54:00:e1:ab:01
+vm=(--stock-module e1000 --stock-module pci-stub
+	--file "$ko:/opt/ena-lab/ena_custom.ko" --file "$TMP/version:/opt/ena-lab/version" "${files[@]}"
+	--bin bash --bin ip --bin ethtool --bin modinfo
+	--qemu -netdev --qemu "hubport,id=n0,hubid=0"
+	--qemu -device --qemu "e1000,netdev=n0,mac=52:54:00:e1:ab:01")
+rc=0
+"$TOP/vmtest/run.sh" --script "$HERE/vm-bind.sh" "${vm[@]}" || rc=1
+# Secure Boot's lockdown: the refusal must be named and the NIC left alone.
+"$TOP/vmtest/run.sh" --script "$HERE/vm-bind-lockdown.sh" --append lockdown=integrity "${vm[@]}" || rc=1
+exit $rc

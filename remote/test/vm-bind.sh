@@ -81,6 +81,19 @@ fi
 [ "$(cat "/sys/bus/pci/devices/$BDF/driver_override")" = "(null)" ] && pass unbind-clears-override ||
 	fail unbind-clears-override "$(cat "/sys/bus/pci/devices/$BDF/driver_override")"
 
+# The verify half with a netdev: from pci-stub back to e1000 through bind.sh,
+# which must wait for the interface with the MAC and check ethtool -i.
+step bind.sh ENA_LAB_TARGET_DRIVER=pci-stub ENA_LAB_EXPECT_NETDEV=0 || fail rebind-to-pci-stub "$(cat /tmp/err)"
+if step bind.sh ENA_LAB_TARGET_DRIVER=e1000 && [ "$(bdf_driver)" = e1000 ] && [ -n "$(nic)" ] &&
+	grep -q "\"interface\":\"$(nic)\"" /tmp/out && grep -q '"driver":"e1000"' /tmp/out && grep -q '"previousDriver":"pci-stub"' /tmp/out &&
+	grep -q "ok: $BDF ($MAC) on e1000" /tmp/err; then
+	pass bind-waits-for-netdev-and-verifies-driver
+else
+	fail bind-waits-for-netdev-and-verifies-driver "$(cat /tmp/err) $(cat /tmp/out)"
+fi
+echo >"/sys/bus/pci/devices/$BDF/driver_override"
+rm -rf /tmp/state /tmp/systemd
+
 # Failure path: ena_custom's probe fails on an e1000; bind must roll back.
 IF=$(nic)
 ip link set "$IF" up
