@@ -130,9 +130,10 @@ func (s Step) Program(inputs map[string]string) (string, error) {
 	return b.String(), nil
 }
 
-// DeleteCommand runs the delete script left on the host by Create.
+// DeleteCommand runs the delete script left on the host by Create, then
+// removes the step's directory: nothing of the step stays behind.
 func (s Step) DeleteCommand(inputs map[string]string) string {
-	return "sudo " + s.invocation(s.DeleteScript, inputs, s.DeleteArgs...)
+	return "sudo " + s.invocation(s.DeleteScript, inputs, s.DeleteArgs...) + " && sudo rm -rf " + Quote(s.Dir())
 }
 
 // Fingerprint is the trigger: it changes exactly when the program changes,

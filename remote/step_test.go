@@ -229,7 +229,8 @@ func TestNitroCheckRefusesBadInputs(t *testing.T) {
 func TestDeleteCommandRunsTheScriptLeftByCreate(t *testing.T) {
 	s := Step{Name: "bind", Script: "ready.sh", DeleteScript: "nitro-check.sh", Timeout: 90 * time.Second}
 	got := s.DeleteCommand(map[string]string{"ENA_LAB_MAC": "0a:00:00:00:00:02"})
-	want := "sudo env ENA_LAB_MAC='0a:00:00:00:00:02' timeout --kill-after=30 90 bash '/opt/ena-lab/steps/bind/nitro-check.sh' </dev/null"
+	want := "sudo env ENA_LAB_MAC='0a:00:00:00:00:02' timeout --kill-after=30 90 bash '/opt/ena-lab/steps/bind/nitro-check.sh' </dev/null" +
+		" && sudo rm -rf '/opt/ena-lab/steps/bind'"
 	if got != want {
 		t.Errorf("delete command\n got %s\nwant %s", got, want)
 	}
