@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 SHELL_SCRIPTS = $(shell find . -path ./.cache -prune -o -path ./rust/target -prune -o -name '*.sh' -print) infra/hostfiles/ena-lab-ttl
 
-.PHONY: up preview destroy outputs test test-go test-shell test-kmod test-remote test-rust bench
+.PHONY: up preview destroy outputs ssh test test-go test-shell test-kmod test-remote test-rust bench
 
 up:
 	tools/lab.sh up
@@ -14,6 +14,8 @@ destroy:
 	tools/lab.sh destroy
 outputs:
 	tools/lab.sh outputs
+ssh:
+	tools/lab.sh ssh
 
 # Every test. Each part installs what it needs (apt packages, Go modules, crates).
 test: test-go test-shell test-kmod test-remote test-rust
@@ -27,9 +29,10 @@ test-go:
 	go test ./...
 
 test-shell:
-	@echo "== shellcheck"
+	@echo "== shellcheck, and tools/lab.sh (make up/destroy/ssh) against a stand-in pulumi"
 	tools/apt-install.sh shellcheck
 	shellcheck -x $(SHELL_SCRIPTS)
+	tools/test/lab-test.sh
 
 test-kmod:
 	@echo "== kmod: patch series, build.sh, the module in a 6.1 VM"

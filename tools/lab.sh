@@ -2,6 +2,7 @@
 # Run the lab's Pulumi stack with no Pulumi account: a local file backend, a
 # stack named after you, and a passphrase kept in a private file.
 #   tools/lab.sh up|preview|destroy|outputs [extra pulumi args]
+#   tools/lab.sh ssh [ssh args]   log in to the lab host with the stack's key
 # Environment (all optional):
 #   ENA_LAB_BACKEND     Pulumi backend URL (default file://$HOME/.ena-lab/state)
 #   ENA_LAB_STACK       stack name (default: the selected stack, else $USER)
@@ -52,12 +53,25 @@ select_stack() {
 	fi
 }
 
+# ssh_host: the private key lives only in the stack state; put it in a
+# private file and log in as the AL2023 user.
+ssh_host() {
+	local stack ip key
+	stack=$(pulumi stack --show-name)
+	ip=$(pulumi stack output publicIp 2>/dev/null) || die "stack $stack has no publicIp output: run make up first"
+	[[ $ip =~ ^[0-9]+(\.[0-9]+){3}$ ]] || die "stack $stack's publicIp '$ip' is not an IPv4 address"
+	key=$HOME/.ssh/ena-lab-$stack
+	mkdir -p "$HOME/.ssh"
+	(umask 077 && pulumi stack output --show-secrets privateKey >"$key")
+	exec ssh -i "$key" -o IdentitiesOnly=yes "ec2-user@$ip" "$@"
+}
+
 main() {
 	local action=${1:-}
 	[[ $# -gt 0 ]] && shift
 	case $action in
-	up | preview | destroy | outputs) ;;
-	*) die "usage: tools/lab.sh up|preview|destroy|outputs [pulumi args], got '${action}'" ;;
+	up | preview | destroy | outputs | ssh) ;;
+	*) die "usage: tools/lab.sh up|preview|destroy|outputs|ssh [args], got '${action}'" ;;
 	esac
 	require_tools
 	setup_backend
@@ -67,6 +81,7 @@ main() {
 	preview) pulumi preview "$@" ;;
 	destroy) pulumi destroy "$@" ;;
 	outputs) pulumi stack output "$@" ;;
+	ssh) ssh_host "$@" ;;
 	esac
 }
 

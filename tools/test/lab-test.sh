@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# tools/lab.sh (make up/destroy/ssh) against stand-in pulumi and ssh: the
+# local file backend by default, a stack named after the user, a private
+# passphrase file made once, the region of a new stack, the key written
+# 0600 before ssh, and bad input refused by name.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB=$HERE/../lab.sh
+PASSED=0 FAILED=0
+pass() { PASSED=$((PASSED + 1)); echo "PASS $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL $1: $2"; }
+
+TMP=$(mktemp -d /tmp/lab-test.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+mkdir -p "$TMP/bin" "$TMP/home"
+# A pulumi that records its calls and keeps one selected stack in a file.
+cat >"$TMP/bin/pulumi" <<'EOS'
+#!/usr/bin/env bash
+echo "pulumi $* | backend=$PULUMI_BACKEND_URL passfile=${PULUMI_CONFIG_PASSPHRASE_FILE:-}" >>"$FAKE/calls"
+case "$1 $2" in
+"stack --show-name") [[ -f $FAKE/selected ]] && cat "$FAKE/selected" || exit 1 ;;
+"stack select") [[ -f $FAKE/stacks/$3 ]] && echo "$3" >"$FAKE/selected" || exit 1 ;;
+"stack init") mkdir -p "$FAKE/stacks" && touch "$FAKE/stacks/$3" && echo "$3" >"$FAKE/selected" ;;
+"stack output")
+	case "$3" in
+	publicIp) echo 198.51.100.10 ;;
+	--show-secrets) echo "-----BEGIN OPENSSH PRIVATE KEY-----" ;;
+	esac ;;
+esac
+exit 0
+EOS
+cat >"$TMP/bin/ssh" <<'EOS'
+#!/usr/bin/env bash
+echo "ssh $*" >>"$FAKE/calls"
+EOS
+chmod +x "$TMP/bin/"*
+
+lab() {
+	env -u PULUMI_BACKEND_URL -u PULUMI_CONFIG_PASSPHRASE -u PULUMI_CONFIG_PASSPHRASE_FILE -u ENA_LAB_STACK -u AWS_REGION \
+		PATH="$TMP/bin:$PATH" HOME="$TMP/home" USER=alice FAKE="$TMP" "$@" bash "$LAB" "${ARGS[@]}" >"$TMP/out" 2>"$TMP/err"
+}
+
+ARGS=(up --yes)
+if lab && grep -q "^pulumi up --yes | backend=file://$TMP/home/.ena-lab/state passfile=$TMP/home/.ena-lab/passphrase" "$TMP/calls" &&
+	grep -q "^pulumi stack init alice " "$TMP/calls" && grep -q "^pulumi config set aws:region eu-west-1 " "$TMP/calls"; then
+	pass up-uses-local-backend-and-a-stack-named-after-the-user
+else
+	fail up-uses-local-backend-and-a-stack-named-after-the-user "$(cat "$TMP/calls" "$TMP/err")"
+fi
+if [[ -s $TMP/home/.ena-lab/passphrase && $(stat -c %a "$TMP/home/.ena-lab/passphrase") == 600 ]]; then
+	pass passphrase-file-is-private
+else
+	fail passphrase-file-is-private "$(ls -l "$TMP/home/.ena-lab" 2>&1)"
+fi
+before=$(cat "$TMP/home/.ena-lab/passphrase")
+: >"$TMP/calls"
+ARGS=(destroy)
+if lab && [[ $(cat "$TMP/home/.ena-lab/passphrase") == "$before" ]] && ! grep -q "stack init" "$TMP/calls" && grep -q "^pulumi destroy " "$TMP/calls"; then
+	pass second-run-reuses-stack-and-passphrase
+else
+	fail second-run-reuses-stack-and-passphrase "$(cat "$TMP/calls")"
+fi
+: >"$TMP/calls"
+ARGS=(ssh)
+if lab && grep -q "^ssh -i $TMP/home/.ssh/ena-lab-alice -o IdentitiesOnly=yes ec2-user@198.51.100.10" "$TMP/calls" &&
+	[[ $(stat -c %a "$TMP/home/.ssh/ena-lab-alice") == 600 ]]; then
+	pass ssh-writes-a-private-key-and-logs-in
+else
+	fail ssh-writes-a-private-key-and-logs-in "$(cat "$TMP/calls" "$TMP/err")"
+fi
+ARGS=(frobnicate)
+if ! lab && grep -q "got 'frobnicate'" "$TMP/err"; then pass refuses-unknown-action; else fail refuses-unknown-action "$(cat "$TMP/err")"; fi
+rm -f "$TMP/selected"
+ARGS=(up)
+if ! lab ENA_LAB_STACK='bad name!' && grep -q "stack name 'bad name!'" "$TMP/err"; then
+	pass refuses-bad-stack-name
+else
+	fail refuses-bad-stack-name "$(cat "$TMP/err")"
+fi
+echo "lab.sh: $PASSED passed, $FAILED failed"
+((FAILED == 0))
