@@ -68,20 +68,32 @@ kernel_version() {
 }
 
 # fetch_kernel: the Debian kernel image package, unpacked once into the cache.
+# Concurrent runs share the cache: one fetches under a lock, the tree appears
+# by rename only once complete, so no run ever sees a half-unpacked kernel.
 fetch_kernel() {
 	KROOT=$CACHE/$KVER
+	mkdir -p "$CACHE"
 	if [[ ! -f $KROOT/.complete ]]; then
-		say "fetching linux-image-$KVER"
-		rm -rf "$KROOT" && mkdir -p "$KROOT/deb"
-		(cd "$KROOT/deb" && apt-get download "linux-image-$KVER" >/dev/null 2>&1) ||
-			{ apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
-				(cd "$KROOT/deb" && apt-get download "linux-image-$KVER" >/dev/null 2>&1); } ||
-			die "apt-get download linux-image-$KVER failed"
-		dpkg-deb -x "$KROOT"/deb/*.deb "$KROOT/root"
-		rm -rf "$KROOT/deb"
-		# The package's postinst would index the modules; do it here.
-		depmod -b "$KROOT/root" "$KVER"
-		touch "$KROOT/.complete"
+		exec {lockfd}>"$CACHE/.$KVER.lock"
+		flock "$lockfd"
+		if [[ ! -f $KROOT/.complete ]]; then
+			local tmp
+			say "fetching linux-image-$KVER"
+			tmp=$(mktemp -d "$CACHE/.fetch.XXXXXX")
+			mkdir -p "$tmp/deb"
+			(cd "$tmp/deb" && apt-get download "linux-image-$KVER" >/dev/null 2>&1) ||
+				{ apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
+					(cd "$tmp/deb" && apt-get download "linux-image-$KVER" >/dev/null 2>&1); } ||
+				{ rm -rf "$tmp"; die "apt-get download linux-image-$KVER failed"; }
+			dpkg-deb -x "$tmp"/deb/*.deb "$tmp/root" || { rm -rf "$tmp"; die "cannot unpack linux-image-$KVER"; }
+			rm -rf "$tmp/deb"
+			# The package's postinst would index the modules; do it here.
+			depmod -b "$tmp/root" "$KVER"
+			touch "$tmp/.complete"
+			rm -rf "$KROOT"
+			mv "$tmp" "$KROOT"
+		fi
+		exec {lockfd}>&-
 	fi
 	VMLINUZ=$KROOT/root/boot/vmlinuz-$KVER
 	[[ -f $VMLINUZ ]] || die "$VMLINUZ missing from the image package"
