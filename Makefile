@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 SHELL_SCRIPTS = $(shell find . -path ./.cache -prune -o -path ./rust/target -prune -o -name '*.sh' -print) infra/hostfiles/ena-lab-ttl
 
-.PHONY: up preview destroy outputs ssh test test-go test-shell test-kmod test-remote test-rust bench
+.PHONY: up preview destroy outputs ssh test test-go test-shell test-kmod test-remote test-rust test-qemu bench
 
 up:
 	tools/lab.sh up
@@ -18,7 +18,7 @@ ssh:
 	tools/lab.sh ssh
 
 # Every test. Each part installs what it needs (apt packages, Go modules, crates).
-test: test-go test-shell test-kmod test-remote test-rust
+test: test-go test-shell test-kmod test-remote test-rust test-qemu
 	@echo "make test: every suite passed"
 
 test-go:
@@ -45,6 +45,10 @@ test-remote:
 test-rust:
 	@echo "== rust: ENA core vs device model vs the C original"
 	rust/test.sh
+
+test-qemu:
+	@echo "== qemu: the ENA device (Rust model) under the real ena and ena_custom drivers"
+	qemu/test/run.sh
 
 bench:
 	kmod/bench.sh

@@ -11,6 +11,8 @@
 #   --file HOST:GUEST     a file copied to GUEST (parents created, mode kept)
 #   --bin PATH            an executable with its shared libraries (bash, ethtool, ip)
 #   --qemu ARG            one extra QEMU argument (repeat for each)
+#   --qemu-binary PATH    another qemu-system-x86_64 (qemu/build.sh's, with the
+#                         ENA device); firmware still from the machine's QEMU
 #   --append ARGS         extra kernel command line
 #   --timeout SECONDS     wall-clock limit for the whole boot (default 180)
 #   --log FILE            keep the console log there (default: a temp file)
@@ -26,7 +28,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${VMTEST_CACHE:-$(cd "$HERE/.." && pwd)/.cache/vmtest}
 
-SCRIPT="" TIMEOUT=180 LOG="" KVER="" APPEND=""
+SCRIPT="" TIMEOUT=180 LOG="" KVER="" APPEND="" QEMU_BIN=qemu-system-x86_64
 STOCK=() FILES=() BINS=() QEMU_EXTRA=()
 
 say() { echo "[vmtest] $*" >&2; }
@@ -41,6 +43,7 @@ parse_args() {
 		--file) FILES+=("$2") ;;
 		--bin) BINS+=("$2") ;;
 		--qemu) QEMU_EXTRA+=("$2") ;;
+		--qemu-binary) QEMU_BIN=$2 ;;
 		--append) APPEND=$2 ;;
 		--timeout) TIMEOUT=$2 ;;
 		--log) LOG=$2 ;;
@@ -51,6 +54,11 @@ parse_args() {
 	done
 	[[ -n $SCRIPT && -f $SCRIPT ]] || die "--script '$SCRIPT' is not a file"
 	[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "--timeout '$TIMEOUT' is not a number of seconds"
+	if [[ $QEMU_BIN != qemu-system-x86_64 ]]; then
+		[[ -x $QEMU_BIN ]] || die "--qemu-binary '$QEMU_BIN' is not an executable"
+		# A QEMU built here has no firmware of its own: use the packaged one.
+		QEMU_EXTRA+=(-L /usr/share/qemu -L /usr/share/seabios -L /usr/lib/ipxe/qemu)
+	fi
 }
 
 ensure_tools() {
@@ -194,7 +202,7 @@ boot() {
 	local rc=0
 	: >"$LOG"
 	say "booting $KVER ($(accel)), timeout ${TIMEOUT}s, log $LOG"
-	timeout --kill-after=5 "$TIMEOUT" qemu-system-x86_64 \
+	timeout --kill-after=5 "$TIMEOUT" "$QEMU_BIN" \
 		-machine q35 -accel "$(accel)" -cpu max -m 1024 -smp 2 \
 		-kernel "$VMLINUZ" -initrd "$WORK/initrd.gz" \
 		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 $APPEND" \

@@ -41,6 +41,33 @@ impl Bus {
     }
 }
 
+/// What the device model needs from whatever it is plugged into: host
+/// memory for DMA, MSI-X vectors and, optionally, a network. The [`Bus`]
+/// serves unit tests; the QEMU device (ena-capi) forwards to QEMU.
+pub trait Platform {
+    /// Device-side DMA read; memory the device cannot reach reads as zeros.
+    fn dma_read(&self, addr: u64, out: &mut [u8]);
+    fn dma_write(&self, addr: u64, data: &[u8]);
+    /// Raise MSI-X `vector` (a host without interrupts ignores it: drivers poll).
+    fn interrupt(&self, _vector: u16) {}
+    /// Put a frame on the network; false when the platform has none, and the
+    /// model then loops it back or sends it down its wire.
+    fn transmit(&self, _frame: &[u8]) -> bool {
+        false
+    }
+    /// The driver posted Rx buffers: frames held back may be offered again.
+    fn rx_space(&self) {}
+}
+
+impl Platform for Bus {
+    fn dma_read(&self, addr: u64, out: &mut [u8]) {
+        self.read(addr, out)
+    }
+    fn dma_write(&self, addr: u64, data: &[u8]) {
+        self.write(addr, data)
+    }
+}
+
 /// A window of the bus: what the driver gets from its allocator.
 #[derive(Clone)]
 pub struct BusMem {

@@ -10,17 +10,55 @@ use ena_core::admin_defs::{
     create_cq, create_sq, join_addr, to_entry, AenqEntry, CreateCqCmd, CreateCqResp, CreateSqCmd, CreateSqResp, DestroyCqCmd, DestroySqCmd, DeviceAttrFeatureDesc,
     FeatCmd, FeatureAenqDesc, HostInfo, QueueFeatureDesc, SetFeatureHostAttrDesc,
 };
-use ena_core::defs::{rx_cdesc, rx_desc, tx_desc, RxCdesc, RxDesc, TxCdesc, TxDesc};
+use ena_core::defs::{rx_cdesc, tx_desc, RxCdesc, RxDesc, TxCdesc, TxDesc};
 use ena_core::device::aenq_group;
 use ena_core::regs::{self, dev_ctl, dev_sts, Registers};
 use ena_core::wire::Wire;
 
-use crate::bus::Bus;
+use crate::bus::{Bus, Platform};
 
 /// Doorbells of submission queue `i` are at `SQ_DOORBELL_BASE + 4 * i`.
 pub const SQ_DOORBELL_BASE: u32 = 0x1000;
 /// Interrupt unmask registers of completion queue `i`.
 pub const CQ_UNMASK_BASE: u32 = 0x2000;
+/// `ENA_ETH_IO_INTR_REG_INTR_UNMASK_MASK`: what `ena_com_unmask_intr` writes.
+const INTR_UNMASK: u32 = 1 << 30;
+
+/// A window past the ENA registers that no driver touches: a test running
+/// in the guest switches faults on through it (the QEMU device maps BAR0
+/// whole, so `/sys/bus/pci/devices/*/resource0` reaches it).
+pub mod test_port {
+    /// Write: fault bits to switch on; read: the bits still armed.
+    pub const FAULTS: u32 = 0x3000;
+    /// Read: device resets so far (each `ena_com_dev_reset` counts one).
+    pub const RESETS: u32 = 0x3004;
+    /// Read: admin commands answered "unsupported" so far.
+    pub const UNSUPPORTED: u32 = 0x3008;
+    /// Read: frames sent and received so far (low 32 bits).
+    pub const TX_PKTS: u32 = 0x300c;
+    pub const RX_PKTS: u32 = 0x3010;
+    /// Withhold keep-alive events until the next device reset.
+    pub const WITHHOLD_KEEP_ALIVE: u32 = 1 << 0;
+    /// The next admin command never completes.
+    pub const WITHHOLD_COMPLETION: u32 = 1 << 1;
+    /// The next admin completion carries another command id.
+    pub const WRONG_COMPLETION_ID: u32 = 1 << 2;
+}
+
+/// `enum ena_admin_aq_feature_id` values the model answers beyond bring-up.
+mod feat {
+    pub const STATELESS_OFFLOAD_CONFIG: u8 = 11;
+    pub const MTU: u8 = 14;
+    pub const LINK_CONFIG: u8 = 27;
+}
+
+/// `enum ena_admin_get_stats_type` and the device capability bits.
+mod stats_type {
+    pub const BASIC: u8 = 0;
+    pub const ENI: u8 = 2;
+    /// `ENA_ADMIN_ENI_STATS` in `device_attr.capabilities`.
+    pub const CAP_ENI_STATS: u32 = 1 << 0;
+}
 
 /// What the device reports about itself.
 #[derive(Clone, Copy, Debug)]
@@ -33,11 +71,13 @@ pub struct ModelConfig {
     pub admin_timeout: u8,
     /// MAX_QUEUES_NUM: SQ/CQ depth limit the device reports.
     pub max_queue_depth: u32,
+    /// LINK_CONFIG: what `ethtool` shows as the speed.
+    pub link_speed_mbps: u32,
 }
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        Self { mac: [0x02, 0xe1, 0xab, 0x00, 0x00, 0x01], max_mtu: 9216, dma_width: 48, reset_timeout: 5, admin_timeout: 2, max_queue_depth: 1024 }
+        Self { mac: [0x02, 0xe1, 0xab, 0x00, 0x00, 0x01], max_mtu: 9216, dma_width: 48, reset_timeout: 5, admin_timeout: 2, max_queue_depth: 1024, link_speed_mbps: 25_000 }
     }
 }
 
@@ -62,14 +102,22 @@ pub struct Faults {
     pub no_keep_alive: bool,
     /// Read-less register reads are never answered (`ena_com_reg_bar_read32` times out).
     pub no_readless_answer: bool,
+    /// No keep-alive events until the next device reset: the real driver's
+    /// watchdog (`check_for_missing_keep_alive`) resets the device, which
+    /// then recovers.
+    pub withhold_keep_alive: bool,
 }
 
 /// Counters, as `ena_com_get_dev_basic_stats` would report them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     pub tx_pkts: u64,
+    pub tx_bytes: u64,
     pub rx_pkts: u64,
+    pub rx_bytes: u64,
     pub rx_drops: u64,
+    /// Interrupts raised, management vector included.
+    pub interrupts: u64,
     pub admin_commands: u64,
     pub unsupported: u64,
     pub resets: u64,
@@ -104,6 +152,16 @@ impl Ring {
 struct Cq {
     ring: Ring,
     entry_size: u64,
+    /// MSI-X vector, when the driver asked for interrupts.
+    vector: Option<u16>,
+}
+
+/// An IO vector fires once and stays masked until the driver writes the
+/// unmask register (after NAPI); what arrives meanwhile waits as pending.
+#[derive(Clone, Copy, Default)]
+struct Vector {
+    masked: bool,
+    pending: bool,
 }
 
 struct Sq {
@@ -116,7 +174,7 @@ struct Sq {
 
 /// The software ENA.
 pub struct Model {
-    bus: Bus,
+    bus: Rc<dyn Platform>,
     pub config: ModelConfig,
     pub faults: Faults,
     pub stats: Stats,
@@ -134,6 +192,7 @@ pub struct Model {
     cqs: Vec<Option<Cq>>,
     sqs: Vec<Option<Sq>>,
     link_up: bool,
+    vectors: Vec<Vector>,
     /// Where read-less answers go (MMIO_RESP_LO/HI).
     readless_resp: u64,
     /// Frames for a peer model (a wire), or None: loopback to our own Rx.
@@ -143,8 +202,14 @@ pub struct Model {
 
 impl Model {
     pub fn new(bus: &Bus, config: ModelConfig) -> Self {
+        Self::with_platform(Rc::new(bus.clone()), config)
+    }
+
+    /// The model on any platform: QEMU's PCI device passes one that DMAs
+    /// into guest memory, raises MSI-X and sends to a network backend.
+    pub fn with_platform(bus: Rc<dyn Platform>, config: ModelConfig) -> Self {
         Self {
-            bus: bus.clone(),
+            bus,
             config,
             faults: Faults::default(),
             stats: Stats::default(),
@@ -159,6 +224,7 @@ impl Model {
             cqs: Vec::new(),
             sqs: Vec::new(),
             link_up: true,
+            vectors: Vec::new(),
             readless_resp: 0,
             peer: None,
             inbox: Rc::new(RefCell::new(VecDeque::new())),
@@ -192,6 +258,63 @@ impl Model {
         self.enabled_groups = 0;
         self.cqs.clear();
         self.sqs.clear();
+        self.vectors.clear();
+        self.faults.withhold_keep_alive = false;
+    }
+
+    /// A PCI reset (QEMU's system reset or FLR): as after power-on. Not
+    /// counted in `stats.resets`, which counts the driver's resets.
+    pub fn hw_reset(&mut self) {
+        self.reset();
+        self.stats.resets -= 1;
+        self.resetting = false;
+        self.readless_resp = 0;
+    }
+
+    // ---- interrupts (the driver's ena_intr_msix_mgmnt and ena_intr_msix_io) ----
+
+    /// Vector 0 carries admin completions and AENQ events; the driver never
+    /// masks it.
+    fn management_interrupt(&mut self) {
+        self.stats.interrupts += 1;
+        self.bus.interrupt(0);
+    }
+
+    fn io_interrupt(&mut self, cqi: usize) {
+        let Some(Some(Cq { vector: Some(v), .. })) = self.cqs.get(cqi) else { return };
+        let v = *v;
+        let slot = self.vector(v);
+        if slot.masked {
+            slot.pending = true;
+        } else {
+            slot.masked = true;
+            self.stats.interrupts += 1;
+            self.bus.interrupt(v);
+        }
+    }
+
+    /// `ena_com_unmask_intr`: the driver is done polling this CQ's vector.
+    fn unmask(&mut self, cqi: usize, value: u32) {
+        if value & INTR_UNMASK == 0 {
+            return;
+        }
+        let Some(Some(Cq { vector: Some(v), .. })) = self.cqs.get(cqi) else { return };
+        let v = *v;
+        let slot = self.vector(v);
+        slot.masked = false;
+        if std::mem::take(&mut slot.pending) {
+            slot.masked = true;
+            self.stats.interrupts += 1;
+            self.bus.interrupt(v);
+        }
+    }
+
+    fn vector(&mut self, v: u16) -> &mut Vector {
+        let i = v as usize;
+        if self.vectors.len() <= i {
+            self.vectors.resize(i + 1, Vector::default());
+        }
+        &mut self.vectors[i]
     }
 
     // ---- admin queue (ena_com_execute_admin_command) ----
@@ -199,7 +322,7 @@ impl Model {
     fn process_admin(&mut self, tail: u16) {
         while self.aq.index != tail && self.aq.depth != 0 {
             let mut e = [0u8; ENTRY_SIZE];
-            self.bus.read(self.aq.base + self.aq.slot() * ENTRY_SIZE as u64, &mut e);
+            self.bus.dma_read(self.aq.base + self.aq.slot() * ENTRY_SIZE as u64, &mut e);
             if e[3] & 1 != self.aq.phase {
                 break;
             }
@@ -217,9 +340,18 @@ impl Model {
             if withhold {
                 continue;
             }
-            self.bus.write(self.acq.base + self.acq.slot() * ENTRY_SIZE as u64, &resp);
+            self.bus.dma_write(self.acq.base + self.acq.slot() * ENTRY_SIZE as u64, &resp);
             self.acq.advance();
+            self.management_interrupt();
         }
+    }
+
+    /// Features answered by GET_FEATURE, as `supported_features` bits:
+    /// what `ena_com_check_supported_feature_id` checks before sending.
+    fn supported_features() -> u32 {
+        [feature::DEVICE_ATTRIBUTES, feature::MAX_QUEUES_NUM, feat::STATELESS_OFFLOAD_CONFIG, feat::MTU, feature::AENQ_CONFIG, feat::LINK_CONFIG, feature::HOST_ATTR_CONFIG]
+            .iter()
+            .fold(0, |bits, f| bits | 1 << f)
     }
 
     fn execute(&mut self, e: &[u8; ENTRY_SIZE]) -> (u8, [u8; ENTRY_SIZE]) {
@@ -227,6 +359,7 @@ impl Model {
         const BAD_OPCODE: u8 = 2;
         const UNSUPPORTED: u8 = 3;
         const MALFORMED: u8 = 4;
+        const ILLEGAL_PARAMETER: u8 = 5;
         let mut r = [0u8; ENTRY_SIZE];
         let status = match e[2] {
             opcode::GET_FEATURE => match FeatCmd::decode(e).feature_id {
@@ -236,6 +369,8 @@ impl Model {
                         virt_addr_width: 48,
                         mac_addr: self.config.mac,
                         max_mtu: self.config.max_mtu,
+                        supported_features: Self::supported_features(),
+                        capabilities: stats_type::CAP_ENI_STATS,
                         ..Default::default()
                     };
                     d.encode(&mut r[8..8 + DeviceAttrFeatureDesc::SIZE]);
@@ -248,7 +383,9 @@ impl Model {
                         max_sq_depth: self.config.max_queue_depth,
                         max_cq_num: 8,
                         max_cq_depth: self.config.max_queue_depth,
-                        max_header_size: 256,
+                        // The drivers keep it in a u8 (ena_ring.tx_max_header_size):
+                        // 256 would read as 0 and fail every Tx ring allocation.
+                        max_header_size: 128,
                         max_packet_tx_descs: 32,
                         max_packet_rx_descs: 32,
                         ..Default::default()
@@ -259,6 +396,15 @@ impl Model {
                 feature::AENQ_CONFIG => {
                     let supported = aenq_group::LINK_CHANGE | aenq_group::NOTIFICATION | aenq_group::KEEP_ALIVE;
                     FeatureAenqDesc { supported_groups: supported, enabled_groups: self.enabled_groups }.encode(&mut r[8..16]);
+                    OK
+                }
+                // ena_com_get_dev_attr_feat requires it: no offloads here.
+                feat::STATELESS_OFFLOAD_CONFIG => OK,
+                // ena_com_get_link_params (ethtool's link settings): speed,
+                // then flags autoneg 0 and full duplex 1.
+                feat::LINK_CONFIG => {
+                    r[8..12].copy_from_slice(&self.config.link_speed_mbps.to_le_bytes());
+                    r[16..20].copy_from_slice(&2u32.to_le_bytes());
                     OK
                 }
                 // LLQ and the rest: answered honestly as unsupported, so the
@@ -273,14 +419,22 @@ impl Model {
                     feature::HOST_ATTR_CONFIG => {
                         let d = SetFeatureHostAttrDesc::decode(&raw);
                         let mut page = [0u8; HostInfo::SIZE];
-                        self.bus.read(join_addr(d.os_info_ba_lo, d.os_info_ba_hi), &mut page);
+                        self.bus.dma_read(join_addr(d.os_info_ba_lo, d.os_info_ba_hi), &mut page);
                         self.host_os_type = Some(HostInfo::decode(&page).os_type);
                         OK
                     }
                     feature::AENQ_CONFIG => {
                         self.enabled_groups = FeatureAenqDesc::decode(&raw).enabled_groups;
+                        // A device reports its link once the driver listens:
+                        // the driver's carrier starts off and waits for it.
+                        if self.link_up {
+                            self.post_event(aenq_group::LINK_CHANGE, 0, 0, &1u32.to_le_bytes());
+                        }
                         OK
                     }
+                    // ena_com_set_dev_mtu (ndo_change_mtu).
+                    feat::MTU if raw[0..4].try_into().map(u32::from_le_bytes).unwrap_or(0) <= self.config.max_mtu => OK,
+                    feat::MTU => ILLEGAL_PARAMETER,
                     _ => UNSUPPORTED,
                 }
             }
@@ -292,7 +446,8 @@ impl Model {
                 } else {
                     let idx = self.cqs.len();
                     let ring = Ring::new(join_addr(c.cq_ba_lo, c.cq_ba_hi), c.cq_depth);
-                    self.cqs.push(Some(Cq { ring, entry_size: words as u64 * 4 }));
+                    let vector = (c.cq_caps_1 & create_cq::INTERRUPT_MODE_ENABLED_MASK != 0).then_some(c.msix_vector as u16);
+                    self.cqs.push(Some(Cq { ring, entry_size: words as u64 * 4, vector }));
                     let resp = CreateCqResp {
                         cq_idx: idx as u16,
                         cq_actual_depth: c.cq_depth,
@@ -338,7 +493,20 @@ impl Model {
                 }
                 _ => MALFORMED,
             },
-            opcode::GET_STATS => UNSUPPORTED,
+            // ena_com_get_dev_basic_stats and ena_com_get_eni_stats: the
+            // counters follow the common descriptor, low dword first.
+            opcode::GET_STATS => match e[16] {
+                stats_type::BASIC => {
+                    let s = &self.stats;
+                    for (i, v) in [s.tx_bytes, s.tx_pkts, s.rx_bytes, s.rx_pkts, s.rx_drops, 0].iter().enumerate() {
+                        r[8 + 8 * i..16 + 8 * i].copy_from_slice(&v.to_le_bytes());
+                    }
+                    OK
+                }
+                // The allowance-exceeded counters: never exceeded here.
+                stats_type::ENI => OK,
+                _ => UNSUPPORTED,
+            },
             _ => BAD_OPCODE,
         };
         if status == UNSUPPORTED {
@@ -360,14 +528,15 @@ impl Model {
             ev.inline_data_w4[i] = u32::from_le_bytes(d);
         }
         let e = to_entry(&ev);
-        self.bus.write(self.aenq.base + self.aenq.slot() * ENTRY_SIZE as u64, &e);
+        self.bus.dma_write(self.aenq.base + self.aenq.slot() * ENTRY_SIZE as u64, &e);
         self.aenq.advance();
+        self.management_interrupt();
     }
 
     /// One keep-alive event (`ena_keep_alive_wd` in the driver), unless the
     /// fault withholds it.
     pub fn keep_alive(&mut self) {
-        if !self.faults.no_keep_alive {
+        if !self.faults.no_keep_alive && !self.faults.withhold_keep_alive {
             self.post_event(aenq_group::KEEP_ALIVE, 4, 0, &[]);
         }
     }
@@ -396,7 +565,7 @@ impl Model {
             let mut first = true;
             loop {
                 let mut b = [0u8; 16];
-                self.bus.read(ring.base + ring.slot() * 16, &mut b);
+                self.bus.dma_read(ring.base + ring.slot() * 16, &mut b);
                 let d = TxDesc::decode(&b);
                 if (d.len_ctrl & tx_desc::PHASE_MASK) >> tx_desc::PHASE_SHIFT != ring.phase as u32 {
                     return; // not written yet
@@ -413,7 +582,7 @@ impl Model {
                 let len = (d.len_ctrl & tx_desc::LENGTH_MASK) as usize;
                 let addr = d.buff_addr_lo as u64 | ((d.buff_addr_hi_hdr_sz & tx_desc::ADDR_HI_MASK) as u64) << 32;
                 let mut part = vec![0u8; len];
-                self.bus.read(addr, &mut part);
+                self.bus.dma_read(addr, &mut part);
                 frame.extend_from_slice(&part);
                 if d.len_ctrl & tx_desc::LAST_MASK != 0 {
                     break;
@@ -427,53 +596,110 @@ impl Model {
                 let c = TxCdesc { req_id, flags: cq.ring.phase, ..Default::default() };
                 let mut b = [0u8; 8];
                 c.encode(&mut b);
-                self.bus.write(cq.ring.base + cq.ring.slot() * cq.entry_size, &b);
+                self.bus.dma_write(cq.ring.base + cq.ring.slot() * cq.entry_size, &b);
                 cq.ring.advance();
             }
+            self.io_interrupt(cqi);
             self.stats.tx_pkts += 1;
+            self.stats.tx_bytes += frame.len() as u64;
+            if !self.link_up || self.bus.transmit(&frame) {
+                continue;
+            }
             match &self.peer {
-                Some(p) if self.link_up => p.borrow_mut().push_back(frame),
-                Some(_) => {}
+                Some(p) => p.borrow_mut().push_back(frame),
                 None => self.inbox.borrow_mut().push_back(frame),
             }
             self.deliver();
         }
     }
 
-    /// Puts waiting frames into the Rx buffers the driver offered.
+    /// Puts waiting frames (loopback or wire) into the Rx buffers the driver
+    /// offered; a frame with no room is dropped, as a device does.
     pub fn deliver(&mut self) {
         loop {
-            let Some(rx) = self.sqs.iter().position(|s| matches!(s, Some(s) if !s.tx)) else { return };
-            let sq = self.sqs[rx].as_mut().unwrap();
-            if self.inbox.borrow().is_empty() {
-                return;
+            let Some(frame) = self.inbox.borrow_mut().pop_front() else { return };
+            if !self.receive(&frame) {
+                self.stats.rx_drops += 1;
             }
-            if sq.ring.index == sq.tail {
-                self.inbox.borrow_mut().pop_front();
-                self.stats.rx_drops += 1; // no buffer: the device drops
-                continue;
-            }
-            let frame = self.inbox.borrow_mut().pop_front().unwrap();
-            let mut b = [0u8; 16];
-            self.bus.read(sq.ring.base + sq.ring.slot() * 16, &mut b);
-            let d = RxDesc::decode(&b);
-            sq.ring.advance();
-            let cqi = sq.cq;
-            debug_assert_eq!(d.ctrl & rx_desc::FIRST_MASK, rx_desc::FIRST_MASK);
-            let len = frame.len().min(d.length as usize);
-            let addr = d.buff_addr_lo as u64 | (d.buff_addr_hi as u64) << 32;
-            self.bus.write(addr, &frame[..len]);
-            if let Some(Some(cq)) = self.cqs.get_mut(cqi) {
-                let last = if std::mem::take(&mut self.faults.rx_cdesc_without_last) { 0 } else { rx_cdesc::LAST_MASK };
-                let status = (cq.ring.phase as u32) << rx_cdesc::PHASE_SHIFT | rx_cdesc::FIRST_MASK | last;
-                let c = RxCdesc { status, length: len as u16, req_id: d.req_id, ..Default::default() };
-                let mut b = [0u8; 16];
-                c.encode(&mut b);
-                self.bus.write(cq.ring.base + cq.ring.slot() * cq.entry_size, &b);
-                cq.ring.advance();
-            }
-            self.stats.rx_pkts += 1;
         }
+    }
+
+    /// Whether a frame of `len` bytes fits the Rx buffers posted now.
+    pub fn can_receive(&self, len: usize) -> bool {
+        self.rx_queue().is_some_and(|q| self.rx_room(q, len).is_some())
+    }
+
+    /// A frame from the network into the first Rx queue, across as many
+    /// buffers as it needs (FIRST on the first completion, LAST on the last).
+    /// False, and nothing consumed, when the posted buffers cannot hold it:
+    /// the caller may keep it and offer it again after `rx_space`.
+    pub fn receive(&mut self, frame: &[u8]) -> bool {
+        if !self.link_up {
+            return true; // the wire is cut: gone
+        }
+        let Some(q) = self.rx_queue() else { return false };
+        let Some(descs) = self.rx_room(q, frame.len()) else { return false };
+        let sq = self.sqs[q].as_mut().unwrap();
+        let cqi = sq.cq;
+        let mut ring = sq.ring;
+        let mut done = 0;
+        for (i, d) in descs.iter().enumerate() {
+            ring.advance();
+            let part = &frame[done..(done + d.length as usize).min(frame.len())];
+            self.bus.dma_write(d.buff_addr_lo as u64 | (d.buff_addr_hi as u64) << 32, part);
+            done += part.len();
+            let last = i + 1 == descs.len();
+            let Some(Some(cq)) = self.cqs.get_mut(cqi) else { continue };
+            let mut status = (cq.ring.phase as u32) << rx_cdesc::PHASE_SHIFT;
+            if i == 0 {
+                status |= rx_cdesc::FIRST_MASK;
+            }
+            if last && !std::mem::take(&mut self.faults.rx_cdesc_without_last) {
+                status |= rx_cdesc::LAST_MASK;
+            }
+            let c = RxCdesc { status, length: part.len() as u16, req_id: d.req_id, ..Default::default() };
+            let mut b = [0u8; 16];
+            c.encode(&mut b);
+            self.bus.dma_write(cq.ring.base + cq.ring.slot() * cq.entry_size, &b[..cq.entry_size.min(16) as usize]);
+            cq.ring.advance();
+        }
+        self.sqs[q].as_mut().unwrap().ring = ring;
+        self.stats.rx_pkts += 1;
+        self.stats.rx_bytes += frame.len() as u64;
+        self.io_interrupt(cqi);
+        true
+    }
+
+    fn rx_queue(&self) -> Option<usize> {
+        self.sqs.iter().position(|s| matches!(s, Some(s) if !s.tx))
+    }
+
+    /// The descriptors a frame of `len` bytes would take, or None.
+    fn rx_room(&self, q: usize, len: usize) -> Option<Vec<RxDesc>> {
+        let sq = self.sqs[q].as_ref()?;
+        let mut ring = sq.ring;
+        let mut descs = Vec::new();
+        let mut room = 0usize;
+        while room < len.max(1) {
+            if ring.index == sq.tail || descs.len() >= ring.depth as usize {
+                return None;
+            }
+            let mut b = [0u8; 16];
+            self.bus.dma_read(ring.base + ring.slot() * 16, &mut b);
+            let d = RxDesc::decode(&b);
+            if d.length == 0 {
+                return None; // malformed: a buffer that holds nothing
+            }
+            room += d.length as usize;
+            descs.push(d);
+            ring.advance();
+        }
+        Some(descs)
+    }
+
+    /// The interface the host sees: link state (`ena_update_on_link_change`).
+    pub fn link_up(&self) -> bool {
+        self.link_up
     }
 }
 
@@ -486,6 +712,17 @@ impl Registers for Model {
             regs::CAPS => (c.reset_timeout as u32 & 0x1f) << 1 | (c.dma_width as u32) << 8 | (c.admin_timeout as u32 & 0xf) << 16,
             regs::DEV_STS => dev_sts::READY_MASK | if self.resetting { dev_sts::RESET_IN_PROGRESS_MASK } else { 0 },
             regs::AQ_CAPS => self.aq.depth as u32,
+            test_port::FAULTS => {
+                let f = &self.faults;
+                [(f.withhold_keep_alive, test_port::WITHHOLD_KEEP_ALIVE), (f.withhold_completion, test_port::WITHHOLD_COMPLETION), (f.wrong_completion_id, test_port::WRONG_COMPLETION_ID)]
+                    .iter()
+                    .filter(|(on, _)| *on)
+                    .fold(0, |bits, (_, bit)| bits | bit)
+            }
+            test_port::RESETS => self.stats.resets as u32,
+            test_port::UNSUPPORTED => self.stats.unsupported as u32,
+            test_port::TX_PKTS => self.stats.tx_pkts as u32,
+            test_port::RX_PKTS => self.stats.rx_pkts as u32,
             _ => 0,
         }
     }
@@ -520,7 +757,7 @@ impl Registers for Model {
                 b[0..2].copy_from_slice(&req_id.to_le_bytes());
                 b[2..4].copy_from_slice(&(reg as u16).to_le_bytes());
                 b[4..8].copy_from_slice(&value.to_le_bytes());
-                self.bus.write(self.readless_resp, &b);
+                self.bus.dma_write(self.readless_resp, &b);
             }
             o if (SQ_DOORBELL_BASE..CQ_UNMASK_BASE).contains(&o) => {
                 let i = ((o - SQ_DOORBELL_BASE) / 4) as usize;
@@ -533,9 +770,16 @@ impl Registers for Model {
                         self.stats.rx_doorbells += 1;
                         sq.tail = v as u16;
                         self.deliver();
+                        self.bus.rx_space();
                     }
                     _ => {}
                 }
+            }
+            o if (CQ_UNMASK_BASE..CQ_UNMASK_BASE + 0x1000).contains(&o) => self.unmask(((o - CQ_UNMASK_BASE) / 4) as usize, v),
+            test_port::FAULTS => {
+                self.faults.withhold_keep_alive |= v & test_port::WITHHOLD_KEEP_ALIVE != 0;
+                self.faults.withhold_completion |= v & test_port::WITHHOLD_COMPLETION != 0;
+                self.faults.wrong_completion_id |= v & test_port::WRONG_COMPLETION_ID != 0;
             }
             _ => {}
         }

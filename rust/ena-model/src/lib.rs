@@ -1,7 +1,8 @@
 //! A software ENA: the device side of the registers, the admin queue, the
 //! AENQ and the IO queues, over a shared "bus" that stands for host memory.
-//! The driver in `ena-core` runs against it unchanged; a later QEMU device
-//! will put the same model behind a real PCI BAR.
+//! The driver in `ena-core` runs against it unchanged, and the QEMU device
+//! (`ena-capi` and `qemu/`) puts the same model behind a real PCI BAR where
+//! Linux's own ENA drivers probe it.
 //!
 //! Each behaviour names the `ena_com.c` function it answers to.
 
@@ -10,5 +11,5 @@
 pub mod bus;
 mod device;
 
-pub use bus::{Bus, BusAlloc, BusMem, VirtualClock};
-pub use device::{Faults, Model, ModelConfig, Stats};
+pub use bus::{Bus, BusAlloc, BusMem, Platform, VirtualClock};
+pub use device::{test_port, Faults, Model, ModelConfig, Stats, CQ_UNMASK_BASE, SQ_DOORBELL_BASE};

@@ -1,0 +1,53 @@
+# Sourced by the guest scripts (bash: busybox sh would run its own ip applet
+# before iproute2's): markers, waits, the two ENIs.
+# shellcheck shell=bash disable=SC2034 # the constants are for the scripts that source this
+# QEMU gives the VM two ENA devices joined by a hub: A stands for the
+# primary ENI, B for the lab ENI.
+MAC_A=02:e1:ab:00:00:0a
+MAC_B=02:e1:ab:00:00:0b
+IP_A=198.51.100.10
+IP_B=198.51.100.20
+PORT_FAULTS=0x0
+PORT_RESETS=0x4
+
+pass() { echo "VMTEST-PASS $1"; }
+fail() { echo "VMTEST-FAIL $1: $2"; }
+info() { echo "VMTEST-INFO $*"; }
+check() { name=$1; shift; if "$@"; then pass "$name"; else fail "$name" "$*"; fi; }
+
+# nic MAC [NS]: the interface with that MAC, in the root or a namespace.
+nic() {
+	if [ -n "${2:-}" ]; then
+		ip -n "$2" -o link | awk -v m="$1" '$0 ~ m { sub(":", "", $2); sub("@.*", "", $2); print $2 }'
+	else
+		for n in /sys/class/net/*; do [ "$(cat "$n/address")" = "$1" ] && echo "${n##*/}"; done
+	fi
+}
+bdf_of_mac() { for n in /sys/class/net/*; do [ "$(cat "$n/address")" = "$1" ] && basename "$(readlink -f "$n/device")"; done; }
+driver_of_bdf() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
+
+# wait_for SECONDS CMD...: poll every 0.2 s.
+wait_for() {
+	t=$(($1 * 5))
+	shift
+	while [ "$t" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.2
+		t=$((t - 1))
+	done
+	return 1
+}
+has_nic() { [ -n "$(nic "$@")" ]; }
+carrier_on() { [ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" = 1 ]; }
+carrier_on_ns() { ip -n "$2" link show "$1" | grep -q 'LOWER_UP'; }
+
+# iproute2 keeps namespaces under /var/run/netns.
+prepare_netns() { mkdir -p /var /run/netns && { [ -e /var/run ] || ln -s /run /var/run; }; }
+
+# ena_dmesg: what the ENA drivers said, for failure messages.
+ena_dmesg() { dmesg | grep -E 'ena(_custom)? ' | tail -n "${1:-15}"; }
+show_dmesg() { ena_dmesg "${1:-15}" | while IFS= read -r l; do info "dmesg: $l"; done; }
+
+# gbps JSON: iperf3's end-of-test receive rate in Gbit/s; positive N: N > 0.
+gbps() { jq -r '.end.sum_received.bits_per_second / 1e9' "$1" 2>/dev/null; }
+positive() { awk -v v="$1" 'BEGIN { exit !(v + 0 > 0) }'; }

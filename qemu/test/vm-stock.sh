@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Debian's own ena driver on two emulated ENIs (the Rust model in QEMU):
+# probe without errors or resets, link up from the AENQ, ethtool answers,
+# traffic both ways between the ENIs (B in a namespace, A in the root).
+# shellcheck disable=SC2015 # "check && pass || fail": pass only echoes.
+# shellcheck source=guest-lib.sh
+. /opt/ena-lab/guest-lib.sh
+
+modprobe ena
+both_present() { has_nic $MAC_A && has_nic $MAC_B; }
+check both-enis-probed wait_for 10 both_present
+A=$(nic $MAC_A) B=$(nic $MAC_B)
+BDF_A=$(bdf_of_mac $MAC_A) BDF_B=$(bdf_of_mac $MAC_B)
+info "A=$A ($BDF_A) B=$B ($BDF_B)"
+show_dmesg 12
+# "Cannot init indirect table" is how the drivers take a device without
+# RSS (ena_com_rss_init gets -EOPNOTSUPP): expected, and not an error.
+if dmesg | grep -E 'ena ' | grep -v 'Cannot init indirect table' | grep -qiE 'fail|error|timeout|reset|unsupported|cannot'; then
+	fail probe-without-errors "$(dmesg | grep -E 'ena ' | grep -v 'indirect table' | grep -iE 'fail|error|timeout|reset|cannot' | head -n 3)"
+else
+	pass probe-without-errors
+fi
+# One reset each: the one every probe starts with (ena_com_dev_reset).
+[ "$(enaport "$BDF_A" read $PORT_RESETS)" = 1 ] && [ "$(enaport "$BDF_B" read $PORT_RESETS)" = 1 ] &&
+	pass one-reset-per-probe || fail one-reset-per-probe "A $(enaport "$BDF_A" read $PORT_RESETS), B $(enaport "$BDF_B" read $PORT_RESETS)"
+
+prepare_netns
+ip netns add peer
+ip link set "$B" netns peer
+ip -n peer link set lo up
+ip -n peer addr add "$IP_B/24" dev "$B"
+ip -n peer link set "$B" up
+ip addr add "$IP_A/24" dev "$A"
+ip link set "$A" up
+check carrier-from-link-event wait_for 10 carrier_on "$A"
+check carrier-in-namespace wait_for 10 carrier_on_ns "$B" peer
+
+ethtool -i "$A" >/tmp/drvinfo
+grep -q '^driver: ena$' /tmp/drvinfo && grep -q "^bus-info: $BDF_A" /tmp/drvinfo && pass ethtool-i-names-ena ||
+	fail ethtool-i-names-ena "$(tr '\n' ' ' </tmp/drvinfo)"
+ethtool "$A" >/tmp/link 2>&1
+grep -q 'Speed: 25000Mb/s' /tmp/link && pass ethtool-link-speed || fail ethtool-link-speed "$(tr '\n' ' ' </tmp/link)"
+
+check ping-b-to-a ip netns exec peer ping -c 3 -W 2 "$IP_A"
+check ping-a-to-b ping -c 3 -W 2 "$IP_B"
+
+iperf3 -s -B "$IP_A" -D -1 >/dev/null
+sleep 0.5
+if ip netns exec peer iperf3 -c "$IP_A" -t 3 -J >/tmp/up.json && positive "$(gbps /tmp/up.json)"; then
+	pass iperf3-b-to-a
+	info "B to A: $(gbps /tmp/up.json) Gbit/s"
+else
+	fail iperf3-b-to-a "$(jq -r .error /tmp/up.json 2>/dev/null)"
+fi
+iperf3 -s -B "$IP_A" -D -1 >/dev/null
+sleep 0.5
+if ip netns exec peer iperf3 -c "$IP_A" -t 3 -R -J >/tmp/down.json && positive "$(gbps /tmp/down.json)"; then
+	pass iperf3-a-to-b
+	info "A to B: $(gbps /tmp/down.json) Gbit/s"
+else
+	fail iperf3-a-to-b "$(jq -r .error /tmp/down.json 2>/dev/null)"
+fi
+
+ethtool -S "$A" >/tmp/stats
+grep -q 'bw_in_allowance_exceeded: 0' /tmp/stats && pass ethtool-S-eni-stats || fail ethtool-S-eni-stats "$(head -n 5 /tmp/stats | tr '\n' ' ')"
+rx=$(awk '/queue_0_rx_cnt:/ { print $2 }' /tmp/stats)
+[ "${rx:-0}" -gt 1000 ] && pass ethtool-S-queue-counters || fail ethtool-S-queue-counters "queue_0_rx_cnt=$rx"
+info "A: $(grep -E 'tx_timeout|reset_fail|wd_expired|admin_q_pause|missed_tx|bad_req_id' /tmp/stats | tr -s ' \n' ' ')"
+
+if dmesg | grep -E 'ena ' | grep -qiE 'reset|keep alive|timeout|missing'; then
+	fail no-resets-under-traffic "$(ena_dmesg 5)"
+else
+	pass no-resets-under-traffic
+fi
+[ "$(enaport "$BDF_A" read $PORT_RESETS)" = 1 ] && pass device-saw-no-reset || fail device-saw-no-reset "resets: $(enaport "$BDF_A" read $PORT_RESETS)"
+dmesg | grep -qE 'Oops|BUG:|Call Trace' && fail dmesg-clean "$(dmesg | grep -E 'Oops|BUG:' | head -n 2)" || pass dmesg-clean
+dmesg | grep -B2 -A12 "Call Trace" | head -n 30 | while IFS= read -r l; do info "trace: $l"; done

@@ -1,0 +1,63 @@
+/*
+ * The ENA device model (rust/ena-model) behind a C ABI. One model is one
+ * ENA PCI function: the host gives it callbacks for DMA, MSI-X and the
+ * network, and forwards BAR0 accesses, received frames, link changes and a
+ * one-second tick. Single-threaded: every call, and every callback, runs
+ * with the caller's lock held (QEMU's BQL); a callback must not call back
+ * into the same model.
+ */
+#ifndef ENA_MODEL_H
+#define ENA_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ena_model;
+
+struct ena_model_host {
+	void *opaque;
+	/* Device-side DMA; nonzero when the address is not memory. */
+	int (*dma_read)(void *opaque, uint64_t addr, void *buf, size_t len);
+	int (*dma_write)(void *opaque, uint64_t addr, const void *buf, size_t len);
+	/* Raise MSI-X vector: 0 is management, 1.. the IO queue pairs. */
+	void (*interrupt)(void *opaque, uint16_t vector);
+	/* A frame the device sends. */
+	void (*transmit)(void *opaque, const uint8_t *frame, size_t len);
+	/* Rx buffers were posted: frames held back may be offered again. */
+	void (*rx_space)(void *opaque);
+};
+
+struct ena_model_config {
+	uint8_t mac[6];
+	uint32_t max_mtu;
+	uint32_t link_speed_mbps;
+};
+
+struct ena_model_stats {
+	uint64_t tx_pkts, tx_bytes, rx_pkts, rx_bytes, rx_drops;
+	uint64_t interrupts, admin_commands, unsupported, resets;
+};
+
+/* BAR0: the ENA registers, doorbells at 0x1000, unmask registers at
+ * 0x2000 and the model's test port at 0x3000. */
+#define ENA_MODEL_BAR0_SIZE 0x4000
+
+/* NULL when an argument is NULL or a callback is missing. */
+struct ena_model *ena_model_new(const struct ena_model_config *config,
+				const struct ena_model_host *host);
+void ena_model_free(struct ena_model *model);
+uint32_t ena_model_mmio_read(struct ena_model *model, uint32_t offset);
+void ena_model_mmio_write(struct ena_model *model, uint32_t offset, uint32_t value);
+/* Whether a frame of len bytes fits the Rx buffers posted now. */
+bool ena_model_can_receive(const struct ena_model *model, size_t len);
+/* True when the frame was taken (delivered, or dropped with the link down). */
+bool ena_model_receive(struct ena_model *model, const uint8_t *frame, size_t len);
+void ena_model_set_link(struct ena_model *model, bool up);
+/* Once a second: the keep-alive event the driver's watchdog waits for. */
+void ena_model_tick(struct ena_model *model);
+/* PCI reset: as after power-on. */
+void ena_model_reset(struct ena_model *model);
+void ena_model_stats(const struct ena_model *model, struct ena_model_stats *out);
+
+#endif

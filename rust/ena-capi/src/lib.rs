@@ -1,0 +1,217 @@
+//! The device model behind a C ABI (`include/ena_model.h`): what QEMU's
+//! `ena` PCI device links. The host's callbacks become a [`Platform`]; every
+//! exported function checks its pointers, and nothing the guest does can
+//! unwind into C (the model answers bad input, it does not panic on it).
+
+use std::ffi::c_void;
+use std::rc::Rc;
+
+use ena_core::regs::Registers;
+use ena_model::{Model, ModelConfig, Platform};
+
+/// `struct ena_model_host`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Host {
+    pub opaque: *mut c_void,
+    pub dma_read: Option<unsafe extern "C" fn(*mut c_void, u64, *mut c_void, usize) -> i32>,
+    pub dma_write: Option<unsafe extern "C" fn(*mut c_void, u64, *const c_void, usize) -> i32>,
+    pub interrupt: Option<unsafe extern "C" fn(*mut c_void, u16)>,
+    pub transmit: Option<unsafe extern "C" fn(*mut c_void, *const u8, usize)>,
+    pub rx_space: Option<unsafe extern "C" fn(*mut c_void)>,
+}
+
+/// `struct ena_model_config`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    pub mac: [u8; 6],
+    pub max_mtu: u32,
+    pub link_speed_mbps: u32,
+}
+
+/// `struct ena_model_stats`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub tx_pkts: u64,
+    pub tx_bytes: u64,
+    pub rx_pkts: u64,
+    pub rx_bytes: u64,
+    pub rx_drops: u64,
+    pub interrupts: u64,
+    pub admin_commands: u64,
+    pub unsupported: u64,
+    pub resets: u64,
+}
+
+const _: () = assert!(std::mem::size_of::<Host>() == 6 * 8);
+const _: () = assert!(std::mem::size_of::<Config>() == 16);
+const _: () = assert!(std::mem::size_of::<Stats>() == 9 * 8);
+
+/// The callbacks, all checked present at creation.
+struct Callbacks {
+    opaque: *mut c_void,
+    dma_read: unsafe extern "C" fn(*mut c_void, u64, *mut c_void, usize) -> i32,
+    dma_write: unsafe extern "C" fn(*mut c_void, u64, *const c_void, usize) -> i32,
+    interrupt: unsafe extern "C" fn(*mut c_void, u16),
+    transmit: unsafe extern "C" fn(*mut c_void, *const u8, usize),
+    rx_space: unsafe extern "C" fn(*mut c_void),
+}
+
+impl Platform for Callbacks {
+    fn dma_read(&self, addr: u64, out: &mut [u8]) {
+        // SAFETY: the host promised a callback that writes at most `len`
+        // bytes to the buffer it is given; `out` is that many bytes.
+        if unsafe { (self.dma_read)(self.opaque, addr, out.as_mut_ptr().cast(), out.len()) } != 0 {
+            out.fill(0);
+        }
+    }
+    fn dma_write(&self, addr: u64, data: &[u8]) {
+        // SAFETY: the callback reads `len` bytes from a live slice.
+        unsafe { (self.dma_write)(self.opaque, addr, data.as_ptr().cast(), data.len()) };
+    }
+    fn interrupt(&self, vector: u16) {
+        // SAFETY: a plain call with the host's own opaque pointer.
+        unsafe { (self.interrupt)(self.opaque, vector) }
+    }
+    fn transmit(&self, frame: &[u8]) -> bool {
+        // SAFETY: the callback reads `len` bytes from a live slice.
+        unsafe { (self.transmit)(self.opaque, frame.as_ptr(), frame.len()) };
+        true
+    }
+    fn rx_space(&self) {
+        // SAFETY: a plain call with the host's own opaque pointer.
+        unsafe { (self.rx_space)(self.opaque) }
+    }
+}
+
+/// What C holds a pointer to.
+pub struct EnaModel {
+    model: Model,
+}
+
+/// # Safety
+/// `config` and `host` are NULL or valid for reads.
+#[no_mangle]
+pub unsafe extern "C" fn ena_model_new(config: *const Config, host: *const Host) -> *mut EnaModel {
+    // SAFETY: checked non-null; the caller promises they point to valid structs.
+    let (Some(config), Some(host)) = (unsafe { config.as_ref() }, unsafe { host.as_ref() }) else {
+        return std::ptr::null_mut();
+    };
+    let (Some(dma_read), Some(dma_write), Some(interrupt), Some(transmit), Some(rx_space)) = (host.dma_read, host.dma_write, host.interrupt, host.transmit, host.rx_space)
+    else {
+        return std::ptr::null_mut();
+    };
+    let platform = Rc::new(Callbacks { opaque: host.opaque, dma_read, dma_write, interrupt, transmit, rx_space });
+    let cfg = ModelConfig { mac: config.mac, max_mtu: config.max_mtu, link_speed_mbps: config.link_speed_mbps, ..Default::default() };
+    Box::into_raw(Box::new(EnaModel { model: Model::with_platform(platform, cfg) }))
+}
+
+/// # Safety
+/// `m` is NULL or came from `ena_model_new` and is not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn ena_model_free(m: *mut EnaModel) {
+    if !m.is_null() {
+        // SAFETY: the pointer came from Box::into_raw and is freed once.
+        drop(unsafe { Box::from_raw(m) });
+    }
+}
+
+/// # Safety
+/// `m` is NULL or a live model not borrowed elsewhere.
+unsafe fn model<'a>(m: *mut EnaModel) -> Option<&'a mut Model> {
+    // SAFETY: the caller's promise; single-threaded by contract (BQL).
+    unsafe { m.as_mut() }.map(|m| &mut m.model)
+}
+
+/// # Safety
+/// `m` is NULL or a live model.
+#[no_mangle]
+pub unsafe extern "C" fn ena_model_mmio_read(m: *mut EnaModel, offset: u32) -> u32 {
+    // SAFETY: forwarded promise.
+    unsafe { model(m) }.map_or(0, |m| m.read32(offset))
+}
+
+/// # Safety
+/// `m` is NULL or a live model.
+#[no_mangle]
+pub unsafe extern "C" fn ena_model_mmio_write(m: *mut EnaModel, offset: u32, value: u32) {
+    // SAFETY: forwarded promise.
+    if let Some(m) = unsafe { model(m) } {
+        m.write32(offset, value)
+    }
+}
+
+/// # Safety
+/// `m` is NULL or a live model.
+#[no_mangle]
+pub unsafe extern "C" fn ena_model_can_receive(m: *const EnaModel, len: usize) -> bool {
+    // SAFETY: forwarded promise; read-only use.
+    unsafe { m.as_ref() }.is_some_and(|m| m.model.can_receive(len))
+}
+
+/// # Safety
+/// `m` is NULL or a live model; `frame` is valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ena_model_receive(m: *mut EnaModel, frame: *const u8, len: usize) -> bool {
+    if frame.is_null() {
+        return false;
+    }
+    // SAFETY: the caller promises `len` readable bytes at `frame`.
+    let frame = unsafe { std::slice::from_raw_parts(frame, len) };
+    // SAFETY: forwarded promise.
+    unsafe { model(m) }.is_some_and(|m| m.receive(frame))
+}
+
+/// # Safety
+/// `m` is NULL or a live model.
+#[no_mangle]
+pub unsafe extern "C" fn ena_model_set_link(m: *mut EnaModel, up: bool) {
+    // SAFETY: forwarded promise.
+    if let Some(m) = unsafe { model(m) } {
+        if m.link_up() != up {
+            m.set_link(up)
+        }
+    }
+}
+
+/// # Safety
+/// `m` is NULL or a live model.
+#[no_mangle]
+pub unsafe extern "C" fn ena_model_tick(m: *mut EnaModel) {
+    // SAFETY: forwarded promise.
+    if let Some(m) = unsafe { model(m) } {
+        m.keep_alive()
+    }
+}
+
+/// # Safety
+/// `m` is NULL or a live model.
+#[no_mangle]
+pub unsafe extern "C" fn ena_model_reset(m: *mut EnaModel) {
+    // SAFETY: forwarded promise.
+    if let Some(m) = unsafe { model(m) } {
+        m.hw_reset()
+    }
+}
+
+/// # Safety
+/// `m` is NULL or a live model; `out` is NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn ena_model_stats(m: *const EnaModel, out: *mut Stats) {
+    // SAFETY: forwarded promises.
+    let (Some(m), Some(out)) = (unsafe { m.as_ref() }, unsafe { out.as_mut() }) else { return };
+    let s = m.model.stats;
+    *out = Stats {
+        tx_pkts: s.tx_pkts,
+        tx_bytes: s.tx_bytes,
+        rx_pkts: s.rx_pkts,
+        rx_bytes: s.rx_bytes,
+        rx_drops: s.rx_drops,
+        interrupts: s.interrupts,
+        admin_commands: s.admin_commands,
+        unsupported: s.unsupported,
+        resets: s.resets,
+    };
+}
