@@ -9,6 +9,7 @@ IP_A=198.51.100.10
 IP_B=198.51.100.20
 PORT_FAULTS=0x0
 PORT_RESETS=0x4
+PORT_RESET_REASON=0x8
 
 pass() { echo "VMTEST-PASS $1"; }
 fail() { echo "VMTEST-FAIL $1: $2"; }

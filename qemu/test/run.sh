@@ -9,10 +9,25 @@ TOP=$(cd "$HERE/../.." && pwd)
 WORK=$(mktemp -d /tmp/qemu-test.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
+FIXTURES=${ENA_LAB_FIXTURES:-$TOP/../shared/fixtures}
+
 rc=0
-"$TOP/tools/apt-install.sh" gcc iproute2 ethtool iperf3 jq iputils-ping
+"$TOP/tools/apt-install.sh" gcc iproute2 ethtool iperf3 jq iputils-ping coreutils linux-headers-amd64
 QEMU=$("$TOP/qemu/build.sh")
 gcc -O2 -Wall -Wextra -Werror -o "$WORK/enaport" "$HERE/enaport.c"
+
+# ena_custom, built as the kmod tests build it (cached).
+KVER=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | grep -o 'linux-headers-[0-9][^ ,]*-amd64' | head -n 1)
+KVER=${KVER#linux-headers-}
+"$TOP/kmod/build.sh" --version 2.15.0 --source "tarball:$FIXTURES/amzn-drivers-ena_linux_2.15.0.tar.gz" \
+	--kernel-build "/usr/src/linux-headers-$KVER" --work "$TOP/.cache/kmod/work" --install "$TOP/.cache/kmod/modules" \
+	>"$WORK/manifest.json"
+KO=$(jq -r .modulePath "$WORK/manifest.json")
+jq -r .moduleVersion "$WORK/manifest.json" >"$WORK/version"
+scripts=()
+for s in lib.sh baseline.sh bind.sh unbind.sh netns.sh validate.sh; do
+	scripts+=(--file "$TOP/remote/scripts/$s:/opt/ena-lab/scripts/$s")
+done
 
 # Two ENIs on one hub: A (the primary) and B (the lab ENI).
 # shellcheck disable=SC2054 # the commas belong to QEMU's option syntax
@@ -29,4 +44,8 @@ run() {
 }
 
 run stock-ena-on-emulated-enis --script "$HERE/vm-stock.sh" "${vm[@]}"
+run faults-reset-and-recover --script "$HERE/vm-faults.sh" "${vm[@]}" --timeout 300
+run lab-path-stock-vs-ena_custom --script "$HERE/vm-lab.sh" "${vm[@]}" --timeout 300 \
+	--file "$KO:/opt/ena-lab/ena_custom.ko" --file "$WORK/version:/opt/ena-lab/version" "${scripts[@]}" \
+	--bin ping --bin ss --bin join --bin modinfo --bin timeout
 exit $rc

@@ -32,11 +32,11 @@ pub mod test_port {
     pub const FAULTS: u32 = 0x3000;
     /// Read: device resets so far (each `ena_com_dev_reset` counts one).
     pub const RESETS: u32 = 0x3004;
+    /// Read: the reason of the last reset, as DEV_CTL carried it
+    /// (`enum ena_regs_reset_reason_types`).
+    pub const LAST_RESET_REASON: u32 = 0x3008;
     /// Read: admin commands answered "unsupported" so far.
-    pub const UNSUPPORTED: u32 = 0x3008;
-    /// Read: frames sent and received so far (low 32 bits).
-    pub const TX_PKTS: u32 = 0x300c;
-    pub const RX_PKTS: u32 = 0x3010;
+    pub const UNSUPPORTED: u32 = 0x300c;
     /// Withhold keep-alive events until the next device reset.
     pub const WITHHOLD_KEEP_ALIVE: u32 = 1 << 0;
     /// The next admin command never completes.
@@ -184,6 +184,7 @@ pub struct Model {
     /// fault withheld it): what a trace decodes.
     pub admin_trace: Vec<([u8; ENTRY_SIZE], Option<[u8; ENTRY_SIZE]>)>,
     resetting: bool,
+    last_reset_reason: u32,
     aq: Ring,
     acq: Ring,
     aenq: Ring,
@@ -216,6 +217,7 @@ impl Model {
             admin_log: Vec::new(),
             admin_trace: Vec::new(),
             resetting: false,
+            last_reset_reason: 0,
             aq: Ring::default(),
             acq: Ring::default(),
             aenq: Ring::default(),
@@ -720,9 +722,8 @@ impl Registers for Model {
                     .fold(0, |bits, (_, bit)| bits | bit)
             }
             test_port::RESETS => self.stats.resets as u32,
+            test_port::LAST_RESET_REASON => self.last_reset_reason,
             test_port::UNSUPPORTED => self.stats.unsupported as u32,
-            test_port::TX_PKTS => self.stats.tx_pkts as u32,
-            test_port::RX_PKTS => self.stats.rx_pkts as u32,
             _ => 0,
         }
     }
@@ -732,6 +733,7 @@ impl Registers for Model {
             regs::DEV_CTL => {
                 if v & dev_ctl::DEV_RESET_MASK != 0 {
                     self.resetting = true;
+                    self.last_reset_reason = (v & dev_ctl::RESET_REASON_MASK) >> dev_ctl::RESET_REASON_SHIFT;
                     self.reset();
                 } else if !self.faults.reset_stuck {
                     self.resetting = false;

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The drivers' recovery paths, driven by faults the model injects (switched
+# on through its test port): keep-alives withheld until the driver resets
+# the device, then one admin completion withheld. Each time Debian's ena
+# must notice, name the cause in dmesg, reset the device and carry traffic
+# again.
+# shellcheck disable=SC2015 # "check && pass || fail": pass only echoes.
+# shellcheck source=guest-lib.sh
+. /opt/ena-lab/guest-lib.sh
+
+resets() { enaport "$BDF_B" read $PORT_RESETS; }
+said() { dmesg | grep -E "ena $BDF_B" | grep -q "$1"; }
+pings() { ip netns exec peer ping -c 2 -W 2 "$IP_A" >/dev/null 2>&1; }
+
+modprobe ena
+both_present() { has_nic $MAC_A && has_nic $MAC_B; }
+check both-enis-probed wait_for 10 both_present
+A=$(nic $MAC_A) B=$(nic $MAC_B) BDF_B=$(bdf_of_mac $MAC_B)
+prepare_netns
+ip netns add peer
+ip link set "$B" netns peer
+ip -n peer addr add "$IP_B/24" dev "$B"
+ip -n peer link set "$B" up
+ip addr add "$IP_A/24" dev "$A"
+ip link set "$A" up
+wait_for 10 carrier_on "$A" && wait_for 10 carrier_on_ns "$B" peer || fail carrier "no carrier"
+check traffic-before-faults wait_for 10 pings
+r0=$(resets)
+
+# 1. No keep-alive: the watchdog (6 s) must fire and reset the device.
+t0=$(cut -d' ' -f1 /proc/uptime)
+enaport "$BDF_B" write $PORT_FAULTS 1
+check keep-alive-watchdog-fires wait_for 30 said 'Keep alive watchdog timeout'
+check device-reset-after-keep-alive-loss wait_for 30 said 'reset completed'
+info "keep-alive loss to recovery: $(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { print b - a }')s"
+r1=$(resets)
+[ "$r1" -gt "$r0" ] && pass device-saw-the-reset || fail device-saw-the-reset "resets $r0 -> $r1"
+[ "$(enaport "$BDF_B" read $PORT_FAULTS)" = 0 ] && pass fault-cleared-by-reset || fail fault-cleared-by-reset "port $(enaport "$BDF_B" read $PORT_FAULTS)"
+check carrier-back-after-reset wait_for 15 carrier_on_ns "$B" peer
+check traffic-resumes-after-keep-alive-reset wait_for 15 pings
+
+# 2. An admin command without completion: ethtool -S asks for the ENI
+# stats, the command times out, the admin queue stops and the timer resets.
+enaport "$BDF_B" write $PORT_FAULTS 2
+if ip netns exec peer ethtool -S "$B" >/dev/null 2>&1; then
+	info "ethtool -S answered despite the withheld completion"
+fi
+check admin-timeout-noticed wait_for 30 said 'admin queue is not in running state'
+check device-reset-after-admin-timeout wait_for 30 sh -c "[ \$(dmesg | grep -E 'ena $BDF_B' | grep -c 'reset completed') -ge 2 ]"
+r2=$(resets)
+[ "$r2" -gt "$r1" ] && pass device-saw-second-reset || fail device-saw-second-reset "resets $r1 -> $r2"
+check traffic-resumes-after-admin-reset wait_for 15 pings
+ip netns exec peer ethtool -S "$B" | grep -q 'bw_in_allowance_exceeded' && pass admin-queue-answers-again || fail admin-queue-answers-again "ethtool -S failed"
+
+ena_dmesg 40 | grep -E 'Keep alive|not in running state|reset completed' | while IFS= read -r l; do info "dmesg: $l"; done
+# The other ENI never noticed.
+dmesg | grep -E "ena $(bdf_of_mac $MAC_A)" | grep -qi 'reset' && fail primary-untouched "$(ena_dmesg 3)" || pass primary-untouched
+dmesg | grep -qE 'Oops|BUG:|Call Trace' && fail dmesg-clean "$(dmesg | grep -E 'Oops|BUG:|Call Trace' | head -n 2)" || pass dmesg-clean

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The lab's host path end to end on emulated ENIs, with the real scripts in
+# the order the Pulumi program runs them: baseline on Debian's ena, bind
+# B to our ena_custom (found by MAC, version verified), its namespace,
+# validate (ping, iperf3 both ways, stock vs custom JSON), then unbind.
+# shellcheck disable=SC2015 # "check && pass || fail": pass only echoes.
+# shellcheck source=guest-lib.sh
+. /opt/ena-lab/guest-lib.sh
+S=/opt/ena-lab/scripts
+WANT=$(cat /opt/ena-lab/version)
+GW=198.51.100.1
+
+# step SCRIPT [VAR=VALUE...] [-- ARG...]: one host step as remote.Command runs it.
+step() {
+	local script=$1 vars=()
+	shift
+	while (($#)) && [[ $1 != -- ]]; do vars+=("$1"); shift; done
+	[[ ${1:-} == -- ]] && shift
+	env ENA_LAB_STATE_DIR=/tmp/state ENA_LAB_LOG_DIR=/tmp/log ENA_LAB_SYSTEMD_DIR=/tmp/systemd \
+		ENA_LAB_MAC=$MAC_B ENA_LAB_IP=$IP_B ENA_LAB_PREFIX=24 ENA_LAB_GATEWAY=$GW ENA_LAB_SERVER_IP=$IP_A \
+		ENA_LAB_DURATION=2 ENA_LAB_STREAMS=2 ENA_LAB_TIMEOUT=20 "${vars[@]}" \
+		bash "$S/$script" "$@" >"/tmp/$script.out" 2>"/tmp/$script.err"
+}
+explain() { tr '\n' ' ' <"/tmp/$1.err" | tail -c 600; }
+
+modprobe ena
+both_present() { has_nic $MAC_A && has_nic $MAC_B; }
+check both-enis-on-stock-ena wait_for 10 both_present
+A=$(nic $MAC_A) BDF_B=$(bdf_of_mac $MAC_B)
+ip addr add "$IP_A/24" dev "$A"
+ip link set "$A" up
+check primary-carrier wait_for 10 carrier_on "$A"
+prepare_netns
+
+if step baseline.sh && jq -e '.driver == "ena" and .figures.single.txGbps > 0 and .figures.multi.rxGbps > 0' /tmp/baseline.sh.out >/dev/null; then
+	pass baseline-on-stock-ena
+	info "baseline: $(jq -c .figures /tmp/baseline.sh.out)"
+else
+	fail baseline-on-stock-ena "$(explain baseline.sh)"
+fi
+[ "$(driver_of_bdf "$BDF_B")" = ena ] && has_nic $MAC_B && pass baseline-puts-the-eni-back || fail baseline-puts-the-eni-back "driver $(driver_of_bdf "$BDF_B")"
+
+if step bind.sh ENA_LAB_MODULE=/opt/ena-lab/ena_custom.ko ENA_LAB_EXPECT_VERSION="$WANT" &&
+	jq -e --arg v "$WANT" '.driver == "ena_custom" and .version == $v and .previousDriver == "ena"' /tmp/bind.sh.out >/dev/null; then
+	pass bind-moves-eni-to-ena_custom
+else
+	fail bind-moves-eni-to-ena_custom "$(explain bind.sh) $(cat /tmp/bind.sh.out)"
+fi
+[ "$(driver_of_bdf "$(bdf_of_mac $MAC_A)")" = ena ] && pass primary-stays-on-stock-ena || fail primary-stays-on-stock-ena "A moved"
+
+if step netns.sh; then pass netns-configured; else fail netns-configured "$(explain netns.sh)"; fi
+check custom-carrier wait_for 10 carrier_on_ns "$(nic $MAC_B ena-lab)" ena-lab
+
+if step validate.sh ENA_LAB_EXPECT_VERSION="$WANT" ENA_LAB_MIN_RATIO=0.2; then
+	pass validate-passes
+else
+	fail validate-passes "$(explain validate.sh)"
+fi
+V=/tmp/validate.sh.out
+info "validate: $(jq -c '{custom, stock, ratio}' $V 2>/dev/null)"
+jq -e '.driver == "ena_custom" and .stockDriver == "ena"' $V >/dev/null && pass json-names-both-drivers || fail json-names-both-drivers "$(head -c 300 $V)"
+jq -e '[.custom.single.txGbps, .custom.single.rxGbps, .custom.multi.txGbps, .custom.multi.rxGbps] | all(. > 0)' $V >/dev/null &&
+	pass custom-traffic-both-ways || fail custom-traffic-both-ways "$(jq -c .custom $V)"
+jq -e '.counters.tx_packets > 1000 and .counters.rx_packets > 1000' $V >/dev/null && pass counters-moved || fail counters-moved "$(jq -c .counters $V)"
+jq -e '.counters | has("bw_in_allowance_exceeded")' $V >/dev/null && pass eni-allowance-counters || fail eni-allowance-counters "$(jq -c .counters $V)"
+# Patch 0004's debugfs file, read by the validate step from a live device.
+jq -e '.rings | type == "array" and length > 0' $V >/dev/null && pass debugfs-rings-read || fail debugfs-rings-read "$(jq -c .rings $V)"
+info "rings: $(jq -c '.rings[:4]' $V)"
+
+if step validate.sh ENA_LAB_EXPECT_VERSION=9.9.9g-custom.00000000; then
+	fail validate-refuses-wrong-version "validate accepted a version the NIC does not run"
+else
+	grep -q "expected 9.9.9g-custom.00000000" /tmp/validate.sh.err && pass validate-refuses-wrong-version || fail validate-refuses-wrong-version "$(explain validate.sh)"
+fi
+
+if step netns.sh -- down && has_nic $MAC_B && ! ip netns list | grep -q ena-lab; then
+	pass netns-down-returns-the-eni
+else
+	fail netns-down-returns-the-eni "$(explain netns.sh)"
+fi
+if step unbind.sh && [ "$(driver_of_bdf "$BDF_B")" = ena ] && wait_for 10 has_nic $MAC_B; then
+	pass unbind-restores-stock-ena
+else
+	fail unbind-restores-stock-ena "driver $(driver_of_bdf "$BDF_B"): $(explain unbind.sh)"
+fi
+if dmesg | grep -E 'ena(_custom)? ' | grep -qiE 'reset|keep alive|missing|timeout'; then
+	fail no-resets "$(ena_dmesg 5)"
+else
+	pass no-resets
+fi
+dmesg | grep -qE 'Oops|BUG:|Call Trace' && fail dmesg-clean "$(dmesg | grep -E 'Oops|BUG:|Call Trace' | head -n 2)" || pass dmesg-clean
