@@ -10,3 +10,11 @@ cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 ../tools/apt-install.sh gcc tar coreutils
 cargo test --workspace --locked
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The C ABI from C: the header's layouts and a handshake through the
+# exported functions, linked like QEMU links them.
+cargo build --quiet --release --locked -p ena-capi
+smoke=$(mktemp /tmp/ena-capi-smoke.XXXXXX)
+trap 'rm -f "$smoke"' EXIT
+gcc -std=c11 -Wall -Wextra -Werror -I ena-capi/include -o "$smoke" ena-capi/tests/c/smoke.c \
+	target/release/libena_capi.a -ldl -lpthread -lm
+"$smoke"

@@ -78,7 +78,15 @@ pub struct IoPair<M> {
     pub rx_sq_idx: u16,
     pub tx_cq_idx: u16,
     pub rx_cq_idx: u16,
+    /// The MSI-X vector both completion queues raise, when not polled.
+    pub vector: Option<u16>,
+    /// `cq_interrupt_unmask_register_offset` of the Rx CQ: where
+    /// [`Ena::unmask`] writes once the pair has been serviced.
+    pub unmask_reg: u32,
 }
+
+/// `ENA_ETH_IO_INTR_REG_INTR_UNMASK_MASK`.
+pub const INTR_UNMASK: u32 = 1 << 30;
 
 /// The driver side of one ENA device.
 pub struct Ena<R, A: DmaAllocator, C> {
@@ -203,12 +211,19 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
         Ok((DeviceInfo { mac, max_mtu, dma_width: self.dma_width, aenq_groups: groups, max_sq_num: queues.max_sq_num, max_queue_depth }, pair))
     }
 
-    fn create_cq(&mut self, depth: u16, entry_words: u8, mem: &A::Mem) -> Result<u16, BringUpError> {
+    fn create_cq(&mut self, depth: u16, entry_words: u8, vector: Option<u16>, mem: &A::Mem) -> Result<CreateCqResp, BringUpError> {
         let (lo, hi) = split_addr(mem.phys());
-        // Polled: interrupt_mode_enabled stays clear.
-        let cmd = CreateCqCmd { cq_caps_2: entry_words & create_cq::CQ_ENTRY_SIZE_WORDS_MASK, cq_depth: depth, cq_ba_lo: lo, cq_ba_hi: hi, ..Default::default() };
-        let r: CreateCqResp = self.admin("create completion queue", &Command::from_wire(opcode::CREATE_CQ, &cmd))?.decode();
-        Ok(r.cq_idx)
+        // Polled unless a vector is given: then interrupt_mode_enabled.
+        let cmd = CreateCqCmd {
+            cq_caps_1: if vector.is_some() { create_cq::INTERRUPT_MODE_ENABLED_MASK } else { 0 },
+            cq_caps_2: entry_words & create_cq::CQ_ENTRY_SIZE_WORDS_MASK,
+            cq_depth: depth,
+            msix_vector: vector.unwrap_or(0) as u32,
+            cq_ba_lo: lo,
+            cq_ba_hi: hi,
+            ..Default::default()
+        };
+        Ok(self.admin("create completion queue", &Command::from_wire(opcode::CREATE_CQ, &cmd))?.decode())
     }
 
     fn create_sq(&mut self, depth: u16, tx: bool, cq_idx: u16, mem: &A::Mem) -> Result<(u16, u32), BringUpError> {
@@ -229,14 +244,23 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
         Ok((r.sq_idx, r.sq_doorbell_offset))
     }
 
-    /// `ena_com_create_io_queue` for a Tx and an Rx queue, each with its CQ.
+    /// `ena_com_create_io_queue` for a Tx and an Rx queue, each with its
+    /// CQ, both polled.
     pub fn create_pair(&mut self, depth: u16) -> Result<IoPair<A::Mem>, BringUpError> {
+        self.create_pair_on(depth, None)
+    }
+
+    /// The same pair, its CQs raising MSI-X `vector` (the kernel driver's
+    /// mode: one vector per queue pair, masked by the device after each
+    /// interrupt until [`Ena::unmask`]).
+    pub fn create_pair_on(&mut self, depth: u16, vector: Option<u16>) -> Result<IoPair<A::Mem>, BringUpError> {
         let tx_cq_mem = self.alloc.alloc(depth as usize * 8);
-        let tx_cq_idx = self.create_cq(depth, 2, &tx_cq_mem)?;
+        let tx_cq_idx = self.create_cq(depth, 2, vector, &tx_cq_mem)?.cq_idx;
         let tx_mem = self.alloc.alloc(depth as usize * 16);
         let (tx_sq_idx, tx_doorbell) = self.create_sq(depth, true, tx_cq_idx, &tx_mem)?;
         let rx_cq_mem = self.alloc.alloc(depth as usize * 16);
-        let rx_cq_idx = self.create_cq(depth, 4, &rx_cq_mem)?;
+        let rx_cq = self.create_cq(depth, 4, vector, &rx_cq_mem)?;
+        let rx_cq_idx = rx_cq.cq_idx;
         let rx_mem = self.alloc.alloc(depth as usize * 16);
         let (rx_sq_idx, rx_doorbell) = self.create_sq(depth, false, rx_cq_idx, &rx_mem)?;
         Ok(IoPair {
@@ -250,7 +274,14 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
             rx_sq_idx,
             tx_cq_idx,
             rx_cq_idx,
+            vector,
+            unmask_reg: rx_cq.cq_interrupt_unmask_register_offset,
         })
+    }
+
+    /// `ena_com_unmask_intr`: the pair is serviced, its vector may fire again.
+    pub fn unmask(&mut self, pair: &IoPair<A::Mem>) {
+        self.regs.write32(pair.unmask_reg, INTR_UNMASK);
     }
 
     /// Runs one admin command (after bring-up set the queue up).

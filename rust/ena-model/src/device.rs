@@ -628,10 +628,11 @@ impl Model {
 
     /// Whether a frame of `len` bytes fits the Rx buffers posted now.
     pub fn can_receive(&self, len: usize) -> bool {
-        self.rx_queue().is_some_and(|q| self.rx_room(q, len).is_some())
+        self.rx_target(len).is_some()
     }
 
-    /// A frame from the network into the first Rx queue, across as many
+    /// A frame from the network into the first Rx queue with room (no RSS
+    /// here: the drivers are told it is unsupported), across as many
     /// buffers as it needs (FIRST on the first completion, LAST on the last).
     /// False, and nothing consumed, when the posted buffers cannot hold it:
     /// the caller may keep it and offer it again after `rx_space`.
@@ -639,8 +640,7 @@ impl Model {
         if !self.link_up {
             return true; // the wire is cut: gone
         }
-        let Some(q) = self.rx_queue() else { return false };
-        let Some(descs) = self.rx_room(q, frame.len()) else { return false };
+        let Some((q, descs)) = self.rx_target(frame.len()) else { return false };
         let sq = self.sqs[q].as_mut().unwrap();
         let cqi = sq.cq;
         let mut ring = sq.ring;
@@ -672,8 +672,8 @@ impl Model {
         true
     }
 
-    fn rx_queue(&self) -> Option<usize> {
-        self.sqs.iter().position(|s| matches!(s, Some(s) if !s.tx))
+    fn rx_target(&self, len: usize) -> Option<(usize, Vec<RxDesc>)> {
+        (0..self.sqs.len()).filter(|&q| matches!(&self.sqs[q], Some(s) if !s.tx)).find_map(|q| self.rx_room(q, len).map(|d| (q, d)))
     }
 
     /// The descriptors a frame of `len` bytes would take, or None.

@@ -1,0 +1,187 @@
+//! The model as a PCI device sees the world: a platform that takes its
+//! interrupts and frames (what QEMU's ena device does), and what Linux's
+//! drivers ask of it beyond ena-core's bring-up.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use ena_core::admin::{opcode, AdminError, Command};
+use ena_core::device::{aenq_group, DmaAllocator, Ena, IoPair};
+use ena_core::dma::DmaMemory;
+use ena_core::regs::{self, Registers};
+use ena_core::rx::RxBuf;
+use ena_core::tx::{TxBuf, TxCtx};
+use ena_model::{test_port, Bus, BusAlloc, BusMem, Model, ModelConfig, Platform, VirtualClock};
+
+const DEPTH: u16 = 16;
+const VECTOR: u16 = 1;
+
+/// Host memory plus a record of everything the device did to the host.
+struct Host {
+    bus: Bus,
+    irqs: RefCell<Vec<u16>>,
+    sent: RefCell<Vec<Vec<u8>>>,
+    rx_space: RefCell<u32>,
+}
+
+impl Platform for Host {
+    fn dma_read(&self, addr: u64, out: &mut [u8]) {
+        self.bus.read(addr, out)
+    }
+    fn dma_write(&self, addr: u64, data: &[u8]) {
+        self.bus.write(addr, data)
+    }
+    fn interrupt(&self, vector: u16) {
+        self.irqs.borrow_mut().push(vector)
+    }
+    fn transmit(&self, frame: &[u8]) -> bool {
+        self.sent.borrow_mut().push(frame.to_vec());
+        true
+    }
+    fn rx_space(&self) {
+        *self.rx_space.borrow_mut() += 1;
+    }
+}
+
+type Driver = Ena<Model, BusAlloc, VirtualClock>;
+
+fn device() -> (Driver, Rc<Host>) {
+    let bus = Bus::new(8 << 20, 0x1_2340_0000);
+    let host = Rc::new(Host { bus: bus.clone(), irqs: RefCell::default(), sent: RefCell::default(), rx_space: RefCell::default() });
+    let model = Model::with_platform(host.clone(), ModelConfig::default());
+    (Ena::new(model, BusAlloc::new(&bus), VirtualClock::default()), host)
+}
+
+/// Brought up, with a second queue pair on an MSI-X vector.
+fn with_irq_pair() -> (Driver, Rc<Host>, IoPair<BusMem>, BusMem) {
+    let (mut d, host) = device();
+    d.bring_up(DEPTH, aenq_group::LINK_CHANGE | aenq_group::KEEP_ALIVE).unwrap();
+    let p = d.create_pair_on(DEPTH, Some(VECTOR)).unwrap();
+    let bufs = d.alloc.alloc(2 * DEPTH as usize * 2048);
+    host.irqs.borrow_mut().clear();
+    (d, host, p, bufs)
+}
+
+fn send(d: &mut Driver, p: &mut IoPair<BusMem>, bufs: &mut BusMem, id: u16, frame: &[u8]) {
+    bufs.write(id as usize * 2048, frame);
+    let b = [TxBuf { paddr: bufs.phys() + id as u64 * 2048, len: frame.len() as u16 }];
+    p.tx.prepare(&TxCtx { bufs: &b, req_id: id, ..Default::default() }).unwrap();
+    let (db, tail) = (p.tx_doorbell, p.tx.tail());
+    d.doorbell(db, tail);
+}
+
+fn post_rx(d: &mut Driver, p: &mut IoPair<BusMem>, bufs: &BusMem, ids: std::ops::Range<u16>, len: u16) {
+    for id in ids {
+        p.rx.add(bufs.phys() + (DEPTH + id) as u64 * 2048, len, id).unwrap();
+    }
+    let (db, tail) = (p.rx_doorbell, p.rx.tail());
+    d.doorbell(db, tail);
+}
+
+fn vector_irqs(host: &Host) -> usize {
+    host.irqs.borrow().iter().filter(|v| **v == VECTOR).count()
+}
+
+#[test]
+fn admin_completions_and_events_raise_the_management_vector() {
+    let (mut d, host) = device();
+    d.bring_up(DEPTH, aenq_group::LINK_CHANGE | aenq_group::KEEP_ALIVE).unwrap();
+    let irqs = host.irqs.borrow().clone();
+    // One per admin completion, plus the link-up event posted when the
+    // driver enabled the group.
+    assert_eq!(irqs.len() as u64, d.regs.stats.admin_commands + 1);
+    assert!(irqs.iter().all(|v| *v == 0), "{irqs:?}");
+    d.regs.keep_alive();
+    assert_eq!(host.irqs.borrow().len(), irqs.len() + 1);
+}
+
+#[test]
+fn an_io_vector_fires_once_then_waits_for_the_unmask_register() {
+    let (mut d, host, mut p, mut bufs) = with_irq_pair();
+    for id in 0..3 {
+        send(&mut d, &mut p, &mut bufs, id, &[id as u8; 60]);
+    }
+    assert_eq!(host.sent.borrow().len(), 3, "frames go to the platform's network, not a loopback");
+    assert_eq!(vector_irqs(&host), 1, "masked after the first completion");
+    d.unmask(&p);
+    assert_eq!(vector_irqs(&host), 2, "completions arrived while masked: the unmask fires at once");
+    d.unmask(&p);
+    assert_eq!(vector_irqs(&host), 2, "nothing pending: no interrupt");
+    send(&mut d, &mut p, &mut bufs, 3, &[3; 60]);
+    assert_eq!(vector_irqs(&host), 3);
+    // A write without the unmask bit is only a moderation update.
+    send(&mut d, &mut p, &mut bufs, 4, &[4; 60]);
+    d.regs.write32(p.unmask_reg, 64);
+    assert_eq!(vector_irqs(&host), 3);
+    assert!(host.irqs.borrow().iter().all(|v| *v == 0 || *v == VECTOR));
+}
+
+#[test]
+fn a_frame_longer_than_one_buffer_spans_several_with_first_and_last() {
+    let (mut d, host, mut p, bufs) = with_irq_pair();
+    let frame: Vec<u8> = (0..3000u32).map(|i| (i * 7) as u8).collect();
+    assert!(!d.regs.can_receive(frame.len()), "no buffers posted yet");
+    assert!(!d.regs.receive(&frame), "refused, so the caller keeps it");
+    post_rx(&mut d, &mut p, &bufs, 0..4, 1024);
+    assert_eq!(*host.rx_space.borrow(), 1, "the platform hears of new buffers");
+    assert!(d.regs.can_receive(frame.len()));
+    assert!(d.regs.receive(&frame));
+    let mut rb = [RxBuf::default(); 4];
+    let pkt = p.rx_done.receive(&mut p.rx, &mut rb).unwrap();
+    assert_eq!(pkt.descs, 3);
+    assert_eq!(rb[..3].iter().map(|b| b.len).collect::<Vec<_>>(), vec![1024, 1024, 952]);
+    let mut got = Vec::new();
+    for b in &rb[..3] {
+        let mut part = vec![0u8; b.len as usize];
+        bufs.read((DEPTH + b.req_id) as usize * 2048, &mut part);
+        got.extend(part);
+    }
+    assert_eq!(got, frame);
+    assert_eq!(vector_irqs(&host), 1);
+    assert!(!d.regs.can_receive(2000), "one 1024-byte buffer left");
+}
+
+#[test]
+fn statistics_mtu_and_link_settings_answer_what_ethtool_asks() {
+    let (mut d, _host, mut p, mut bufs) = with_irq_pair();
+    send(&mut d, &mut p, &mut bufs, 0, &[1; 100]);
+    send(&mut d, &mut p, &mut bufs, 1, &[1; 200]);
+    let mut basic = Command::new(opcode::GET_STATS);
+    basic.put(16, &[0]);
+    let c = d.admin_command(&basic).unwrap();
+    let word = |i: usize| u64::from_le_bytes(c.0[8 + 8 * i..16 + 8 * i].try_into().unwrap());
+    assert_eq!((word(0), word(1)), (300, 2), "tx bytes and packets");
+    let mut eni = Command::new(opcode::GET_STATS);
+    eni.put(16, &[2]);
+    assert!(d.admin_command(&eni).is_ok(), "ENI stats: the capability the device advertises");
+
+    let mut mtu = Command::new(opcode::SET_FEATURE);
+    mtu.put(17, &[14]).put(20, &9000u32.to_le_bytes());
+    assert!(d.admin_command(&mtu).is_ok());
+    mtu.put(20, &9217u32.to_le_bytes());
+    assert_eq!(d.admin_command(&mtu).err(), Some(AdminError::IllegalParameter), "above max_mtu");
+
+    let mut link = Command::new(opcode::GET_FEATURE);
+    link.put(17, &[27]);
+    let c = d.admin_command(&link).unwrap();
+    assert_eq!(u32::from_le_bytes(c.0[8..12].try_into().unwrap()), 25_000, "Mbit/s");
+}
+
+#[test]
+fn the_test_port_switches_faults_that_a_reset_clears() {
+    let (mut d, host, _p, _bufs) = with_irq_pair();
+    d.regs.write32(test_port::FAULTS, test_port::WITHHOLD_KEEP_ALIVE);
+    assert_eq!(d.regs.read32(test_port::FAULTS), test_port::WITHHOLD_KEEP_ALIVE);
+    let before = host.irqs.borrow().len();
+    d.regs.keep_alive();
+    assert_eq!(host.irqs.borrow().len(), before, "no event, no interrupt");
+    let resets = d.regs.read32(test_port::RESETS);
+    // ena_com_dev_reset with reason 4 (KEEP_ALIVE_TO) in DEV_CTL's top bits.
+    d.regs.write32(regs::DEV_CTL, 1 | 4 << 28);
+    d.regs.write32(regs::DEV_CTL, 0);
+    assert_eq!(d.regs.read32(test_port::RESETS), resets + 1);
+    assert_eq!(d.regs.read32(test_port::LAST_RESET_REASON), 4);
+    assert_eq!(d.regs.read32(test_port::FAULTS), 0, "a device reset clears the keep-alive fault");
+    d.regs.hw_reset();
+    assert_eq!(d.regs.read32(test_port::RESETS), resets + 1, "a PCI reset is not a driver's reset");
+}
