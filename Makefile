@@ -54,3 +54,4 @@ bench:
 	kmod/bench.sh
 	remote/test/bench.sh
 	rust/bench.sh
+	qemu/bench.sh

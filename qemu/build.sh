@@ -50,7 +50,7 @@ apt_private() {
 		deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bookworm-security main
 	LIST
 	APT=(apt-get -q -o "Dir::Etc::sourcelist=$dir/sources.list" -o Dir::Etc::sourceparts=/dev/null
-		-o "Dir::State::Lists=$dir/lists" -o Debug::NoLocking=1)
+		-o "Dir::State::Lists=$dir/lists" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
 }
 
 # fetch_source: Debian's source package, unpacked with Debian's patches.
