@@ -124,7 +124,9 @@ compile() {
 	[[ -x $bin ]] || say "compiling qemu-system-x86_64 with $JOBS jobs (a cold build takes a few minutes)"
 	ninja -C "$tree/build" -j "$JOBS" qemu-system-x86_64 >"$tree/build/ninja.log" 2>&1 ||
 		{ grep -E -A5 'error:|FAILED' "$tree/build/ninja.log" | head -n 40 >&2; die "QEMU build failed (log: $tree/build/ninja.log)"; }
-	if grep -q 'no work to do' "$tree/build/ninja.log"; then
+	# qemu-version.h is regenerated on every run; only compiling or
+	# linking means the binary changed.
+	if ! grep -qE 'Compiling|Linking' "$tree/build/ninja.log"; then
 		say "qemu-system-x86_64 is up to date"
 	else
 		say "built in $((SECONDS - start))s"
