@@ -14,6 +14,10 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 CACHE=${QEMU_CACHE:-$ROOT/.cache/qemu}
 JOBS=$(nproc)
+# x86_64 only, the q35 machine and our device, no optional features.
+CONFIGURE_FLAGS=(--target-list=x86_64-softmmu --without-default-features
+	--without-default-devices --with-devices-x86_64=ena-lab
+	--disable-docs --disable-install-blobs --disable-werror)
 
 say() { echo "[qemu-build] $*" >&2; }
 die() { echo "[qemu-build] error: $*" >&2; exit 1; }
@@ -32,11 +36,11 @@ source_version() {
 	echo "$v"
 }
 
-# patch_hash: what configuring the tree depends on. The device's C file and
-# the model library are not in it: a change to them only recompiles that
-# file and relinks, in seconds.
+# patch_hash: what configuring the tree depends on (our patches and the
+# configure flags). The device's C file and the model library are not in
+# it: a change to them only recompiles that file and relinks, in seconds.
 patch_hash() {
-	(cd "$HERE" && cat patches/* | sha256sum | cut -c1-12)
+	{ cat "$HERE"/patches/*; printf '%s\n' "${CONFIGURE_FLAGS[@]}"; } | sha256sum | cut -c1-12
 }
 
 # apt_private: apt options that read a deb-src list of our own, so the
@@ -97,10 +101,9 @@ prepare_tree() {
 configure_tree() {
 	local tree=$1
 	[[ -f $tree/build/build.ninja ]] && return 0
-	say "configuring (x86_64-softmmu only, no optional features)"
+	say "configuring (x86_64-softmmu, q35 and the ENA device only, no optional features)"
 	mkdir -p "$tree/build"
-	(cd "$tree/build" && ../configure --target-list=x86_64-softmmu --without-default-features \
-		--disable-docs --disable-install-blobs --disable-werror >configure.log 2>&1) ||
+	(cd "$tree/build" && ../configure "${CONFIGURE_FLAGS[@]}" >configure.log 2>&1) ||
 		{ tail -n 30 "$tree/build/configure.log" >&2; rm -rf "$tree/build"; die "QEMU configure failed"; }
 }
 
@@ -131,12 +134,17 @@ compile() {
 	else
 		say "built in $((SECONDS - start))s"
 	fi
-	"$bin" -device help 2>/dev/null | grep -q '"ena"' || die "$bin has no ena device"
+	local devices
+	devices=$("$bin" -device help 2>&1) || die "$bin does not run: $(tail -n 3 <<<"$devices")"
+	grep -q '"ena"' <<<"$devices" || die "$bin has no ena device"
 	echo "$bin"
 }
 
 main() {
 	mkdir -p "$CACHE"
+	# One build at a time per cache: concurrent runs share the tree.
+	exec {lock}>"$CACHE/.lock"
+	flock "$lock"
 	install_deps
 	local ver key
 	ver=$(source_version)

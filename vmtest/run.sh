@@ -206,7 +206,7 @@ boot() {
 		-machine q35 -accel "$(accel)" -cpu max -m 1024 -smp 2 \
 		-kernel "$VMLINUZ" -initrd "$WORK/initrd.gz" \
 		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 $APPEND" \
-		-display none -monitor none -serial "file:$LOG" -nic none -no-reboot \
+		-nodefaults -display none -monitor none -serial "file:$LOG" -nic none -no-reboot \
 		"${QEMU_EXTRA[@]}" </dev/null >"$WORK/qemu.out" 2>&1 || rc=$?
 	QEMU_RC=$rc
 }

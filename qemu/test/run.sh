@@ -36,15 +36,26 @@ vm=(--qemu-binary "$QEMU" --stock-module ena --bin bash --bin ip --bin ethtool -
 	--qemu -netdev --qemu hubport,id=a,hubid=0 --qemu -device --qemu ena,netdev=a,mac=02:e1:ab:00:00:0a
 	--qemu -netdev --qemu hubport,id=b,hubid=0 --qemu -device --qemu ena,netdev=b,mac=02:e1:ab:00:00:0b)
 
-LOGDIR=${QEMU_TEST_LOGS:-$WORK}
+# Console logs: kept on failure (the harness shows only the tail).
+LOGDIR=${QEMU_TEST_LOGS:-$TOP/.cache/qemu-test-logs}
+rm -rf "$LOGDIR" && mkdir -p "$LOGDIR"
 run() {
 	local name=$1
 	shift
-	if "$TOP/vmtest/run.sh" --log "$LOGDIR/$name.log" "$@"; then echo "PASS $name"; else echo "FAIL $name"; rc=1; fi
+	if "$TOP/vmtest/run.sh" --log "$LOGDIR/$name.log" "$@"; then
+		echo "PASS $name"
+		rm -f "$LOGDIR/$name.log"
+	else
+		echo "FAIL $name (console log: $LOGDIR/$name.log)"
+		rc=1
+	fi
 }
 
 run stock-ena-on-emulated-enis --script "$HERE/vm-stock.sh" "${vm[@]}"
-run faults-reset-and-recover --script "$HERE/vm-faults.sh" "${vm[@]}" --timeout 300
+run faults-stock-ena-resets-and-recovers --script "$HERE/vm-faults.sh" "${vm[@]}" --timeout 300
+echo ena_custom >"$WORK/fault-driver"
+run faults-ena_custom-resets-and-recovers --script "$HERE/vm-faults.sh" "${vm[@]}" --timeout 300 \
+	--file "$KO:/opt/ena-lab/ena_custom.ko" --file "$WORK/fault-driver:/opt/ena-lab/fault-driver"
 run lab-path-stock-vs-ena_custom --script "$HERE/vm-lab.sh" "${vm[@]}" --timeout 300 \
 	--file "$KO:/opt/ena-lab/ena_custom.ko" --file "$WORK/version:/opt/ena-lab/version" "${scripts[@]}" \
 	--bin ping --bin ss --bin join --bin modinfo --bin timeout

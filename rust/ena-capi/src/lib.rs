@@ -2,8 +2,16 @@
 //! `ena` PCI device links. The host's callbacks become a [`Platform`]; every
 //! exported function checks its pointers, and nothing the guest does can
 //! unwind into C (the model answers bad input, it does not panic on it).
+//!
+//! A guest can aim DMA or an MSI-X address at the device's own BAR0, so a
+//! callback may come straight back into the model while it runs. Each
+//! entry point therefore takes the model only when no other call holds
+//! it: a nested call does nothing (a nested read returns 0), and a nested
+//! reset runs when the outer call returns.
 
+use std::cell::Cell;
 use std::ffi::c_void;
+use std::ptr::{addr_of, addr_of_mut};
 use std::rc::Rc;
 
 use ena_core::regs::Registers;
@@ -89,6 +97,8 @@ impl Platform for Callbacks {
 /// What C holds a pointer to.
 pub struct EnaModel {
     model: Model,
+    busy: Cell<bool>,
+    reset_pending: Cell<bool>,
 }
 
 /// # Safety
@@ -104,8 +114,10 @@ pub unsafe extern "C" fn ena_model_new(config: *const Config, host: *const Host)
         return std::ptr::null_mut();
     };
     let platform = Rc::new(Callbacks { opaque: host.opaque, dma_read, dma_write, interrupt, transmit, rx_space });
-    let cfg = ModelConfig { mac: config.mac, max_mtu: config.max_mtu, link_speed_mbps: config.link_speed_mbps, ..Default::default() };
-    Box::into_raw(Box::new(EnaModel { model: Model::with_platform(platform, cfg) }))
+    // No admin log in a long-lived device: a guest could grow it forever.
+    let cfg = ModelConfig { mac: config.mac, max_mtu: config.max_mtu, link_speed_mbps: config.link_speed_mbps, trace_admin: false, ..Default::default() };
+    let model = Model::with_platform(platform, cfg);
+    Box::into_raw(Box::new(EnaModel { model, busy: Cell::new(false), reset_pending: Cell::new(false) }))
 }
 
 /// # Safety
@@ -118,11 +130,29 @@ pub unsafe extern "C" fn ena_model_free(m: *mut EnaModel) {
     }
 }
 
+/// Runs `f` on the model unless `m` is NULL or another call holds it
+/// (then `idle`). Only the fields are borrowed, through raw pointers, so
+/// the guard can be read while an outer call holds `&mut Model`.
+///
 /// # Safety
-/// `m` is NULL or a live model not borrowed elsewhere.
-unsafe fn model<'a>(m: *mut EnaModel) -> Option<&'a mut Model> {
-    // SAFETY: the caller's promise; single-threaded by contract (BQL).
-    unsafe { m.as_mut() }.map(|m| &mut m.model)
+/// `m` is NULL or a live model; single-threaded by contract (QEMU's BQL).
+unsafe fn with_model<T>(m: *mut EnaModel, idle: T, f: impl FnOnce(&mut Model) -> T) -> T {
+    if m.is_null() {
+        return idle;
+    }
+    // SAFETY: m is live; these are shared borrows of Cell fields only.
+    let (busy, reset_pending) = unsafe { (&*addr_of!((*m).busy), &*addr_of!((*m).reset_pending)) };
+    if busy.replace(true) {
+        return idle;
+    }
+    // SAFETY: busy was false, so no other borrow of the model exists.
+    let model = unsafe { &mut *addr_of_mut!((*m).model) };
+    let out = f(model);
+    if reset_pending.replace(false) {
+        model.hw_reset();
+    }
+    busy.set(false);
+    out
 }
 
 /// # Safety
@@ -130,7 +160,7 @@ unsafe fn model<'a>(m: *mut EnaModel) -> Option<&'a mut Model> {
 #[no_mangle]
 pub unsafe extern "C" fn ena_model_mmio_read(m: *mut EnaModel, offset: u32) -> u32 {
     // SAFETY: forwarded promise.
-    unsafe { model(m) }.map_or(0, |m| m.read32(offset))
+    unsafe { with_model(m, 0, |m| m.read32(offset)) }
 }
 
 /// # Safety
@@ -138,17 +168,16 @@ pub unsafe extern "C" fn ena_model_mmio_read(m: *mut EnaModel, offset: u32) -> u
 #[no_mangle]
 pub unsafe extern "C" fn ena_model_mmio_write(m: *mut EnaModel, offset: u32, value: u32) {
     // SAFETY: forwarded promise.
-    if let Some(m) = unsafe { model(m) } {
-        m.write32(offset, value)
-    }
+    unsafe { with_model(m, (), |m| m.write32(offset, value)) }
 }
 
 /// # Safety
 /// `m` is NULL or a live model.
 #[no_mangle]
 pub unsafe extern "C" fn ena_model_can_receive(m: *const EnaModel, len: usize) -> bool {
-    // SAFETY: forwarded promise; read-only use.
-    unsafe { m.as_ref() }.is_some_and(|m| m.model.can_receive(len))
+    // SAFETY: forwarded promise; the guard serialises it like the others
+    // (its DMA reads could come back as MMIO).
+    unsafe { with_model(m as *mut EnaModel, false, |m| m.can_receive(len)) }
 }
 
 /// # Safety
@@ -161,7 +190,7 @@ pub unsafe extern "C" fn ena_model_receive(m: *mut EnaModel, frame: *const u8, l
     // SAFETY: the caller promises `len` readable bytes at `frame`.
     let frame = unsafe { std::slice::from_raw_parts(frame, len) };
     // SAFETY: forwarded promise.
-    unsafe { model(m) }.is_some_and(|m| m.receive(frame))
+    unsafe { with_model(m, false, |m| m.receive(frame)) }
 }
 
 /// # Safety
@@ -169,10 +198,12 @@ pub unsafe extern "C" fn ena_model_receive(m: *mut EnaModel, frame: *const u8, l
 #[no_mangle]
 pub unsafe extern "C" fn ena_model_set_link(m: *mut EnaModel, up: bool) {
     // SAFETY: forwarded promise.
-    if let Some(m) = unsafe { model(m) } {
-        if m.link_up() != up {
-            m.set_link(up)
-        }
+    unsafe {
+        with_model(m, (), |m| {
+            if m.link_up() != up {
+                m.set_link(up)
+            }
+        })
     }
 }
 
@@ -181,28 +212,32 @@ pub unsafe extern "C" fn ena_model_set_link(m: *mut EnaModel, up: bool) {
 #[no_mangle]
 pub unsafe extern "C" fn ena_model_tick(m: *mut EnaModel) {
     // SAFETY: forwarded promise.
-    if let Some(m) = unsafe { model(m) } {
-        m.keep_alive()
-    }
+    unsafe { with_model(m, (), |m| m.keep_alive()) }
 }
 
 /// # Safety
 /// `m` is NULL or a live model.
 #[no_mangle]
 pub unsafe extern "C" fn ena_model_reset(m: *mut EnaModel) {
-    // SAFETY: forwarded promise.
-    if let Some(m) = unsafe { model(m) } {
-        m.hw_reset()
+    if m.is_null() {
+        return;
     }
+    // SAFETY: m is live; a Cell field only.
+    let pending = unsafe { &*addr_of!((*m).reset_pending) };
+    // Asked for from inside another call: done when that call returns.
+    pending.set(true);
+    // SAFETY: forwarded promise; with_model runs the pending reset.
+    unsafe { with_model(m, (), |_| {}) }
 }
 
 /// # Safety
 /// `m` is NULL or a live model; `out` is NULL or valid for writes.
 #[no_mangle]
 pub unsafe extern "C" fn ena_model_stats(m: *const EnaModel, out: *mut Stats) {
-    // SAFETY: forwarded promises.
-    let (Some(m), Some(out)) = (unsafe { m.as_ref() }, unsafe { out.as_mut() }) else { return };
-    let s = m.model.stats;
+    // SAFETY: forwarded promise.
+    let Some(out) = (unsafe { out.as_mut() }) else { return };
+    // SAFETY: forwarded promise.
+    let Some(s) = (unsafe { with_model(m as *mut EnaModel, None, |m| Some(m.stats)) }) else { return };
     *out = Stats {
         tx_pkts: s.tx_pkts,
         tx_bytes: s.tx_bytes,

@@ -148,3 +148,52 @@ fn a_driver_brings_the_model_up_and_passes_frames_through_the_abi() {
         ena_model_free(m);
     }
 }
+
+thread_local! {
+    /// The model a re-entering callback calls back into, and what it saw.
+    static REENTER: RefCell<Option<(*mut EnaModel, Vec<u32>)>> = const { RefCell::new(None) };
+}
+
+unsafe extern "C" fn dma_write_reentering(opaque: *mut c_void, addr: u64, buf: *const c_void, len: usize) -> i32 {
+    REENTER.with(|r| {
+        if let Some((m, seen)) = r.borrow_mut().as_mut() {
+            // What a DMA aimed at the device's own BAR0 would do.
+            // SAFETY: m is the live model this callback belongs to.
+            unsafe {
+                seen.push(ena_model_mmio_read(*m, ena_core::regs::DEV_STS));
+                ena_model_mmio_write(*m, test_port::FAULTS, test_port::WITHHOLD_COMPLETION);
+                ena_model_reset(*m);
+            }
+        }
+    });
+    // SAFETY: forwarded.
+    unsafe { dma_write(opaque, addr, buf, len) }
+}
+
+#[test]
+fn a_callback_that_comes_back_into_the_model_finds_it_busy() {
+    let bus = Bus::new(8 << 20, 0x8000_0000);
+    let g = Guest { bus: bus.clone(), irqs: RefCell::default(), sent: RefCell::default(), rx_space: RefCell::default() };
+    let mut h = host(&g);
+    h.dma_write = Some(dma_write_reentering);
+    // SAFETY: valid arguments; freed at the end.
+    let m = unsafe { ena_model_new(&CONFIG, &h) };
+    let mut d = Ena::new(Bar0(m), BusAlloc::new(&bus), VirtualClock::default());
+    d.bring_up(16, aenq_group::LINK_CHANGE).unwrap();
+    d.regs.write32(test_port::FAULTS, test_port::WITHHOLD_KEEP_ALIVE);
+    REENTER.with(|r| *r.borrow_mut() = Some((m, Vec::new())));
+    // The link event is a DMA write into the AENQ: the callback re-enters.
+    // SAFETY: m is live.
+    unsafe { ena_model_set_link(m, false) };
+    let seen = REENTER.with(|r| r.borrow_mut().take()).unwrap().1;
+    assert_eq!(seen, vec![0], "the nested read saw a busy model and returned 0");
+    // The nested write did nothing; the nested reset ran after the outer call.
+    // SAFETY: m is live.
+    unsafe {
+        assert_eq!(ena_model_mmio_read(m, test_port::FAULTS), 0, "the deferred PCI reset cleared the faults");
+        let mut s = Stats::default();
+        ena_model_stats(m, &mut s);
+        assert_eq!(s.resets, 1, "one driver reset (bring-up); the PCI reset is not counted");
+        ena_model_free(m);
+    }
+}

@@ -73,11 +73,15 @@ pub struct ModelConfig {
     pub max_queue_depth: u32,
     /// LINK_CONFIG: what `ethtool` shows as the speed.
     pub link_speed_mbps: u32,
+    /// Keep every admin command in `admin_log` and `admin_trace` (what
+    /// tests and the trace CLI read); off in a long-lived device, where a
+    /// guest could otherwise grow them without bound.
+    pub trace_admin: bool,
 }
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        Self { mac: [0x02, 0xe1, 0xab, 0x00, 0x00, 0x01], max_mtu: 9216, dma_width: 48, reset_timeout: 5, admin_timeout: 2, max_queue_depth: 1024, link_speed_mbps: 25_000 }
+        Self { mac: [0x02, 0xe1, 0xab, 0x00, 0x00, 0x01], max_mtu: 9216, dma_width: 48, reset_timeout: 5, admin_timeout: 2, max_queue_depth: 1024, link_speed_mbps: 25_000, trace_admin: true }
     }
 }
 
@@ -116,6 +120,9 @@ pub struct Stats {
     pub rx_pkts: u64,
     pub rx_bytes: u64,
     pub rx_drops: u64,
+    /// Frames the device would not send: too many descriptors or longer
+    /// than the MTU allows.
+    pub tx_drops: u64,
     /// Interrupts raised, management vector included.
     pub interrupts: u64,
     pub admin_commands: u64,
@@ -135,19 +142,36 @@ struct Ring {
 }
 
 impl Ring {
+    /// A depth that is not a power of two leaves the ring unusable (depth
+    /// 0): the driver wrote something no ENA accepts.
     fn new(base: u64, depth: u16) -> Self {
+        let depth = if depth.is_power_of_two() { depth } else { 0 };
         Self { base, depth, index: 0, phase: 1 }
+    }
+    fn usable(&self) -> bool {
+        self.depth != 0
     }
     fn slot(&self) -> u64 {
         (self.index & (self.depth.max(1) - 1)) as u64
     }
     fn advance(&mut self) {
         self.index = self.index.wrapping_add(1);
-        if self.index & (self.depth - 1) == 0 {
+        if self.index & (self.depth.max(1) - 1) == 0 {
             self.phase ^= 1;
         }
     }
 }
+
+/// What the model accepts per packet: `max_packet_tx_descs` and
+/// `max_packet_rx_descs` as MAX_QUEUES_NUM reports them, and the drivers'
+/// own Rx limit (ENA_PKT_MAX_BUFS, 19).
+const MAX_TX_DESCS: usize = 32;
+const MAX_RX_BUFS: usize = 19;
+/// Queues per direction (`max_sq_num`, `max_cq_num`): a Tx and an Rx of
+/// each kind per queue pair.
+const MAX_QUEUE_PAIRS: usize = 8;
+/// Ethernet header and a VLAN tag on top of the MTU: the longest frame.
+const FRAME_OVERHEAD: usize = 18;
 
 struct Cq {
     ring: Ring,
@@ -170,6 +194,17 @@ struct Sq {
     cq: usize,
     /// Last tail the driver rang the doorbell with.
     tail: u16,
+}
+
+/// Whether a frame fits the Rx buffers posted now.
+enum Room {
+    /// Rx queue and the buffers it takes.
+    Fits(usize, Vec<RxDesc>),
+    /// Not yet: more buffers may come.
+    Wait,
+    /// Never with buffers like these (more than MAX_RX_BUFS, or a buffer of
+    /// length 0): dropped.
+    Never,
 }
 
 /// The software ENA.
@@ -271,6 +306,11 @@ impl Model {
         self.stats.resets -= 1;
         self.resetting = false;
         self.readless_resp = 0;
+        self.faults = Faults::default();
+        self.last_reset_reason = 0;
+        self.host_os_type = None;
+        self.admin_log.clear();
+        self.admin_trace.clear();
     }
 
     // ---- interrupts (the driver's ena_intr_msix_mgmnt and ena_intr_msix_io) ----
@@ -322,7 +362,7 @@ impl Model {
     // ---- admin queue (ena_com_execute_admin_command) ----
 
     fn process_admin(&mut self, tail: u16) {
-        while self.aq.index != tail && self.aq.depth != 0 {
+        while self.aq.index != tail && self.aq.usable() && self.acq.usable() {
             let mut e = [0u8; ENTRY_SIZE];
             self.bus.dma_read(self.aq.base + self.aq.slot() * ENTRY_SIZE as u64, &mut e);
             if e[3] & 1 != self.aq.phase {
@@ -332,13 +372,17 @@ impl Model {
             self.stats.admin_commands += 1;
             let id = u16::from_le_bytes([e[0], e[1]]) & 0xfff;
             let (status, mut resp) = self.execute(&e);
-            self.admin_log.push((e[2], if matches!(e[2], opcode::GET_FEATURE | opcode::SET_FEATURE) { e[17] } else { 0 }, status));
+            if self.config.trace_admin {
+                self.admin_log.push((e[2], if matches!(e[2], opcode::GET_FEATURE | opcode::SET_FEATURE) { e[17] } else { 0 }, status));
+            }
             let withhold = std::mem::take(&mut self.faults.withhold_completion);
             let id = if !withhold && std::mem::take(&mut self.faults.wrong_completion_id) { (id + 1) & 0xfff } else { id };
             resp[0..2].copy_from_slice(&id.to_le_bytes());
             resp[2] = status;
             resp[3] = self.acq.phase;
-            self.admin_trace.push((e, (!withhold).then_some(resp)));
+            if self.config.trace_admin {
+                self.admin_trace.push((e, (!withhold).then_some(resp)));
+            }
             if withhold {
                 continue;
             }
@@ -358,6 +402,7 @@ impl Model {
 
     fn execute(&mut self, e: &[u8; ENTRY_SIZE]) -> (u8, [u8; ENTRY_SIZE]) {
         const OK: u8 = 0;
+        const RESOURCE_ALLOCATION_FAILURE: u8 = 1;
         const BAD_OPCODE: u8 = 2;
         const UNSUPPORTED: u8 = 3;
         const MALFORMED: u8 = 4;
@@ -381,15 +426,15 @@ impl Model {
                 // ena_com_get_dev_attr_feat reads this for queue counts and depths.
                 feature::MAX_QUEUES_NUM => {
                     let d = QueueFeatureDesc {
-                        max_sq_num: 8,
+                        max_sq_num: MAX_QUEUE_PAIRS as u32,
                         max_sq_depth: self.config.max_queue_depth,
-                        max_cq_num: 8,
+                        max_cq_num: MAX_QUEUE_PAIRS as u32,
                         max_cq_depth: self.config.max_queue_depth,
                         // The drivers keep it in a u8 (ena_ring.tx_max_header_size):
                         // 256 would read as 0 and fail every Tx ring allocation.
                         max_header_size: 128,
-                        max_packet_tx_descs: 32,
-                        max_packet_rx_descs: 32,
+                        max_packet_tx_descs: MAX_TX_DESCS as u16,
+                        max_packet_rx_descs: MAX_RX_BUFS as u16,
                         ..Default::default()
                     };
                     d.encode(&mut r[8..8 + QueueFeatureDesc::SIZE]);
@@ -443,13 +488,13 @@ impl Model {
             opcode::CREATE_CQ => {
                 let c = CreateCqCmd::decode(e);
                 let words = c.cq_caps_2 & create_cq::CQ_ENTRY_SIZE_WORDS_MASK;
-                if !c.cq_depth.is_power_of_two() || !matches!(words, 2 | 4) {
+                let free = Self::free_slot(&mut self.cqs);
+                if !c.cq_depth.is_power_of_two() || !matches!(words, 2 | 4) || c.cq_depth as u32 > self.config.max_queue_depth {
                     MALFORMED
-                } else {
-                    let idx = self.cqs.len();
+                } else if let Some(idx) = free {
                     let ring = Ring::new(join_addr(c.cq_ba_lo, c.cq_ba_hi), c.cq_depth);
                     let vector = (c.cq_caps_1 & create_cq::INTERRUPT_MODE_ENABLED_MASK != 0).then_some(c.msix_vector as u16);
-                    self.cqs.push(Some(Cq { ring, entry_size: words as u64 * 4, vector }));
+                    self.cqs[idx] = Some(Cq { ring, entry_size: words as u64 * 4, vector });
                     let resp = CreateCqResp {
                         cq_idx: idx as u16,
                         cq_actual_depth: c.cq_depth,
@@ -458,6 +503,8 @@ impl Model {
                     };
                     resp.encode(&mut r[..CreateCqResp::SIZE]);
                     OK
+                } else {
+                    RESOURCE_ALLOCATION_FAILURE
                 }
             }
             opcode::CREATE_SQ => {
@@ -468,17 +515,19 @@ impl Model {
                 if placement != create_sq::PLACEMENT_HOST {
                     UNSUPPORTED // only host placement: no LLQ here
                 } else if !c.sq_depth.is_power_of_two()
+                    || c.sq_depth as u32 > self.config.max_queue_depth
                     || !matches!(direction, create_sq::DIRECTION_TX | create_sq::DIRECTION_RX)
                     || self.cqs.get(cq).is_none_or(|c| c.is_none())
                 {
                     MALFORMED
-                } else {
-                    let idx = self.sqs.len();
+                } else if let Some(idx) = Self::free_slot(&mut self.sqs) {
                     let ring = Ring::new(join_addr(c.sq_ba_lo, c.sq_ba_hi), c.sq_depth);
-                    self.sqs.push(Some(Sq { ring, tx: direction == create_sq::DIRECTION_TX, cq, tail: 0 }));
+                    self.sqs[idx] = Some(Sq { ring, tx: direction == create_sq::DIRECTION_TX, cq, tail: 0 });
                     let resp = CreateSqResp { sq_idx: idx as u16, sq_doorbell_offset: SQ_DOORBELL_BASE + 4 * idx as u32, ..Default::default() };
                     resp.encode(&mut r[..CreateSqResp::SIZE]);
                     OK
+                } else {
+                    RESOURCE_ALLOCATION_FAILURE
                 }
             }
             opcode::DESTROY_SQ => match self.sqs.get_mut(DestroySqCmd::decode(e).sq_idx as usize) {
@@ -500,7 +549,7 @@ impl Model {
             opcode::GET_STATS => match e[16] {
                 stats_type::BASIC => {
                     let s = &self.stats;
-                    for (i, v) in [s.tx_bytes, s.tx_pkts, s.rx_bytes, s.rx_pkts, s.rx_drops, 0].iter().enumerate() {
+                    for (i, v) in [s.tx_bytes, s.tx_pkts, s.rx_bytes, s.rx_pkts, s.rx_drops, s.tx_drops].iter().enumerate() {
                         r[8 + 8 * i..16 + 8 * i].copy_from_slice(&v.to_le_bytes());
                     }
                     OK
@@ -517,10 +566,24 @@ impl Model {
         (status, r)
     }
 
+    /// The lowest free queue slot (a destroyed queue's index is reused, as
+    /// `ip link set down/up` destroys and recreates every queue), or None
+    /// past a Tx and an Rx queue for each of the MAX_QUEUE_PAIRS.
+    fn free_slot<T>(slots: &mut Vec<Option<T>>) -> Option<usize> {
+        let idx = slots.iter().position(Option::is_none).unwrap_or(slots.len());
+        if idx >= 2 * MAX_QUEUE_PAIRS {
+            return None;
+        }
+        if idx == slots.len() {
+            slots.push(None);
+        }
+        Some(idx)
+    }
+
     // ---- AENQ (ena_com_aenq_intr_handler reads these) ----
 
     fn post_event(&mut self, group_bit: u32, group: u16, syndrome: u16, data: &[u8]) {
-        if self.aenq.depth == 0 || self.enabled_groups & group_bit == 0 {
+        if !self.aenq.usable() || self.enabled_groups & group_bit == 0 {
             return;
         }
         let mut ev = AenqEntry { group, syndrome, flags: self.aenq.phase, ..Default::default() };
@@ -561,11 +624,17 @@ impl Model {
             if ring.index == sq.tail {
                 return;
             }
-            let (cqi, depth) = (sq.cq, ring.depth);
+            let (cqi, depth, tail) = (sq.cq, ring.depth, sq.tail);
+            let max_frame = self.config.max_mtu as usize + FRAME_OVERHEAD;
             let mut frame = Vec::new();
             let mut req_id = 0u16;
             let mut first = true;
+            let mut descs = 0;
+            let mut oversize = false;
             loop {
+                if ring.index == tail || !ring.usable() {
+                    return; // the packet's last descriptor is not posted yet
+                }
                 let mut b = [0u8; 16];
                 self.bus.dma_read(ring.base + ring.slot() * 16, &mut b);
                 let d = TxDesc::decode(&b);
@@ -583,9 +652,14 @@ impl Model {
                 }
                 let len = (d.len_ctrl & tx_desc::LENGTH_MASK) as usize;
                 let addr = d.buff_addr_lo as u64 | ((d.buff_addr_hi_hdr_sz & tx_desc::ADDR_HI_MASK) as u64) << 32;
-                let mut part = vec![0u8; len];
-                self.bus.dma_read(addr, &mut part);
-                frame.extend_from_slice(&part);
+                descs += 1;
+                // Too many buffers or too long: consumed and completed, not sent.
+                oversize |= descs > MAX_TX_DESCS || frame.len() + len > max_frame;
+                if !oversize {
+                    let start = frame.len();
+                    frame.resize(start + len, 0);
+                    self.bus.dma_read(addr, &mut frame[start..]);
+                }
                 if d.len_ctrl & tx_desc::LAST_MASK != 0 {
                     break;
                 }
@@ -602,6 +676,10 @@ impl Model {
                 cq.ring.advance();
             }
             self.io_interrupt(cqi);
+            if oversize {
+                self.stats.tx_drops += 1;
+                continue;
+            }
             self.stats.tx_pkts += 1;
             self.stats.tx_bytes += frame.len() as u64;
             if !self.link_up || self.bus.transmit(&frame) {
@@ -628,7 +706,7 @@ impl Model {
 
     /// Whether a frame of `len` bytes fits the Rx buffers posted now.
     pub fn can_receive(&self, len: usize) -> bool {
-        self.rx_target(len).is_some()
+        !matches!(self.rx_target(len), Room::Wait)
     }
 
     /// A frame from the network into the first Rx queue with room (no RSS
@@ -640,7 +718,18 @@ impl Model {
         if !self.link_up {
             return true; // the wire is cut: gone
         }
-        let Some((q, descs)) = self.rx_target(frame.len()) else { return false };
+        if frame.len() > self.config.max_mtu as usize + FRAME_OVERHEAD {
+            self.stats.rx_drops += 1;
+            return true; // longer than any MTU the device allows: dropped
+        }
+        let (q, descs) = match self.rx_target(frame.len()) {
+            Room::Fits(q, descs) => (q, descs),
+            Room::Wait => return false,
+            Room::Never => {
+                self.stats.rx_drops += 1;
+                return true; // more buffers than the driver takes per packet
+            }
+        };
         let sq = self.sqs[q].as_mut().unwrap();
         let cqi = sq.cq;
         let mut ring = sq.ring;
@@ -672,31 +761,42 @@ impl Model {
         true
     }
 
-    fn rx_target(&self, len: usize) -> Option<(usize, Vec<RxDesc>)> {
-        (0..self.sqs.len()).filter(|&q| matches!(&self.sqs[q], Some(s) if !s.tx)).find_map(|q| self.rx_room(q, len).map(|d| (q, d)))
+    fn rx_target(&self, len: usize) -> Room {
+        let mut best = Room::Wait;
+        for q in (0..self.sqs.len()).filter(|&q| matches!(&self.sqs[q], Some(s) if !s.tx)) {
+            match self.rx_room(q, len) {
+                Room::Wait => {}
+                Room::Never => best = Room::Never,
+                fits => return fits,
+            }
+        }
+        best
     }
 
-    /// The descriptors a frame of `len` bytes would take, or None.
-    fn rx_room(&self, q: usize, len: usize) -> Option<Vec<RxDesc>> {
-        let sq = self.sqs[q].as_ref()?;
+    /// Where a frame of `len` bytes would go in Rx queue `q`.
+    fn rx_room(&self, q: usize, len: usize) -> Room {
+        let Some(sq) = self.sqs[q].as_ref() else { return Room::Wait };
         let mut ring = sq.ring;
         let mut descs = Vec::new();
         let mut room = 0usize;
         while room < len.max(1) {
-            if ring.index == sq.tail || descs.len() >= ring.depth as usize {
-                return None;
+            if descs.len() == MAX_RX_BUFS {
+                return Room::Never;
+            }
+            if ring.index == sq.tail || descs.len() >= ring.depth as usize || !ring.usable() {
+                return Room::Wait;
             }
             let mut b = [0u8; 16];
             self.bus.dma_read(ring.base + ring.slot() * 16, &mut b);
             let d = RxDesc::decode(&b);
             if d.length == 0 {
-                return None; // malformed: a buffer that holds nothing
+                return Room::Never; // malformed: a buffer that holds nothing
             }
             room += d.length as usize;
             descs.push(d);
             ring.advance();
         }
-        Some(descs)
+        Room::Fits(q, descs)
     }
 
     /// The interface the host sees: link state (`ena_update_on_link_change`).

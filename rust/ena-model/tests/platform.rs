@@ -185,3 +185,94 @@ fn the_test_port_switches_faults_that_a_reset_clears() {
     d.regs.hw_reset();
     assert_eq!(d.regs.read32(test_port::RESETS), resets + 1, "a PCI reset is not a driver's reset");
 }
+
+/// What `ena_down` sends for a pair: the two SQs, then the two CQs.
+fn destroy_pair(d: &mut Driver, p: &IoPair<BusMem>) {
+    use ena_core::admin_defs::{DestroyCqCmd, DestroySqCmd};
+    for sq in [p.tx_sq_idx, p.rx_sq_idx] {
+        d.admin_command(&Command::from_wire(opcode::DESTROY_SQ, &DestroySqCmd { sq_idx: sq, ..Default::default() })).unwrap();
+    }
+    for cq in [p.tx_cq_idx, p.rx_cq_idx] {
+        d.admin_command(&Command::from_wire(opcode::DESTROY_CQ, &DestroyCqCmd { cq_idx: cq, ..Default::default() })).unwrap();
+    }
+}
+
+#[test]
+fn link_down_up_cycles_reuse_queue_slots_and_the_limit_holds() {
+    let (mut d, _host, p, _bufs) = with_irq_pair();
+    let first = (p.tx_doorbell, p.unmask_reg);
+    destroy_pair(&mut d, &p);
+    // ip link set down/up, a hundred times: the same slots, the same registers.
+    for _ in 0..100 {
+        let p = d.create_pair_on(DEPTH, Some(VECTOR)).unwrap();
+        assert_eq!((p.tx_doorbell, p.unmask_reg), first);
+        destroy_pair(&mut d, &p);
+    }
+    // Eight pairs exist at most (max_sq_num, max_cq_num): the bring-up pair and seven more.
+    let pairs: Vec<_> = (0..7).map(|_| d.create_pair_on(DEPTH, Some(VECTOR)).unwrap()).collect();
+    assert!(pairs.iter().all(|p| p.tx_doorbell < ena_model::CQ_UNMASK_BASE && p.unmask_reg < test_port::FAULTS));
+    assert!(d.create_pair_on(DEPTH, Some(VECTOR)).is_err(), "a ninth pair is refused");
+    assert!(d.create_pair_on(2048, None).is_err(), "deeper than MAX_QUEUES_NUM allows");
+}
+
+#[test]
+fn a_packet_is_sent_only_whole_and_never_longer_than_the_mtu_allows() {
+    let (mut d, host, mut p, mut bufs) = with_irq_pair();
+    // Descriptors posted, doorbell rung before the LAST one: nothing yet.
+    bufs.write(0, &[7; 2000]);
+    let b = [TxBuf { paddr: bufs.phys(), len: 1000 }, TxBuf { paddr: bufs.phys() + 1000, len: 1000 }];
+    p.tx.prepare(&TxCtx { bufs: &b, req_id: 0, ..Default::default() }).unwrap();
+    let (db, tail) = (p.tx_doorbell, p.tx.tail());
+    d.doorbell(db, tail - 1);
+    assert!(host.sent.borrow().is_empty(), "half a packet is not a frame");
+    d.doorbell(db, tail);
+    assert_eq!(host.sent.borrow().len(), 1);
+    assert_eq!(host.sent.borrow()[0].len(), 2000);
+    // 9216 + 18 is the longest frame: one byte more is completed, not sent.
+    let big = d.alloc.alloc(9300);
+    let b = [TxBuf { paddr: big.phys(), len: 9235 }];
+    p.tx.prepare(&TxCtx { bufs: &b, req_id: 1, ..Default::default() }).unwrap();
+    let (db, tail) = (p.tx_doorbell, p.tx.tail());
+    d.doorbell(db, tail);
+    assert_eq!(host.sent.borrow().len(), 1);
+    assert_eq!(d.regs.stats.tx_drops, 1);
+    assert_eq!(p.tx_done.next_completed(), Ok(0));
+    assert_eq!(p.tx_done.next_completed(), Ok(1), "the dropped packet is still completed: the driver frees it");
+}
+
+#[test]
+fn a_received_frame_longer_than_the_mtu_allows_is_dropped_not_queued() {
+    let (mut d, _host, mut p, bufs) = with_irq_pair();
+    post_rx(&mut d, &mut p, &bufs, 0..8, 2048);
+    assert!(d.regs.receive(&vec![0u8; 9235]), "taken off the wire");
+    assert_eq!((d.regs.stats.rx_pkts, d.regs.stats.rx_drops), (0, 1));
+    // Buffers so small a frame would need more than the driver's 19.
+    let (mut d, _host) = device();
+    d.bring_up(DEPTH, 0).unwrap();
+    let mut p = d.create_pair_on(32, Some(VECTOR)).unwrap();
+    let small = d.alloc.alloc(31 * 64);
+    for id in 0..31 {
+        p.rx.add(small.phys() + id as u64 * 64, 64, id).unwrap();
+    }
+    let (db, tail) = (p.rx_doorbell, p.rx.tail());
+    d.doorbell(db, tail);
+    assert!(d.regs.can_receive(64 * 19 + 1), "not waiting for buffers: it will be dropped");
+    assert!(d.regs.receive(&vec![0u8; 64 * 19 + 1]), "can never fit 64-byte buffers: dropped");
+    assert!(d.regs.receive(&vec![1u8; 64 * 19]), "19 buffers: the most a packet may take");
+    assert_eq!((d.regs.stats.rx_pkts, d.regs.stats.rx_drops), (1, 1));
+}
+
+#[test]
+fn a_pci_reset_is_power_on_and_bad_ring_sizes_do_not_crash_the_device() {
+    let (mut d, _host, _p, _bufs) = with_irq_pair();
+    d.regs.write32(test_port::FAULTS, test_port::WITHHOLD_COMPLETION | test_port::WRONG_COMPLETION_ID);
+    d.regs.hw_reset();
+    assert_eq!(d.regs.read32(test_port::FAULTS), 0, "an armed fault must not survive a reboot");
+    assert_eq!(d.regs.queues(), (0, 0));
+    // An ACQ of depth 0 and an AQ of depth 3: the doorbell does nothing.
+    let before = d.regs.stats.admin_commands;
+    d.regs.write32(regs::AQ_CAPS, 3 | 64 << 16);
+    d.regs.write32(regs::ACQ_CAPS, 64 << 16);
+    d.regs.write32(regs::AQ_DB, 1);
+    assert_eq!(d.regs.stats.admin_commands, before);
+}
