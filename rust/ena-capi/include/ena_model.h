@@ -37,6 +37,7 @@ struct ena_model_config {
 struct ena_model_stats {
 	uint64_t tx_pkts, tx_bytes, rx_pkts, rx_bytes, rx_drops;
 	uint64_t interrupts, admin_commands, unsupported, resets;
+	uint64_t tx_drops;	/* too many descriptors, or longer than max_mtu + 18 */
 };
 
 /* BAR0: the ENA registers, doorbells at 0x1000, unmask registers at

@@ -51,11 +51,12 @@ pub struct Stats {
     pub admin_commands: u64,
     pub unsupported: u64,
     pub resets: u64,
+    pub tx_drops: u64,
 }
 
 const _: () = assert!(std::mem::size_of::<Host>() == 6 * 8);
 const _: () = assert!(std::mem::size_of::<Config>() == 16);
-const _: () = assert!(std::mem::size_of::<Stats>() == 9 * 8);
+const _: () = assert!(std::mem::size_of::<Stats>() == 10 * 8);
 
 /// The callbacks, all checked present at creation.
 struct Callbacks {
@@ -248,5 +249,6 @@ pub unsafe extern "C" fn ena_model_stats(m: *const EnaModel, out: *mut Stats) {
         admin_commands: s.admin_commands,
         unsupported: s.unsupported,
         resets: s.resets,
+        tx_drops: s.tx_drops,
     };
 }

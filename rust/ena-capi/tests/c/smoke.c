@@ -14,7 +14,8 @@
 _Static_assert(sizeof(struct ena_model_host) == 48, "host callbacks");
 _Static_assert(sizeof(struct ena_model_config) == 16, "config");
 _Static_assert(offsetof(struct ena_model_config, max_mtu) == 8, "config.max_mtu");
-_Static_assert(sizeof(struct ena_model_stats) == 72, "stats");
+_Static_assert(sizeof(struct ena_model_stats) == 80, "stats");
+_Static_assert(offsetof(struct ena_model_stats, tx_drops) == 72, "stats.tx_drops");
 
 #define MEM_BASE 0x100000u
 #define MEM_SIZE 0x10000u
