@@ -16,6 +16,7 @@ use ena_core::regs::{self, dev_ctl, dev_sts, Registers};
 use ena_core::wire::Wire;
 
 use crate::bus::{Bus, Platform};
+use crate::rss::{self, Indirection};
 
 /// Doorbells of submission queue `i` are at `SQ_DOORBELL_BASE + 4 * i`.
 pub const SQ_DOORBELL_BASE: u32 = 0x1000;
@@ -48,6 +49,7 @@ pub mod test_port {
 /// `enum ena_admin_aq_feature_id` values the model answers beyond bring-up.
 mod feat {
     pub const STATELESS_OFFLOAD_CONFIG: u8 = 11;
+    pub const RSS_INDIRECTION_TABLE_CONFIG: u8 = 12;
     pub const MTU: u8 = 14;
     pub const LINK_CONFIG: u8 = 27;
 }
@@ -228,6 +230,7 @@ pub struct Model {
     cqs: Vec<Option<Cq>>,
     sqs: Vec<Option<Sq>>,
     link_up: bool,
+    rss: Indirection,
     vectors: Vec<Vector>,
     /// Where read-less answers go (MMIO_RESP_LO/HI).
     readless_resp: u64,
@@ -261,6 +264,7 @@ impl Model {
             cqs: Vec::new(),
             sqs: Vec::new(),
             link_up: true,
+            rss: Indirection::default(),
             vectors: Vec::new(),
             readless_resp: 0,
             peer: None,
@@ -296,6 +300,7 @@ impl Model {
         self.cqs.clear();
         self.sqs.clear();
         self.vectors.clear();
+        self.rss = Indirection::default();
         self.faults.withhold_keep_alive = false;
     }
 
@@ -395,7 +400,16 @@ impl Model {
     /// Features answered by GET_FEATURE, as `supported_features` bits:
     /// what `ena_com_check_supported_feature_id` checks before sending.
     fn supported_features() -> u32 {
-        [feature::DEVICE_ATTRIBUTES, feature::MAX_QUEUES_NUM, feat::STATELESS_OFFLOAD_CONFIG, feat::MTU, feature::AENQ_CONFIG, feat::LINK_CONFIG, feature::HOST_ATTR_CONFIG]
+        [
+            feature::DEVICE_ATTRIBUTES,
+            feature::MAX_QUEUES_NUM,
+            feat::STATELESS_OFFLOAD_CONFIG,
+            feat::RSS_INDIRECTION_TABLE_CONFIG,
+            feat::MTU,
+            feature::AENQ_CONFIG,
+            feat::LINK_CONFIG,
+            feature::HOST_ATTR_CONFIG,
+        ]
             .iter()
             .fold(0, |bits, f| bits | 1 << f)
     }
@@ -447,6 +461,21 @@ impl Model {
                 }
                 // ena_com_get_dev_attr_feat requires it: no offloads here.
                 feat::STATELESS_OFFLOAD_CONFIG => OK,
+                // ena_com_indirect_table_allocate reads the sizes;
+                // ena_com_indirect_table_get (ethtool -x) the table itself.
+                feat::RSS_INDIRECTION_TABLE_CONFIG => {
+                    let cmd = FeatCmd::decode(e);
+                    r[8..10].copy_from_slice(&rss::TABLE_LOG_SIZE.to_le_bytes());
+                    r[10..12].copy_from_slice(&rss::TABLE_LOG_SIZE.to_le_bytes());
+                    r[12..14].copy_from_slice(&rss::TABLE_LOG_SIZE.to_le_bytes());
+                    r[16..20].copy_from_slice(&u32::MAX.to_le_bytes());
+                    let table: Vec<u8> = self.rss.entries.iter().flat_map(|q| [q.to_le_bytes(), [0, 0]].concat()).collect();
+                    let len = (cmd.control_buffer_length as usize).min(table.len());
+                    if len > 0 {
+                        self.bus.dma_write(join_addr(cmd.control_buffer_lo, cmd.control_buffer_hi), &table[..len]);
+                    }
+                    OK
+                }
                 // ena_com_get_link_params (ethtool's link settings): speed,
                 // then flags autoneg 0 and full duplex 1.
                 feat::LINK_CONFIG => {
@@ -478,6 +507,28 @@ impl Model {
                             self.post_event(aenq_group::LINK_CHANGE, 0, 0, &1u32.to_le_bytes());
                         }
                         OK
+                    }
+                    // ena_com_indirect_table_set: the whole table through
+                    // the control buffer, or one inline entry.
+                    feat::RSS_INDIRECTION_TABLE_CONFIG => {
+                        let size = u16::from_le_bytes([raw[4], raw[5]]);
+                        let inline_index = u32::from_le_bytes(raw[8..12].try_into().unwrap());
+                        if inline_index != u32::MAX {
+                            match self.rss.entries.get_mut(inline_index as usize) {
+                                Some(entry) => {
+                                    *entry = u16::from_le_bytes([raw[12], raw[13]]);
+                                    OK
+                                }
+                                None => ILLEGAL_PARAMETER,
+                            }
+                        } else if size != rss::TABLE_LOG_SIZE || (cmd.control_buffer_length as usize) < 4 << size {
+                            ILLEGAL_PARAMETER
+                        } else {
+                            let mut table = vec![0u8; 4 << size];
+                            self.bus.dma_read(join_addr(cmd.control_buffer_lo, cmd.control_buffer_hi), &mut table);
+                            self.rss.entries = table.chunks(4).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+                            OK
+                        }
                     }
                     // ena_com_set_dev_mtu (ndo_change_mtu).
                     feat::MTU if raw[0..4].try_into().map(u32::from_le_bytes).unwrap_or(0) <= self.config.max_mtu => OK,
@@ -705,6 +756,8 @@ impl Model {
     }
 
     /// Whether a frame of `len` bytes fits the Rx buffers posted now.
+    /// With an indirection table set, the queue a frame needs is known only
+    /// from the frame: then a frame waits in `receive` if its queue is full.
     pub fn can_receive(&self, len: usize) -> bool {
         !matches!(self.rx_target(len), Room::Wait)
     }
@@ -722,7 +775,13 @@ impl Model {
             self.stats.rx_drops += 1;
             return true; // longer than any MTU the device allows: dropped
         }
-        let (q, descs) = match self.rx_target(frame.len()) {
+        let steered = self.rss.steer(frame).filter(|(q, _)| matches!(self.sqs.get(*q as usize), Some(Some(s)) if !s.tx));
+        let hash = steered.map_or(0, |(_, h)| h);
+        let room = match steered {
+            Some((q, _)) => self.rx_room(q as usize, frame.len()),
+            None => self.rx_target(frame.len()),
+        };
+        let (q, descs) = match room {
             Room::Fits(q, descs) => (q, descs),
             Room::Wait => return false,
             Room::Never => {
@@ -748,7 +807,7 @@ impl Model {
             if last && !std::mem::take(&mut self.faults.rx_cdesc_without_last) {
                 status |= rx_cdesc::LAST_MASK;
             }
-            let c = RxCdesc { status, length: part.len() as u16, req_id: d.req_id, ..Default::default() };
+            let c = RxCdesc { status, length: part.len() as u16, req_id: d.req_id, hash, ..Default::default() };
             let mut b = [0u8; 16];
             c.encode(&mut b);
             self.bus.dma_write(cq.ring.base + cq.ring.slot() * cq.entry_size, &b[..cq.entry_size.min(16) as usize]);

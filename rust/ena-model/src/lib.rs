@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bus;
+pub mod rss;
 mod device;
 
 pub use bus::{Bus, BusAlloc, BusMem, Platform, VirtualClock};
