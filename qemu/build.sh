@@ -66,7 +66,7 @@ fetch_source() {
 	tmp=$(mktemp -d "$CACHE/.src.XXXXXX")
 	(cd "$tmp" && { "${APT[@]}" source --download-only "qemu=$ver" >/dev/null 2>&1 ||
 		{ "${APT[@]}" update >/dev/null && "${APT[@]}" source --download-only "qemu=$ver" >/dev/null; }; }) ||
-		{ rm -rf "$tmp"; die "apt-get source qemu=$ver failed"; }
+		{ rm -rf "$tmp"; die "apt-get source qemu=$ver failed: Debian's mirror no longer carries the source of the installed qemu-system-x86 (upgrade it: apt-get install --only-upgrade qemu-system-x86) or deb.debian.org is unreachable"; }
 	(cd "$tmp" && dpkg-source --no-check -x ./*.dsc tree >/dev/null) || { rm -rf "$tmp"; die "dpkg-source -x failed"; }
 	rm -rf "$dir" && mkdir -p "$(dirname "$dir")"
 	mv "$tmp/tree" "$dir"
