@@ -34,11 +34,11 @@ OBJECT_DECLARE_SIMPLE_TYPE(EnaPciState, ENA_PCI)
 
 /*
  * The model's test port (fault switches and counters, at BAR0 0x3000) is
- * also reachable at config space 0xf0..0xff: a test in the guest cannot
+ * also reachable at config space 0xe0..0xff: a test in the guest cannot
  * map BAR0 while a driver owns it (IO_STRICT_DEVMEM), but root can always
  * read and write /sys/bus/pci/devices/BDF/config.
  */
-#define ENA_CFG_TEST_PORT 0xf0
+#define ENA_CFG_TEST_PORT 0xe0
 #define ENA_CFG_TEST_PORT_END 0x100
 #define ENA_BAR0_TEST_PORT 0x3000
 

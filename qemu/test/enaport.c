@@ -1,10 +1,10 @@
 /*
  * enaport: read or write the ENA model's test port from inside the guest.
- * QEMU's ena device shows the port at config space 0xf0..0xff (offset 0 of
- * the port is config 0xf0): sysfs' config file reaches it even while a
+ * QEMU's ena device shows the port at config space 0xe0..0xff (offset 0 of
+ * the port is config 0xe0): sysfs' config file reaches it even while a
  * driver owns the device, and no ENA driver reads there.
  *
- *   enaport BDF read OFFSET        OFFSET within the port: 0x0..0xc
+ *   enaport BDF read OFFSET        OFFSET within the port: 0x0..0x1c
  *   enaport BDF write OFFSET VALUE
  */
 #include <errno.h>
@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PORT_BASE 0xf0
-#define PORT_SIZE 0x10
+#define PORT_BASE 0xe0
+#define PORT_SIZE 0x20
 
 static unsigned long parse(const char *what, const char *s, unsigned long max)
 {

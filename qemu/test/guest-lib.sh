@@ -10,6 +10,13 @@ IP_B=198.51.100.20
 PORT_FAULTS=0x0
 PORT_RESETS=0x4
 PORT_RESET_REASON=0x8
+PORT_UNSUPPORTED=0xc
+PORT_ADMIN_COMMANDS=0x10
+PORT_FEATURES_ASKED=0x14
+PORT_FEATURES_REFUSED=0x18
+
+# bits N: the set bits of N, as a list ("1 2 26").
+bits() { local v=$1 i out=""; for i in $(seq 0 31); do (((v >> i) & 1)) && out="$out $i"; done; echo "${out# }"; }
 
 pass() { echo "VMTEST-PASS $1"; }
 fail() { echo "VMTEST-FAIL $1: $2"; }

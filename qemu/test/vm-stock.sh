@@ -22,6 +22,14 @@ fi
 [ "$(enaport "$BDF_A" read $PORT_RESETS)" = 1 ] && [ "$(enaport "$BDF_B" read $PORT_RESETS)" = 1 ] &&
 	pass one-reset-per-probe || fail one-reset-per-probe "A $(enaport "$BDF_A" read $PORT_RESETS), B $(enaport "$BDF_B" read $PORT_RESETS)"
 
+# What the driver needed of the device at probe, from the model's counters.
+info "probe of A: $(enaport "$BDF_A" read $PORT_ADMIN_COMMANDS) admin commands;" \
+	"features asked: $(bits "$(enaport "$BDF_A" read $PORT_FEATURES_ASKED)");" \
+	"refused as unsupported: [$(bits "$(enaport "$BDF_A" read $PORT_FEATURES_REFUSED)")]," \
+	"$(enaport "$BDF_A" read $PORT_UNSUPPORTED) unsupported answers in all"
+[ "$(enaport "$BDF_A" read $PORT_FEATURES_REFUSED)" = 0 ] && pass probe-asks-only-offered-features ||
+	fail probe-asks-only-offered-features "refused: $(bits "$(enaport "$BDF_A" read $PORT_FEATURES_REFUSED)")"
+
 prepare_netns
 ip netns add peer
 ip link set "$B" netns peer

@@ -38,6 +38,12 @@ pub mod test_port {
     pub const LAST_RESET_REASON: u32 = 0x3008;
     /// Read: admin commands answered "unsupported" so far.
     pub const UNSUPPORTED: u32 = 0x300c;
+    /// Read: admin commands executed so far.
+    pub const ADMIN_COMMANDS: u32 = 0x3010;
+    /// Read: bit N set when the driver asked for feature N (GET or SET).
+    pub const FEATURES_ASKED: u32 = 0x3014;
+    /// Read: bit N set when the model answered feature N "unsupported".
+    pub const FEATURES_REFUSED: u32 = 0x3018;
     /// Withhold keep-alive events until the next device reset.
     pub const WITHHOLD_KEEP_ALIVE: u32 = 1 << 0;
     /// The next admin command never completes.
@@ -130,6 +136,10 @@ pub struct Stats {
     pub admin_commands: u64,
     pub unsupported: u64,
     pub resets: u64,
+    /// Feature ids asked for (GET or SET FEATURE) and answered unsupported,
+    /// one bit each: what a driver needs of a device.
+    pub features_asked: u32,
+    pub features_refused: u32,
     /// Doorbell writes to Tx and Rx submission queues.
     pub tx_doorbells: u64,
     pub rx_doorbells: u64,
@@ -377,6 +387,12 @@ impl Model {
             self.stats.admin_commands += 1;
             let id = u16::from_le_bytes([e[0], e[1]]) & 0xfff;
             let (status, mut resp) = self.execute(&e);
+            if matches!(e[2], opcode::GET_FEATURE | opcode::SET_FEATURE) && e[17] < 32 {
+                self.stats.features_asked |= 1 << e[17];
+                if status == 3 {
+                    self.stats.features_refused |= 1 << e[17];
+                }
+            }
             if self.config.trace_admin {
                 self.admin_log.push((e[2], if matches!(e[2], opcode::GET_FEATURE | opcode::SET_FEATURE) { e[17] } else { 0 }, status));
             }
@@ -883,6 +899,9 @@ impl Registers for Model {
             test_port::RESETS => self.stats.resets as u32,
             test_port::LAST_RESET_REASON => self.last_reset_reason,
             test_port::UNSUPPORTED => self.stats.unsupported as u32,
+            test_port::ADMIN_COMMANDS => self.stats.admin_commands as u32,
+            test_port::FEATURES_ASKED => self.stats.features_asked,
+            test_port::FEATURES_REFUSED => self.stats.features_refused,
             _ => 0,
         }
     }
