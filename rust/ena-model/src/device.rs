@@ -25,9 +25,10 @@ pub const CQ_UNMASK_BASE: u32 = 0x2000;
 /// `ENA_ETH_IO_INTR_REG_INTR_UNMASK_MASK`: what `ena_com_unmask_intr` writes.
 const INTR_UNMASK: u32 = 1 << 30;
 
-/// A window past the ENA registers that no driver touches: a test running
-/// in the guest switches faults on through it (the QEMU device maps BAR0
-/// whole, so `/sys/bus/pci/devices/*/resource0` reaches it).
+/// A window past the ENA registers that no driver touches: a test switches
+/// faults on and reads counters through it. QEMU's device also shows it at
+/// config space 0xe0..0xff, which a guest reaches through sysfs even while
+/// a driver owns BAR0.
 pub mod test_port {
     /// Write: fault bits to switch on; read: the bits still armed.
     pub const FAULTS: u32 = 0x3000;
