@@ -14,6 +14,7 @@ PORT_UNSUPPORTED=0xc
 PORT_ADMIN_COMMANDS=0x10
 PORT_FEATURES_ASKED=0x14
 PORT_FEATURES_REFUSED=0x18
+PORT_LINK=0x1c
 
 # bits N: the set bits of N, as a list ("1 2 26").
 bits() { local v=$1 i out=""; for i in $(seq 0 31); do (((v >> i) & 1)) && out="$out $i"; done; echo "${out# }"; }

@@ -84,6 +84,16 @@ rx1=$(awk '/queue_1_rx_cnt:/ { print $2 }' /tmp/stats)
 	fail rss-spreads-flows-over-both-queues "queue_0_rx_cnt=$rx0 queue_1_rx_cnt=$rx1"
 info "A: $(grep -E 'tx_timeout|reset_fail|wd_expired|admin_q_pause|missed_tx|bad_req_id' /tmp/stats | tr -s ' \n' ' ')"
 
+# The wire cut and restored by the device: carrier follows the AENQ
+# link events, and so does traffic.
+carrier_off_ns() { ! carrier_on_ns "$@"; }
+enaport "$BDF_B" write $PORT_LINK 0
+check carrier-drops-on-link-down wait_for 10 carrier_off_ns "$B" peer
+ip netns exec peer ping -c 1 -W 1 "$IP_A" >/dev/null 2>&1 && fail no-traffic-while-link-down "a reply came" || pass no-traffic-while-link-down
+enaport "$BDF_B" write $PORT_LINK 1
+check carrier-returns-on-link-up wait_for 10 carrier_on_ns "$B" peer
+check traffic-after-link-up wait_for 10 ip netns exec peer ping -c 1 -W 1 "$IP_A"
+
 if dmesg | grep -E 'ena ' | grep -qiE 'reset|keep alive|timeout|missing'; then
 	fail no-resets-under-traffic "$(ena_dmesg 5)"
 else

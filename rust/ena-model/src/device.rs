@@ -45,6 +45,9 @@ pub mod test_port {
     pub const FEATURES_ASKED: u32 = 0x3014;
     /// Read: bit N set when the model answered feature N "unsupported".
     pub const FEATURES_REFUSED: u32 = 0x3018;
+    /// Read: 1 when the link is up. Write 0 or 1: cut or restore the wire
+    /// (a LINK_CHANGE event, what `ena_update_on_link_change` handles).
+    pub const LINK: u32 = 0x301c;
     /// Withhold keep-alive events until the next device reset.
     pub const WITHHOLD_KEEP_ALIVE: u32 = 1 << 0;
     /// The next admin command never completes.
@@ -903,6 +906,7 @@ impl Registers for Model {
             test_port::ADMIN_COMMANDS => self.stats.admin_commands as u32,
             test_port::FEATURES_ASKED => self.stats.features_asked,
             test_port::FEATURES_REFUSED => self.stats.features_refused,
+            test_port::LINK => self.link_up as u32,
             _ => 0,
         }
     }
@@ -957,6 +961,7 @@ impl Registers for Model {
                 }
             }
             o if (CQ_UNMASK_BASE..CQ_UNMASK_BASE + 0x1000).contains(&o) => self.unmask(((o - CQ_UNMASK_BASE) / 4) as usize, v),
+            test_port::LINK if v <= 1 && self.link_up != (v == 1) => self.set_link(v == 1),
             test_port::FAULTS => {
                 self.faults.withhold_keep_alive |= v & test_port::WITHHOLD_KEEP_ALIVE != 0;
                 self.faults.withhold_completion |= v & test_port::WITHHOLD_COMPLETION != 0;

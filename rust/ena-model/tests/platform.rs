@@ -345,3 +345,22 @@ fn the_indirection_table_steers_each_flow_to_its_queue_with_its_hash() {
     }
     assert!(per_queue[0] > 0 && per_queue[1] > 0, "ten flows, both queues: {per_queue:?}");
 }
+
+#[test]
+fn the_test_port_cuts_and_restores_the_link_with_events() {
+    let (mut d, host, mut p, mut bufs) = with_irq_pair();
+    assert_eq!(d.regs.read32(test_port::LINK), 1);
+    d.regs.write32(test_port::LINK, 0);
+    assert_eq!(d.regs.read32(test_port::LINK), 0);
+    send(&mut d, &mut p, &mut bufs, 0, &[1; 60]);
+    assert!(host.sent.borrow().is_empty(), "a cut wire carries nothing");
+    d.regs.write32(test_port::LINK, 0);
+    d.regs.write32(test_port::LINK, 7);
+    d.regs.write32(test_port::LINK, 1);
+    let mut events = Vec::new();
+    d.poll_events(|e| events.push(e));
+    use ena_core::aenq::Event;
+    assert_eq!(events, vec![Event::LinkChange { up: true }, Event::LinkChange { up: false }, Event::LinkChange { up: true }], "bring-up's event, then one per change");
+    send(&mut d, &mut p, &mut bufs, 1, &[1; 60]);
+    assert_eq!(host.sent.borrow().len(), 1);
+}
