@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The drivers' recovery paths, driven by faults the model injects (switched
 # on through its test port): keep-alives withheld until the driver resets
-# the device, then one admin completion withheld. Each time the driver of
+# the device, then one admin completion withheld, then Tx completions
+# withheld under traffic. Each time the driver of
 # ENI B (Debian's ena, or ena_custom when /opt/ena-lab/fault-driver says
 # so) must notice, name the cause in dmesg, reset the device and carry
 # traffic again.
@@ -67,7 +68,26 @@ r2=$(resets)
 check traffic-resumes-after-admin-reset wait_for 15 pings
 ip netns exec peer ethtool -S "$B" | grep -q 'bw_in_allowance_exceeded' && pass admin-queue-answers-again || fail admin-queue-answers-again "ethtool -S failed"
 
-ena_dmesg 40 | grep -E 'Keep alive|not in running state|reset completed' | while IFS= read -r l; do info "dmesg: $l"; done
+# 3. Tx completions withheld under traffic: frames still leave, but the
+# driver's missing-completion check (or the netdev watchdog, once the ring
+# is full) must reset the device.
+resets_done() { [ "$(dmesg | grep -E "$DRV $BDF_B" | grep -c 'reset completed')" -ge "$1" ]; }
+enaport "$BDF_B" write $PORT_FAULTS 8
+iperf3 -s -B "$IP_A" -D -1 >/dev/null
+sleep 0.5
+ip netns exec peer timeout 20 iperf3 -c "$IP_A" -t 4 -P 4 >/dev/null 2>&1 || true
+check device-reset-after-missing-tx-completions wait_for 40 resets_done 3
+if dmesg | grep -E "$DRV $BDF_B" | grep -qiE 'above the threshold|paused for too long|timed out'; then
+	pass missing-tx-completions-named
+else
+	fail missing-tx-completions-named "$(ena_dmesg 5)"
+fi
+check traffic-resumes-after-tx-reset wait_for 15 pings
+r3=$(resets)
+[ "$r3" -gt "$r2" ] && pass device-saw-third-reset || fail device-saw-third-reset "resets $r2 -> $r3"
+
+# The causes the driver named, one line each (the TX notices are many).
+dmesg | grep -E "$DRV $BDF_B" | grep -iE 'Keep alive watchdog|not in running state|above the threshold|paused for too long|timed out' | head -n 4 | while IFS= read -r l; do info "dmesg: $l"; done
 # The other ENI never noticed.
 dmesg | grep -E "ena $(bdf_of_mac $MAC_A)" | grep -qiE 'reset|keep alive' && fail primary-untouched "$(ena_dmesg 3)" || pass primary-untouched
 dmesg | grep -qE 'Oops|BUG:|Call Trace' && fail dmesg-clean "$(dmesg | grep -E 'Oops|BUG:|Call Trace' | head -n 2)" || pass dmesg-clean

@@ -54,6 +54,9 @@ pub mod test_port {
     pub const WITHHOLD_COMPLETION: u32 = 1 << 1;
     /// The next admin completion carries another command id.
     pub const WRONG_COMPLETION_ID: u32 = 1 << 2;
+    /// Frames are still sent, but no Tx completion is written until the
+    /// next device reset (the driver's missing-completion check fires).
+    pub const WITHHOLD_TX_COMPLETIONS: u32 = 1 << 3;
 }
 
 /// `enum ena_admin_aq_feature_id` values the model answers beyond bring-up.
@@ -122,6 +125,9 @@ pub struct Faults {
     /// watchdog (`check_for_missing_keep_alive`) resets the device, which
     /// then recovers.
     pub withhold_keep_alive: bool,
+    /// No Tx completions until the next device reset
+    /// (`check_missing_comp_in_tx_queue` in the driver).
+    pub withhold_tx_completions: bool,
 }
 
 /// Counters, as `ena_com_get_dev_basic_stats` would report them.
@@ -316,6 +322,7 @@ impl Model {
         self.vectors.clear();
         self.rss = Indirection::default();
         self.faults.withhold_keep_alive = false;
+        self.faults.withhold_tx_completions = false;
     }
 
     /// A PCI reset (QEMU's system reset or FLR): as after power-on. Not
@@ -739,14 +746,17 @@ impl Model {
                 sq.ring = ring;
             }
             let req_id = if self.faults.bad_tx_req_id { depth + 1 } else { req_id };
-            if let Some(Some(cq)) = self.cqs.get_mut(cqi) {
+            let complete = !self.faults.withhold_tx_completions;
+            if let Some(Some(cq)) = self.cqs.get_mut(cqi).filter(|_| complete) {
                 let c = TxCdesc { req_id, flags: cq.ring.phase, ..Default::default() };
                 let mut b = [0u8; 8];
                 c.encode(&mut b);
                 self.bus.dma_write(cq.ring.base + cq.ring.slot() * cq.entry_size, &b);
                 cq.ring.advance();
             }
-            self.io_interrupt(cqi);
+            if complete {
+                self.io_interrupt(cqi);
+            }
             if oversize {
                 self.stats.tx_drops += 1;
                 continue;
@@ -895,7 +905,12 @@ impl Registers for Model {
             regs::AQ_CAPS => self.aq.depth as u32,
             test_port::FAULTS => {
                 let f = &self.faults;
-                [(f.withhold_keep_alive, test_port::WITHHOLD_KEEP_ALIVE), (f.withhold_completion, test_port::WITHHOLD_COMPLETION), (f.wrong_completion_id, test_port::WRONG_COMPLETION_ID)]
+                [
+                    (f.withhold_keep_alive, test_port::WITHHOLD_KEEP_ALIVE),
+                    (f.withhold_completion, test_port::WITHHOLD_COMPLETION),
+                    (f.wrong_completion_id, test_port::WRONG_COMPLETION_ID),
+                    (f.withhold_tx_completions, test_port::WITHHOLD_TX_COMPLETIONS),
+                ]
                     .iter()
                     .filter(|(on, _)| *on)
                     .fold(0, |bits, (_, bit)| bits | bit)
@@ -966,6 +981,7 @@ impl Registers for Model {
                 self.faults.withhold_keep_alive |= v & test_port::WITHHOLD_KEEP_ALIVE != 0;
                 self.faults.withhold_completion |= v & test_port::WITHHOLD_COMPLETION != 0;
                 self.faults.wrong_completion_id |= v & test_port::WRONG_COMPLETION_ID != 0;
+                self.faults.withhold_tx_completions |= v & test_port::WITHHOLD_TX_COMPLETIONS != 0;
             }
             _ => {}
         }

@@ -364,3 +364,16 @@ fn the_test_port_cuts_and_restores_the_link_with_events() {
     send(&mut d, &mut p, &mut bufs, 1, &[1; 60]);
     assert_eq!(host.sent.borrow().len(), 1);
 }
+
+#[test]
+fn withheld_tx_completions_still_send_and_a_reset_ends_the_fault() {
+    let (mut d, host, mut p, mut bufs) = with_irq_pair();
+    d.regs.write32(test_port::FAULTS, test_port::WITHHOLD_TX_COMPLETIONS);
+    send(&mut d, &mut p, &mut bufs, 0, &[1; 60]);
+    assert_eq!(host.sent.borrow().len(), 1, "the frame goes out");
+    assert_eq!(p.tx_done.next_completed(), Err(ena_core::Error::NotReady), "but is never completed");
+    assert_eq!(vector_irqs(&host), 0);
+    d.regs.write32(regs::DEV_CTL, 1);
+    d.regs.write32(regs::DEV_CTL, 0);
+    assert_eq!(d.regs.read32(test_port::FAULTS), 0);
+}
