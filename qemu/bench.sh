@@ -11,8 +11,9 @@ COLD=1
 [[ ${1:-} == --no-cold ]] && COLD=0
 [[ -z ${1:-} || ${1:-} == --no-cold ]] || { echo "usage: qemu/bench.sh [--no-cold]" >&2; exit 2; }
 
-# A scratch copy of the project's qemu/ beside the real rust/ and tools/,
-# so the edits never touch the working tree.
+# A scratch copy of the project's qemu/ beside the real rust/ and tools/:
+# the C edit goes to the copy; the model change only touches a source's
+# mtime, so cargo rebuilds the same library.
 SCRATCH=$(mktemp -d "$TOP/.cache/qemu-bench.XXXXXX")
 trap 'rm -rf "$SCRATCH"' EXIT
 cp -r "$HERE" "$SCRATCH/qemu"

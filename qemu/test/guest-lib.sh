@@ -50,8 +50,23 @@ has_nic() { [ -n "$(nic "$@")" ]; }
 carrier_on() { [ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" = 1 ]; }
 carrier_on_ns() { ip -n "$2" link show "$1" | grep -q 'LOWER_UP'; }
 
+both_present() { has_nic $MAC_A && has_nic $MAC_B; }
+
 # iproute2 keeps namespaces under /var/run/netns.
 prepare_netns() { mkdir -p /var /run/netns && { [ -e /var/run ] || ln -s /run /var/run; }; }
+
+# wire_pair A B: A up in the root namespace with IP_A, B up in namespace
+# "peer" with IP_B: traffic between them crosses both emulated ENIs.
+wire_pair() {
+	prepare_netns
+	ip netns add peer
+	ip link set "$2" netns peer
+	ip -n peer link set lo up
+	ip -n peer addr add "$IP_B/24" dev "$2"
+	ip -n peer link set "$2" up
+	ip addr add "$IP_A/24" dev "$1"
+	ip link set "$1" up
+}
 
 # ena_dmesg: what the ENA drivers said, for failure messages.
 ena_dmesg() { dmesg | grep -E 'ena(_custom)? ' | tail -n "${1:-15}"; }

@@ -9,19 +9,13 @@ TOP=$(cd "$HERE/../.." && pwd)
 WORK=$(mktemp -d /tmp/qemu-test.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-FIXTURES=${ENA_LAB_FIXTURES:-$TOP/../shared/fixtures}
-
 rc=0
-"$TOP/tools/apt-install.sh" gcc iproute2 ethtool iperf3 jq iputils-ping coreutils linux-headers-amd64
+"$TOP/tools/apt-install.sh" gcc iproute2 ethtool iperf3 jq iputils-ping coreutils
 QEMU=$("$TOP/qemu/build.sh")
 gcc -O2 -Wall -Wextra -Werror -o "$WORK/enaport" "$HERE/enaport.c"
 
 # ena_custom, built as the kmod tests build it (cached).
-KVER=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | grep -o 'linux-headers-[0-9][^ ,]*-amd64' | head -n 1)
-KVER=${KVER#linux-headers-}
-"$TOP/kmod/build.sh" --version 2.15.0 --source "tarball:$FIXTURES/amzn-drivers-ena_linux_2.15.0.tar.gz" \
-	--kernel-build "/usr/src/linux-headers-$KVER" --work "$TOP/.cache/kmod/work" --install "$TOP/.cache/kmod/modules" \
-	>"$WORK/manifest.json"
+"$TOP/kmod/test/cached-module.sh" >"$WORK/manifest.json"
 KO=$(jq -r .modulePath "$WORK/manifest.json")
 jq -r .moduleVersion "$WORK/manifest.json" >"$WORK/version"
 scripts=()

@@ -17,7 +17,6 @@ on_drv() { [ "$(driver_of_bdf "$BDF_B")" = "$DRV" ] && has_nic $MAC_B; }
 pings() { ip netns exec peer ping -c 2 -W 2 "$IP_A" >/dev/null 2>&1; }
 
 modprobe ena
-both_present() { has_nic $MAC_A && has_nic $MAC_B; }
 check both-enis-probed wait_for 10 both_present
 BDF_B=$(bdf_of_mac $MAC_B)
 if [ "$DRV" = ena_custom ]; then
@@ -29,13 +28,7 @@ if [ "$DRV" = ena_custom ]; then
 fi
 check "eni-b-on-$DRV" wait_for 10 on_drv
 A=$(nic $MAC_A) B=$(nic $MAC_B)
-prepare_netns
-ip netns add peer
-ip link set "$B" netns peer
-ip -n peer addr add "$IP_B/24" dev "$B"
-ip -n peer link set "$B" up
-ip addr add "$IP_A/24" dev "$A"
-ip link set "$A" up
+wire_pair "$A" "$B"
 wait_for 10 carrier_on "$A" && wait_for 10 carrier_on_ns "$B" peer || fail carrier "no carrier"
 check traffic-before-faults wait_for 10 pings
 r0=$(resets)

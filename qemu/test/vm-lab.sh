@@ -24,7 +24,6 @@ step() {
 explain() { tr '\n' ' ' <"/tmp/$1.err" | tail -c 600; }
 
 modprobe ena
-both_present() { has_nic $MAC_A && has_nic $MAC_B; }
 check both-enis-on-stock-ena wait_for 10 both_present
 A=$(nic $MAC_A) BDF_B=$(bdf_of_mac $MAC_B)
 ip addr add "$IP_A/24" dev "$A"

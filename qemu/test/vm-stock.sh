@@ -7,7 +7,6 @@
 . /opt/ena-lab/guest-lib.sh
 
 modprobe ena
-both_present() { has_nic $MAC_A && has_nic $MAC_B; }
 check both-enis-probed wait_for 10 both_present
 A=$(nic $MAC_A) B=$(nic $MAC_B)
 BDF_A=$(bdf_of_mac $MAC_A) BDF_B=$(bdf_of_mac $MAC_B)
@@ -30,14 +29,7 @@ info "probe of A: $(enaport "$BDF_A" read $PORT_ADMIN_COMMANDS) admin commands;"
 [ "$(enaport "$BDF_A" read $PORT_FEATURES_REFUSED)" = 0 ] && pass probe-asks-only-offered-features ||
 	fail probe-asks-only-offered-features "refused: $(bits "$(enaport "$BDF_A" read $PORT_FEATURES_REFUSED)")"
 
-prepare_netns
-ip netns add peer
-ip link set "$B" netns peer
-ip -n peer link set lo up
-ip -n peer addr add "$IP_B/24" dev "$B"
-ip -n peer link set "$B" up
-ip addr add "$IP_A/24" dev "$A"
-ip link set "$A" up
+wire_pair "$A" "$B"
 check carrier-from-link-event wait_for 10 carrier_on "$A"
 check carrier-in-namespace wait_for 10 carrier_on_ns "$B" peer
 

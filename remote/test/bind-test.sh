@@ -6,18 +6,12 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
-FIXTURES=${ENA_LAB_FIXTURES:-$TOP/../shared/fixtures}
-
 "$TOP/tools/apt-install.sh" linux-headers-amd64 kmod iproute2 ethtool bash
-KVER=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | grep -o 'linux-headers-[0-9][^ ,]*-amd64' | head -n 1)
-KVER=${KVER#linux-headers-}
 TMP=$(mktemp -d /tmp/bind-test.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
 # The module the lab would bind: built like kmod's tests build it (cached).
-"$TOP/kmod/build.sh" --version 2.15.0 --source "tarball:$FIXTURES/amzn-drivers-ena_linux_2.15.0.tar.gz" \
-	--kernel-build "/usr/src/linux-headers-$KVER" --work "$TOP/.cache/kmod/work" --install "$TOP/.cache/kmod/modules" \
-	>"$TMP/manifest.json"
+"$TOP/kmod/test/cached-module.sh" >"$TMP/manifest.json"
 ko=$(sed -n 's/.*"modulePath":"\([^"]*\)".*/\1/p' "$TMP/manifest.json")
 sed -n 's/.*"moduleVersion":"\([^"]*\)".*/\1/p' "$TMP/manifest.json" >"$TMP/version"
 

@@ -312,7 +312,6 @@ impl Model {
     /// `ena_com_dev_reset` as the device sees it: everything the driver set
     /// up is forgotten.
     fn reset(&mut self) {
-        self.stats.resets += 1;
         self.aq = Ring::default();
         self.acq = Ring::default();
         self.aenq = Ring::default();
@@ -329,7 +328,6 @@ impl Model {
     /// counted in `stats.resets`, which counts the driver's resets.
     pub fn hw_reset(&mut self) {
         self.reset();
-        self.stats.resets -= 1;
         self.resetting = false;
         self.readless_resp = 0;
         self.faults = Faults::default();
@@ -932,6 +930,7 @@ impl Registers for Model {
                 if v & dev_ctl::DEV_RESET_MASK != 0 {
                     self.resetting = true;
                     self.last_reset_reason = (v & dev_ctl::RESET_REASON_MASK) >> dev_ctl::RESET_REASON_SHIFT;
+                    self.stats.resets += 1;
                     self.reset();
                 } else if !self.faults.reset_stuck {
                     self.resetting = false;
