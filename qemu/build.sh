@@ -24,7 +24,7 @@ die() { echo "[qemu-build] error: $*" >&2; exit 1; }
 
 install_deps() {
 	"$ROOT/tools/apt-install.sh" qemu-system-x86 dpkg-dev meson ninja-build pkg-config \
-		libglib2.0-dev libpixman-1-dev flex bison xz-utils patch
+		libglib2.0-dev libpixman-1-dev libfdt-dev flex bison xz-utils patch
 }
 
 # source_version: the Debian source version of the installed QEMU, e.g.

@@ -2,13 +2,9 @@ package stackconfig
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 )
 
 func getter(m map[string]string) Getter {
@@ -19,44 +15,6 @@ func getter(m map[string]string) Getter {
 }
 
 var fixedIP = Hooks{DetectPublicIP: func() (netip.Addr, error) { return netip.MustParseAddr("198.51.100.9"), nil }}
-
-// Pulumi.yaml's defaults are what `pulumi up` applies; Defaults is what the
-// program and its mock tests apply. They must be the same.
-func TestDefaultsMatchPulumiYaml(t *testing.T) {
-	raw, err := os.ReadFile("../Pulumi.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var project struct {
-		Name   string
-		Config map[string]struct {
-			Type        string
-			Description string
-			Default     interface{}
-		}
-	}
-	if err := yaml.Unmarshal(raw, &project); err != nil {
-		t.Fatalf("Pulumi.yaml: %v", err)
-	}
-	for key, want := range Defaults {
-		c, ok := project.Config[key]
-		if !ok {
-			t.Errorf("Pulumi.yaml has no config key %s", key)
-			continue
-		}
-		if got := fmt.Sprint(c.Default); got != want {
-			t.Errorf("default of %s: Pulumi.yaml says %q, Go says %q", key, got, want)
-		}
-		if c.Type == "" || c.Description == "" {
-			t.Errorf("Pulumi.yaml key %s needs a type and a description", key)
-		}
-	}
-	for key := range project.Config {
-		if _, ok := Defaults[key]; !ok {
-			t.Errorf("Pulumi.yaml declares %s, which the program does not read", key)
-		}
-	}
-}
 
 func TestDefaultsParse(t *testing.T) {
 	s, err := Parse(getter(nil), fixedIP)
