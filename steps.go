@@ -39,11 +39,16 @@ func driverSteps(onHost *remote.Host, lab driverLab) (map[string]pulumi.Input, e
 	s := lab.settings
 	mac := lab.host.Secondary.MacAddress
 	ip := lab.host.Secondary.PrivateIp
+	nitro := remote.Result("nitro-check", lab.nitro)
+	// The primary ENI, known by the MAC the instance metadata gives: the
+	// steps that move a NIC refuse it (every ENI has a default route on AL2023).
+	primaryMac := field(nitro, "primaryMac")
 	network := map[string]pulumi.StringInput{
-		"ENA_LAB_MAC":     mac,
-		"ENA_LAB_IP":      ip,
-		"ENA_LAB_PREFIX":  pulumi.String(strconv.Itoa(s.SubnetCidr.Bits())),
-		"ENA_LAB_GATEWAY": pulumi.String(infra.SubnetRouter(s.SubnetCidr).String()),
+		"ENA_LAB_MAC":         mac,
+		"ENA_LAB_PRIMARY_MAC": primaryMac,
+		"ENA_LAB_IP":          ip,
+		"ENA_LAB_PREFIX":      pulumi.String(strconv.Itoa(s.SubnetCidr.Bits())),
+		"ENA_LAB_GATEWAY":     pulumi.String(infra.SubnetRouter(s.SubnetCidr).String()),
 	}
 	measure := map[string]pulumi.StringInput{
 		"ENA_LAB_MAC":       mac,
@@ -51,7 +56,6 @@ func driverSteps(onHost *remote.Host, lab driverLab) (map[string]pulumi.Input, e
 		"ENA_LAB_DURATION":  pulumi.String(strconv.Itoa(iperfSeconds)),
 		"ENA_LAB_STREAMS":   pulumi.String(strconv.Itoa(iperfStreams)),
 	}
-	nitro := remote.Result("nitro-check", lab.nitro)
 
 	if _, err := onHost.Run(remote.Step{
 		Name: "prereqs", Script: "prereqs.sh", Sources: []string{"lib.sh"},
@@ -93,6 +97,7 @@ func driverSteps(onHost *remote.Host, lab driverLab) (map[string]pulumi.Input, e
 		Name: "bind", Script: "bind.sh", Sources: []string{"lib.sh"}, DeleteScript: "unbind.sh",
 		Inputs: map[string]pulumi.StringInput{
 			"ENA_LAB_MAC":            mac,
+			"ENA_LAB_PRIMARY_MAC":    primaryMac,
 			"ENA_LAB_MODULE":         field(manifest, "modulePath"),
 			"ENA_LAB_EXPECT_VERSION": version,
 			"ENA_LAB_PARAMS":         pulumi.String(s.DriverParamsString()),

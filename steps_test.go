@@ -87,6 +87,8 @@ func TestBindTakesTheBuiltModuleAndUndoesOnDelete(t *testing.T) {
 	in := stdin(t, m, "bind")
 	for _, want := range []string{
 		"ENA_LAB_MAC='0a:1b:2c:3d:4e:5f'",
+		// The primary, as the nitro check read it from the instance metadata.
+		"ENA_LAB_PRIMARY_MAC='0a:1b:2c:3d:4e:01'",
 		"ENA_LAB_MODULE='/opt/ena-lab/modules/6.1.150-1.amzn2023.x86_64/2.15.0/ena_custom.ko'",
 		"ENA_LAB_EXPECT_VERSION='2.15.0g-custom.0badc0de'",
 		"ENA_LAB_PARAMS='rx_queue_size=2048'",
@@ -112,7 +114,8 @@ func TestNetworkStepsUseTheENIsRealAddresses(t *testing.T) {
 	m, _ := mustRun(t, "dev", base)
 	for _, step := range []string{"baseline", "netns"} {
 		in := stdin(t, m, step)
-		for _, want := range []string{"ENA_LAB_MAC='0a:1b:2c:3d:4e:5f'", "ENA_LAB_IP='10.42.0.20'", "ENA_LAB_PREFIX='24'", "ENA_LAB_GATEWAY='10.42.0.1'"} {
+		for _, want := range []string{"ENA_LAB_MAC='0a:1b:2c:3d:4e:5f'", "ENA_LAB_IP='10.42.0.20'", "ENA_LAB_PREFIX='24'", "ENA_LAB_GATEWAY='10.42.0.1'",
+			"ENA_LAB_PRIMARY_MAC='0a:1b:2c:3d:4e:01'"} {
 			if !strings.Contains(in, want) {
 				t.Errorf("%s lacks %s", step, want)
 			}

@@ -17,7 +17,7 @@ step() {
 	while (($#)) && [[ $1 != -- ]]; do vars+=("$1"); shift; done
 	[[ ${1:-} == -- ]] && shift
 	env ENA_LAB_STATE_DIR=/tmp/state ENA_LAB_LOG_DIR=/tmp/log ENA_LAB_SYSTEMD_DIR=/tmp/systemd \
-		ENA_LAB_MAC=$MAC_B ENA_LAB_IP=$IP_B ENA_LAB_PREFIX=24 ENA_LAB_GATEWAY=$GW ENA_LAB_SERVER_IP=$IP_A \
+		ENA_LAB_MAC=$MAC_B ENA_LAB_PRIMARY_MAC=$MAC_A ENA_LAB_IP=$IP_B ENA_LAB_PREFIX=24 ENA_LAB_GATEWAY=$GW ENA_LAB_SERVER_IP=$IP_A \
 		ENA_LAB_DURATION=2 ENA_LAB_STREAMS=2 ENA_LAB_TIMEOUT=20 "${vars[@]}" \
 		bash "$S/$script" "$@" >"/tmp/$script.out" 2>"/tmp/$script.err"
 }
@@ -30,6 +30,17 @@ ip addr add "$IP_A/24" dev "$A"
 ip link set "$A" up
 check primary-carrier wait_for 10 carrier_on "$A"
 prepare_netns
+# Amazon Linux 2023's amazon-ec2-net-utils: every ENI on ena has an address
+# and a default route, metric 512 + device number (A is 0, B is 1).
+ip route add default via $GW dev "$A" metric 512 onlink
+al2023_secondary() {
+	local b
+	b=$(nic $MAC_B) && [ -n "$b" ] || return 0
+	ip link set "$b" up
+	ip addr replace "$IP_B/24" dev "$b"
+	ip route replace default via $GW dev "$b" metric 513 onlink
+}
+al2023_secondary
 
 if step baseline.sh && jq -e '.driver == "ena" and .figures.single.txGbps > 0 and .figures.multi.rxGbps > 0' /tmp/baseline.sh.out >/dev/null; then
 	pass baseline-on-stock-ena
@@ -39,6 +50,7 @@ else
 fi
 [ "$(driver_of_bdf "$BDF_B")" = ena ] && has_nic $MAC_B && pass baseline-puts-the-eni-back || fail baseline-puts-the-eni-back "driver $(driver_of_bdf "$BDF_B")"
 
+al2023_secondary
 if step bind.sh ENA_LAB_MODULE=/opt/ena-lab/ena_custom.ko ENA_LAB_EXPECT_VERSION="$WANT" &&
 	jq -e --arg v "$WANT" '.driver == "ena_custom" and .version == $v and .previousDriver == "ena"' /tmp/bind.sh.out >/dev/null; then
 	pass bind-moves-eni-to-ena_custom

@@ -2,9 +2,9 @@
 # Move the lab NIC (found by its MAC, never by name) from its driver to the
 # target driver through driver_override, verify the result, and roll back to
 # the previous driver on any failure. Installs a boot unit that rebinds after
-# a reboot. The primary ENI is never touched: a NIC carrying the default
-# route is refused.
+# a reboot. The primary ENI (known by its MAC) is never touched.
 # input ENA_LAB_MAC required  MAC address of the lab NIC
+# input ENA_LAB_PRIMARY_MAC required  MAC of the primary ENI (instance metadata): refused
 # input ENA_LAB_TARGET_DRIVER optional(ena_custom)  driver to bind to
 # input ENA_LAB_MODULE optional  path of the target's .ko (else: modprobe the target)
 # input ENA_LAB_EXPECT_VERSION optional  version the target module must report
@@ -30,6 +30,7 @@ PCI=/sys/bus/pci
 
 validate_inputs() {
 	require_mac ENA_LAB_MAC
+	require_not_primary
 	MAC=$ENA_LAB_MAC
 	ENA_LAB_TARGET_DRIVER=$TARGET require_name ENA_LAB_TARGET_DRIVER
 	ENA_LAB_NETNS=$NS require_name ENA_LAB_NETNS
@@ -57,9 +58,6 @@ locate() {
 	BDF=""
 	if find_nic "$MAC" "$NS"; then
 		BDF=$(basename "$(in_ns "$NIC_NS" readlink -f "/sys/class/net/$NIC_IF/device")")
-		if [[ -z $NIC_NS ]] && ip route show default | grep -q " dev $NIC_IF "; then
-			die "$NIC_IF ($MAC, $BDF) carries this host's default route: refusing to touch it (is this the primary ENI?)"
-		fi
 	elif [[ -f $state ]]; then
 		BDF=$(<"$state")
 	fi
@@ -69,26 +67,38 @@ locate() {
 	DEV=$PCI/devices/$BDF
 }
 
-current_driver() { if [[ -L $DEV/driver ]]; then basename "$(readlink "$DEV/driver")"; fi; }
+current_driver() { pci_driver "$BDF"; }
+
+# lab_netdev: sets NIC_IF and NIC_NS to the function's interface as udev left
+# it: by sysfs in this namespace, else by MAC in the lab namespace.
+lab_netdev() {
+	local i
+	if i=$(netdev_of_pci "$BDF"); then NIC_NS="" NIC_IF=$i; return 0; fi
+	find_nic "$MAC" "$NS"
+}
 
 # netdev_of: the interface the function has now (any namespace), if any.
-netdev_of() { if find_nic "$MAC" "$NS"; then echo "$NIC_IF"; fi; }
+netdev_of() { if lab_netdev; then echo "$NIC_IF"; fi; }
 
 wait_netdev() {
 	local i
+	settle_udev
 	for ((i = 0; i < TIMEOUT * 10; i++)); do
-		find_nic "$MAC" "$NS" && return 0
+		lab_netdev && return 0
 		sleep 0.1
+		settle_udev
 	done
 	return 1
 }
 
+# module_version: what the loaded target module reports (modinfo, ethtool -i).
+module_version() { cat "/sys/module/$TARGET/version" 2>/dev/null || true; }
+
 bound_and_verified() {
 	[[ $(current_driver) == "$TARGET" ]] || return 1
+	[[ -z ${ENA_LAB_EXPECT_VERSION:-} || $(module_version) == "$ENA_LAB_EXPECT_VERSION" ]] || return 1
 	((EXPECT_NETDEV == 1)) || return 0
-	find_nic "$MAC" "$NS" || return 1
-	[[ $(driver_of "$NIC_IF" "$NIC_NS") == "$TARGET" ]] || return 1
-	[[ -z ${ENA_LAB_EXPECT_VERSION:-} || $(version_of "$NIC_IF" "$NIC_NS") == "$ENA_LAB_EXPECT_VERSION" ]]
+	lab_netdev
 }
 
 # lockdown_hint: why an unsigned module is refused, when the kernel is locked
@@ -151,7 +161,7 @@ rollback() {
 	while IFS= read -r line; do echo "    $line" >&2; done <<<"$dmesg_tail"
 	# Say where the device really is, not where it should be.
 	now=$(current_driver)
-	if [[ $now == "$PREV" ]] && { [[ -z $PREV_NETDEV ]] || find_nic "$MAC" "$NS"; }; then
+	if [[ $now == "$PREV" ]] && { [[ -z $PREV_NETDEV ]] || lab_netdev; }; then
 		outcome="rolled back to ${PREV:-no driver}"
 	else
 		outcome="ROLLBACK FAILED: the device is on '${now:-no driver}', not '${PREV:-no driver}'"
@@ -180,12 +190,14 @@ rebind() {
 	done
 	[[ $(current_driver) == "$TARGET" ]] || rollback "the $TARGET probe did not take the device"
 	if ((EXPECT_NETDEV == 1)); then
-		wait_netdev || rollback "no network interface with MAC $MAC appeared within ${TIMEOUT}s"
-		local drv ver
-		drv=$(driver_of "$NIC_IF" "$NIC_NS") ver=$(version_of "$NIC_IF" "$NIC_NS")
-		[[ $drv == "$TARGET" ]] || rollback "ethtool -i $NIC_IF says driver '$drv'"
+		# The probe's interface is renamed by udev right after: take the
+		# name from sysfs once udev is done, the driver from the link.
+		wait_netdev || rollback "no network interface appeared for $BDF ($MAC) within ${TIMEOUT}s"
+		[[ $(current_driver) == "$TARGET" ]] || rollback "$BDF is on '$(current_driver)' once its interface $NIC_IF appeared"
+		local ver
+		ver=$(module_version)
 		[[ -z ${ENA_LAB_EXPECT_VERSION:-} || $ver == "$ENA_LAB_EXPECT_VERSION" ]] ||
-			rollback "ethtool -i $NIC_IF says version '$ver', expected '$ENA_LAB_EXPECT_VERSION'"
+			rollback "$TARGET reports version '$ver', expected '$ENA_LAB_EXPECT_VERSION'"
 	fi
 	echo "${PREV}" >"$STATE_DIR/bind-${MAC//:/}.previous"
 }
@@ -193,9 +205,12 @@ rebind() {
 # persist: at boot, rebind with the same inputs once the module file is there.
 persist() {
 	local env=$STATE_DIR/bind.env self
+	# The boot unit's bound: load, probe and netdev, with room to roll back.
+	local limit=$((2 * TIMEOUT + 60))
 	self=$(readlink -f "${BASH_SOURCE[0]}")
 	{
-		printf 'ENA_LAB_MAC=%s\nENA_LAB_TARGET_DRIVER=%s\nENA_LAB_MODULE=%s\n' "$MAC" "$TARGET" "$MODULE"
+		printf 'ENA_LAB_MAC=%s\nENA_LAB_PRIMARY_MAC=%s\nENA_LAB_TARGET_DRIVER=%s\nENA_LAB_MODULE=%s\n' \
+			"$MAC" "$ENA_LAB_PRIMARY_MAC" "$TARGET" "$MODULE"
 		printf 'ENA_LAB_EXPECT_VERSION=%s\nENA_LAB_PARAMS="%s"\nENA_LAB_EXPECT_NETDEV=%s\nENA_LAB_NETNS=%s\n' \
 			"${ENA_LAB_EXPECT_VERSION:-}" "$PARAMS" "$EXPECT_NETDEV" "$NS"
 		# The same state and log places as this run, so the boot run finds the state.
@@ -205,13 +220,16 @@ persist() {
 	install_unit "$UNIT" "$UNIT_DIR" <<EOF
 [Unit]
 Description=ENA lab: bind the lab NIC ($MAC) to $TARGET
-After=systemd-udev-settle.service local-fs.target
-Before=network-pre.target
+# After the network is up, never before it: the primary's DHCP, and so
+# SSH, must not wait for an experimental driver's probe.
+Wants=network-online.target
+After=network-online.target
 ${MODULE:+ConditionPathExists=$MODULE}
 
 [Service]
 Type=oneshot
 RemainAfterExit=yes
+TimeoutStartSec=$limit
 EnvironmentFile=$env
 ExecStart=/usr/bin/env bash $self
 
@@ -233,7 +251,9 @@ main() {
 	fi
 	persist
 	local ifc="" ver=""
-	if find_nic "$MAC" "$NS"; then ifc=$NIC_IF ver=$(version_of "$NIC_IF" "$NIC_NS"); fi
+	settle_udev
+	if lab_netdev; then ifc=$NIC_IF; fi
+	[[ $(current_driver) == "$TARGET" ]] && ver=$(module_version)
 	say "ok: $BDF ($MAC) on $TARGET${ver:+ $ver}${ifc:+ as $ifc}"
 	printf '{"bdf":%s,"mac":%s,"driver":%s,"version":%s,"interface":%s,"previousDriver":%s,"changed":%s,"log":%s}\n' \
 		"$(json_str "$BDF")" "$(json_str "$MAC")" "$(json_str "$(current_driver)")" "$(json_str "$ver")" \

@@ -102,6 +102,39 @@ find_nic() {
 	return 1
 }
 
+# require_not_primary: the lab NIC is not the primary ENI (the one that carries
+# SSH). The primary is known positively, by the MAC the instance metadata
+# gives (nitro-check's primaryMac), never by its routes: on Amazon Linux 2023
+# amazon-ec2-net-utils gives EVERY ENI a default route (metric 512 + 100 x
+# card + device number), so the secondary has one too (metric 513).
+require_not_primary() {
+	require_mac ENA_LAB_PRIMARY_MAC
+	[[ $ENA_LAB_MAC != "$ENA_LAB_PRIMARY_MAC" ]] ||
+		die "input ENA_LAB_MAC='$ENA_LAB_MAC' is the primary ENI's MAC (ENA_LAB_PRIMARY_MAC): it carries SSH, refusing to touch it"
+}
+
+# settle_udev: let udev finish with new devices (it renames a new netdev,
+# eth1 -> ens6, after the probe); a no-op where no udev runs.
+settle_udev() {
+	if command -v udevadm >/dev/null && [[ -d /run/udev ]]; then udevadm settle --timeout=30 2>/dev/null || true; fi
+}
+
+# pci_driver BDF: the driver bound to a PCI function (its driver link), if any.
+pci_driver() {
+	local link=/sys/bus/pci/devices/$1/driver
+	if [[ -L $link ]]; then basename "$(readlink "$link")"; fi
+}
+
+# netdev_of_pci BDF: the network interface of a PCI function in this
+# namespace, by sysfs (the name udev gave it, not the one the probe made).
+netdev_of_pci() {
+	local d
+	for d in /sys/bus/pci/devices/"$1"/net/*; do
+		if [[ -e $d ]]; then basename "$d"; return 0; fi
+	done
+	return 1
+}
+
 # driver_of IFACE NS: the kernel driver behind an interface (ethtool -i).
 driver_of() { in_ns "$2" ethtool -i "$1" 2>/dev/null | sed -n 's/^driver: //p'; }
 version_of() { in_ns "$2" ethtool -i "$1" 2>/dev/null | sed -n 's/^version: //p'; }

@@ -6,6 +6,7 @@
 #   netns.sh          set up (idempotent)
 #   netns.sh down     move the NIC back and delete the namespace
 # input ENA_LAB_MAC required  MAC address of the lab NIC (the secondary ENI)
+# input ENA_LAB_PRIMARY_MAC required  MAC of the primary ENI (instance metadata): never moved
 # input ENA_LAB_NETNS optional(ena-lab)  namespace name
 # input ENA_LAB_IP required  the NIC's private IPv4 address
 # input ENA_LAB_PREFIX required  prefix length of its subnet
@@ -26,6 +27,7 @@ PERSIST=${ENA_LAB_PERSIST:-1}
 
 validate() {
 	require_mac ENA_LAB_MAC
+	require_not_primary
 	ENA_LAB_NETNS=$NS require_name ENA_LAB_NETNS
 	require_ipv4 ENA_LAB_IP
 	require_int ENA_LAB_PREFIX 8 30
@@ -45,6 +47,7 @@ configured() {
 
 setup() {
 	local changed=false
+	settle_udev
 	if configured; then
 		say "$NIC_IF ($MAC) already in $NS with $IP/$PREFIX via $GW: nothing to do"
 	else
@@ -52,20 +55,21 @@ setup() {
 		if ! ns_exists "$NS"; then
 			say "creating namespace $NS"
 			ip netns add "$NS"
+			# A first setup that fails half-way leaves nothing behind.
+			trap undo_new_ns EXIT
 		fi
 		ip -n "$NS" link set lo up
 		if [[ -z $NIC_NS ]]; then
-			if ip route show default | grep -q " dev $NIC_IF "; then
-				die "$NIC_IF ($MAC) carries this host's default route: refusing to move it (is this the primary ENI?)"
-			fi
 			say "moving $NIC_IF ($MAC) into $NS"
-			ip link set dev "$NIC_IF" netns "$NS"
+			ip link set dev "$NIC_IF" netns "$NS" 2>>"$LOG" ||
+				die "cannot move $NIC_IF ($MAC) into namespace $NS: $(tail -n 1 "$LOG")"
 		fi
 		say "configuring $NIC_IF: $IP/$PREFIX, default via $GW, mtu $MTU"
 		ip -n "$NS" addr flush dev "$NIC_IF"
 		ip -n "$NS" link set dev "$NIC_IF" mtu "$MTU" up
 		ip -n "$NS" addr add "$IP/$PREFIX" dev "$NIC_IF"
 		ip -n "$NS" route replace default via "$GW" dev "$NIC_IF" onlink
+		trap - EXIT
 		changed=true
 	fi
 	if [[ $PERSIST == 1 ]]; then persist; fi
@@ -80,7 +84,8 @@ persist() {
 	local env=$STATE_DIR/netns.env self
 	self=$(readlink -f "${BASH_SOURCE[0]}")
 	{
-		printf 'ENA_LAB_MAC=%s\nENA_LAB_NETNS=%s\nENA_LAB_IP=%s\nENA_LAB_PREFIX=%s\n' "$MAC" "$NS" "$IP" "$PREFIX"
+		printf 'ENA_LAB_MAC=%s\nENA_LAB_PRIMARY_MAC=%s\nENA_LAB_NETNS=%s\nENA_LAB_IP=%s\nENA_LAB_PREFIX=%s\n' \
+			"$MAC" "$ENA_LAB_PRIMARY_MAC" "$NS" "$IP" "$PREFIX"
 		printf 'ENA_LAB_GATEWAY=%s\nENA_LAB_MTU=%s\nENA_LAB_STATE_DIR=%s\nENA_LAB_LOG_DIR=%s\nENA_LAB_SYSTEMD_DIR=%s\n' \
 			"$GW" "$MTU" "$STATE_DIR" "$LOG_DIR" "$UNIT_DIR"
 	} >"$env.tmp" && mv "$env.tmp" "$env"
@@ -92,6 +97,8 @@ Requires=ena-lab-bind.service
 
 [Service]
 Type=oneshot
+RemainAfterExit=yes
+TimeoutStartSec=60
 EnvironmentFile=$env
 ExecStart=/usr/bin/env bash $self
 
@@ -100,7 +107,8 @@ WantedBy=multi-user.target
 EOF
 }
 
-teardown() {
+# release: the NIC back in the host namespace, the lab namespace gone.
+release() {
 	if find_nic "$MAC" "$NS" && [[ $NIC_NS == "$NS" ]]; then
 		say "moving $NIC_IF ($MAC) back to the host namespace"
 		ip -n "$NS" addr flush dev "$NIC_IF" || true
@@ -110,6 +118,18 @@ teardown() {
 		say "deleting namespace $NS"
 		ip netns delete "$NS"
 	fi
+}
+
+undo_new_ns() {
+	local rc=$?
+	((rc == 0)) && return
+	say "setup failed: undoing it"
+	release || true
+	exit "$rc"
+}
+
+teardown() {
+	release
 	if [[ $PERSIST == 1 ]]; then
 		remove_unit "$UNIT" "$UNIT_DIR"
 		rm -f "$STATE_DIR/netns.env"

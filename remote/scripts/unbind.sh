@@ -58,6 +58,7 @@ main() {
 				find_nic "$ENA_LAB_MAC" "$NS" && break
 				sleep 0.1
 			done
+			settle_udev
 			if find_nic "$ENA_LAB_MAC" "$NS"; then ifc=$NIC_IF; fi
 			drv=""
 			[[ -L $dev/driver ]] && drv=$(basename "$(readlink "$dev/driver")")

@@ -35,13 +35,24 @@ setup() {
 	ip -n "$HOSTNS" link set eni0 address "$ENI_MAC"
 	ip -n "$HOSTNS" addr add "$NET.1/24" dev prim0
 	ip -n "$HOSTNS" link set prim0 up
-	# A second link carrying the "host's" default route: the primary ENI.
+	# A second link standing in for the primary ENI (def0, known by its MAC).
 	ip -n "$HOSTNS" link add def0 type veth peer name def1
 	ip -n "$HOSTNS" link set def0 address "$DEF_MAC"
 	ip -n "$HOSTNS" addr add 203.0.113.1/24 dev def0
 	ip -n "$HOSTNS" link set def0 up
 	ip -n "$HOSTNS" link set def1 up
-	ip -n "$HOSTNS" route add default via 203.0.113.2 dev def0 onlink
+	ip -n "$HOSTNS" route add default via 203.0.113.2 dev def0 metric 512 onlink
+	al2023_secondary_route
+}
+
+# al2023_secondary_route: what amazon-ec2-net-utils gives the secondary ENI
+# on Amazon Linux 2023 whenever it is on ena in the host namespace: its
+# address and a default route of its own, metric 512 + device number 1.
+al2023_secondary_route() {
+	ip -n "$HOSTNS" link show eni0 >/dev/null 2>&1 || return 0
+	ip -n "$HOSTNS" link set eni0 up
+	ip -n "$HOSTNS" addr replace "$NET.2/24" dev eni0
+	ip -n "$HOSTNS" route replace default via "$NET.254" dev eni0 metric 513 onlink
 }
 
 # host_run SCRIPT [VAR=value...] [-- ARGS...]: a step as the host runs it.
@@ -53,7 +64,8 @@ host_run() {
 	# nsenter, not `ip netns exec`: the latter gives a private mount namespace,
 	# where the lab namespace the script creates would not be seen by others.
 	nsenter --net="/run/netns/$HOSTNS" env ENA_LAB_STATE_DIR="$TMP/state" ENA_LAB_LOG_DIR="$TMP/log" \
-		ENA_LAB_SYSTEMD_DIR="$TMP/systemd" ENA_LAB_NETNS="$LABNS" "${vars[@]}" bash "$SCRIPTS/$script" "${args[@]}"
+		ENA_LAB_SYSTEMD_DIR="$TMP/systemd" ENA_LAB_NETNS="$LABNS" ENA_LAB_PRIMARY_MAC="$DEF_MAC" \
+		"${vars[@]}" bash "$SCRIPTS/$script" "${args[@]}"
 }
 
 netns_env=(ENA_LAB_MAC="$ENI_MAC" ENA_LAB_IP="$NET.2" ENA_LAB_PREFIX=24 ENA_LAB_GATEWAY="$NET.1" ENA_LAB_MTU=1500)
@@ -74,6 +86,25 @@ expect_failure() {
 
 test_netns() {
 	local out
+	# The primary is refused by its MAC, before anything is created.
+	expect_failure netns-refuses-the-primary-eni "ENA_LAB_MAC='$DEF_MAC' is the primary ENI's MAC" \
+		host_run netns.sh ENA_LAB_MAC="$DEF_MAC" ENA_LAB_IP="$NET.3" ENA_LAB_PREFIX=24 ENA_LAB_GATEWAY="$NET.1"
+	if [[ ! -e /run/netns/$LABNS ]] && ip -n "$HOSTNS" route show default | grep -q "dev def0 metric 512"; then
+		pass netns-refusal-leaves-nothing
+	else
+		fail netns-refusal-leaves-nothing "namespace $LABNS exists or def0 lost its route"
+	fi
+	# A failure half-way (a bridge cannot change namespace) undoes the setup.
+	ip -n "$HOSTNS" link add brx type bridge
+	ip -n "$HOSTNS" link set brx address 02:e1:ab:00:00:99
+	expect_failure netns-failed-move-fails-loud "cannot move brx \\(02:e1:ab:00:00:99\\) into namespace" \
+		host_run netns.sh ENA_LAB_MAC=02:e1:ab:00:00:99 ENA_LAB_IP="$NET.4" ENA_LAB_PREFIX=24 ENA_LAB_GATEWAY="$NET.1"
+	if [[ ! -e /run/netns/$LABNS ]]; then pass netns-failed-setup-leaves-no-namespace; else
+		fail netns-failed-setup-leaves-no-namespace "$LABNS left behind"; fi
+	ip -n "$HOSTNS" link del brx
+	# The secondary carries a default route of its own (metric 513), as on
+	# AL2023: it is the lab NIC all the same, accepted and moved.
+	al2023_secondary_route
 	out=$(host_run netns.sh "${netns_env[@]}" 2>"$TMP/err") || true
 	if [[ $(jq -r '.changed' <<<"$out") == true && $(jq -r '.interface' <<<"$out") == eni0 && $(jq -r '.driver' <<<"$out") == veth ]] &&
 		ip -n "$LABNS" -4 addr show dev eni0 | grep -q "$NET.2/24" &&
@@ -94,8 +125,11 @@ test_netns() {
 	else
 		fail netns-boot-unit-written "no unit or env file"
 	fi
-	expect_failure netns-refuses-the-default-route-nic "carries this host's default route" \
-		host_run netns.sh ENA_LAB_MAC="$DEF_MAC" ENA_LAB_IP="$NET.3" ENA_LAB_PREFIX=24 ENA_LAB_GATEWAY="$NET.1"
+	if ip -n "$HOSTNS" route show default | grep -q "dev def0 metric 512" && ! ip -n "$HOSTNS" route show default | grep -q eni0; then
+		pass netns-primary-keeps-its-default-route
+	else
+		fail netns-primary-keeps-its-default-route "$(ip -n "$HOSTNS" route show default | tr '\n' ' ')"
+	fi
 	expect_failure netns-refuses-bad-ip "ENA_LAB_IP='198.51.100.300' is not an IPv4 address" \
 		host_run netns.sh ENA_LAB_MAC="$ENI_MAC" ENA_LAB_IP=198.51.100.300 ENA_LAB_PREFIX=24 ENA_LAB_GATEWAY="$NET.1"
 }

@@ -17,7 +17,7 @@ ip link set "$IF" up
 BDF=$(basename "$(readlink -f "/sys/class/net/$IF/device")")
 echo "VMTEST-INFO lockdown: $(cat /sys/kernel/security/lockdown)"
 if env ENA_LAB_STATE_DIR=/tmp/state ENA_LAB_LOG_DIR=/tmp/log ENA_LAB_SYSTEMD_DIR=/tmp/systemd ENA_LAB_MAC=$MAC \
-	ENA_LAB_MODULE=/opt/ena-lab/ena_custom.ko bash "$S/bind.sh" >/tmp/out 2>/tmp/err; then
+	ENA_LAB_PRIMARY_MAC=52:54:00:e1:ab:00 ENA_LAB_MODULE=/opt/ena-lab/ena_custom.ko bash "$S/bind.sh" >/tmp/out 2>/tmp/err; then
 	fail lockdown-refusal-is-named "bind succeeded under lockdown"
 else
 	err=$(tr '\n' ' ' </tmp/err)
