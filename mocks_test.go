@@ -35,7 +35,7 @@ func instanceType(hv string, metal bool, ena string, enis int, archs ...string) 
 	})
 }
 
-const nitroJSON = `{"ok":true,"instanceType":"c6i.large","primaryDriver":"ena","kernel":"6.1.150-1.amzn2023.x86_64","problems":[]}`
+const nitroJSON = `{"ok":true,"instanceType":"c6i.large","primaryMac":"0a:1b:2c:3d:4e:01","primaryDriver":"ena","kernel":"6.1.150-1.amzn2023.x86_64","problems":[]}`
 
 // stepStdout is what each host step prints on a healthy host.
 var stepStdout = map[string]string{
@@ -62,6 +62,9 @@ type labMocks struct {
 	resources []registered
 	calls     []pulumi.MockCallArgs
 	stdout    map[string]string // command name -> stdout
+	hostGone  bool              // EC2 lists no running lab instance
+	// pinnedZone, if set, is the zone an existing subnet was created in.
+	pinnedZone string
 }
 
 func (m *labMocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -79,6 +82,12 @@ func (m *labMocks) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		set("publicKeyOpenssh", "ssh-ed25519 AAAAfake")
 	case "aws:ec2/keyPair:KeyPair":
 		set("keyName", args.Inputs["keyNamePrefix"].StringValue()+"0001")
+	case "aws:ec2/subnet:Subnet":
+		m.mu.Lock()
+		if m.pinnedZone != "" {
+			set("availabilityZone", m.pinnedZone)
+		}
+		m.mu.Unlock()
 	case "command:remote:Command":
 		m.mu.Lock()
 		stdout, ok := m.stdout[args.Name]
@@ -110,11 +119,23 @@ func (m *labMocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) 
 	case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
 		filters := args.Args["filters"].ArrayValue()
 		name := filters[0].ObjectValue()["values"].ArrayValue()[0].StringValue()
-		zones := []string{"eu-west-1c", "eu-west-1a"}
+		zones := []string{"eu-west-1c", "eu-west-1-lax-1a", "eu-west-1a"}
 		if name == "c6i.nozones" {
 			zones = nil
 		}
 		return resource.NewPropertyMapFromMap(map[string]interface{}{"locations": zones}), nil
+	case "aws:index/getAvailabilityZones:getAvailabilityZones":
+		// Standard zones only, as the program asks: the Local Zone below is offered but not listed.
+		return resource.NewPropertyMapFromMap(map[string]interface{}{"names": []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}}), nil
+	case "aws:ec2/getInstances:getInstances":
+		m.mu.Lock()
+		gone := m.hostGone
+		m.mu.Unlock()
+		ids := []string{args.Args["filters"].ArrayValue()[0].ObjectValue()["values"].ArrayValue()[0].StringValue()}
+		if gone {
+			ids = []string{}
+		}
+		return resource.NewPropertyMapFromMap(map[string]interface{}{"ids": ids}), nil
 	case "aws:ssm/getParameter:getParameter":
 		name := args.Args["name"].StringValue()
 		ami := "ami-0aaaaaaaaaaaaaaaa"
@@ -170,7 +191,16 @@ func run(t *testing.T, stack string, cfg map[string]string) (*labMocks, map[stri
 // runWithStdout is run with the steps answering the given stdout.
 func runWithStdout(t *testing.T, stack string, cfg, stdout map[string]string) (*labMocks, map[string]internals.UnsafeAwaitOutputResult, error) {
 	t.Helper()
-	m := &labMocks{stdout: stdout}
+	return runOn(t, &labMocks{stdout: stdout}, stack, cfg)
+}
+
+// runOn runs the program against mocks prepared by the caller (an EC2 whose
+// host is gone, a subnet created in another zone).
+func runOn(t *testing.T, m *labMocks, stack string, cfg map[string]string) (*labMocks, map[string]internals.UnsafeAwaitOutputResult, error) {
+	t.Helper()
+	if m.stdout == nil {
+		m.stdout = stepStdout
+	}
 	full := map[string]string{}
 	for k, v := range cfg {
 		if !strings.Contains(k, ":") {

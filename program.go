@@ -75,7 +75,8 @@ func buildLab(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 		InstanceType:    itype.Name,
 		AmiID:           ami,
 		AmiFromSSM:      settings.AmiID == "",
-		SubnetID:        network.Subnet.ID(),
+		Network:         network,
+		Zones:           itype.Zones,
 		SecurityGroupID: firewall.Group.ID(),
 		Spot:            settings.Spot,
 		TTLHours:        settings.TTLHours,
@@ -87,7 +88,7 @@ func buildLab(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 	}
 
 	onHost, err := remote.NewHost(ctx, "lab", remote.HostArgs{
-		Address:    host.Instance.PublicIp,
+		Address:    host.Address,
 		PrivateKey: host.Key.PrivateKeyOpenssh,
 		Instance:   host.Instance,
 		DependsOn:  []pulumi.Resource{host.Attachment},

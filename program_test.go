@@ -418,7 +418,7 @@ func TestUnfitInstanceTypesFailBeforeAnythingIsCreated(t *testing.T) {
 		"z9.noena":    "ENA support is \"unsupported\"",
 		"t3.single":   "1 network interface",
 		"mac2.metal":  "Amazon Linux 2023 runs on",
-		"c6i.nozones": "not offered in any availability zone",
+		"c6i.nozones": "not offered in any standard availability zone",
 		"q1.nosuch":   "lookup failed",
 	}
 	for typ, why := range cases {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -14,8 +15,9 @@ var supportedArchitectures = []string{"x86_64", "arm64"}
 // InstanceType is what the lab needs to know about the chosen type.
 type InstanceType struct {
 	Name         string
-	Architecture string // x86_64 or arm64
-	Zone         string // an availability zone that offers the type
+	Architecture string   // x86_64 or arm64
+	Zone         string   // the availability zone a new lab is placed in
+	Zones        []string // every standard availability zone that offers the type
 }
 
 // CheckInstanceType looks the type up at preview time and refuses one that
@@ -38,11 +40,38 @@ func CheckInstanceType(ctx *pulumi.Context, name string, opts ...pulumi.InvokeOp
 	if err != nil {
 		return InstanceType{}, fmt.Errorf("instance type %s: availability zone lookup failed: %w", name, err)
 	}
-	zone, err := pickZone(name, offers.Locations)
+	// Local Zones and Wavelength zones are offered as "availability-zone"
+	// locations too; a lab belongs in a standard zone of the region.
+	standard, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{
+		State: pulumi.StringRef("available"),
+		Filters: []aws.GetAvailabilityZonesFilter{
+			{Name: "zone-type", Values: []string{"availability-zone"}},
+		},
+	}, opts...)
+	if err != nil {
+		return InstanceType{}, fmt.Errorf("instance type %s: availability zone lookup failed: %w", name, err)
+	}
+	zones := intersect(offers.Locations, standard.Names)
+	zone, err := pickZone(name, zones)
 	if err != nil {
 		return InstanceType{}, err
 	}
-	return InstanceType{Name: name, Architecture: arch, Zone: zone}, nil
+	return InstanceType{Name: name, Architecture: arch, Zone: zone, Zones: zones}, nil
+}
+
+// intersect keeps the zones of offered that are also in standard, sorted.
+func intersect(offered, standard []string) []string {
+	var out []string
+	for _, z := range offered {
+		for _, s := range standard {
+			if z == s {
+				out = append(out, z)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // RequireLabCapable says why a type cannot host the lab, or which AL2023
@@ -75,10 +104,11 @@ func RequireLabCapable(name string, info *ec2.GetInstanceTypeResult) (string, er
 		info.SupportedArchitectures, supportedArchitectures))
 }
 
-// pickZone takes the first zone by name so the choice is stable across runs.
+// pickZone takes the first zone by name for a new lab; the subnet keeps the
+// zone it was created in (a changed offering must not move the lab).
 func pickZone(name string, zones []string) (string, error) {
 	if len(zones) == 0 {
-		return "", fmt.Errorf("instance type %s is not offered in any availability zone of this region", name)
+		return "", fmt.Errorf("instance type %s is not offered in any standard availability zone of this region", name)
 	}
 	z := append([]string(nil), zones...)
 	sort.Strings(z)

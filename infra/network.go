@@ -22,6 +22,9 @@ type Network struct {
 
 	Vpc    *ec2.Vpc
 	Subnet *ec2.Subnet
+	// DefaultRoute reaches the internet gateway: what a host with a public
+	// IP waits for, and outlives.
+	DefaultRoute *ec2.Route
 }
 
 // NewNetwork declares the VPC, subnet, internet gateway and default route.
@@ -44,10 +47,12 @@ func NewNetwork(ctx *pulumi.Context, name string, args NetworkArgs, opts ...pulu
 	if err != nil {
 		return nil, fmt.Errorf("vpc: %w", err)
 	}
+	// A new VPC (vpcCidr changed) gets a new gateway: moving the old one is
+	// a detach, which AWS refuses while the old instance holds a public IP.
 	igw, err := ec2.NewInternetGateway(ctx, name+"-igw", &ec2.InternetGatewayArgs{
 		VpcId: n.Vpc.ID(),
 		Tags:  tag("igw"),
-	}, child)
+	}, child, pulumi.ReplaceOnChanges([]string{"vpcId"}))
 	if err != nil {
 		return nil, fmt.Errorf("internet gateway: %w", err)
 	}
@@ -58,7 +63,10 @@ func NewNetwork(ctx *pulumi.Context, name string, args NetworkArgs, opts ...pulu
 		// The instance asks for its own public IP; the secondary ENI needs none.
 		MapPublicIpOnLaunch: pulumi.Bool(false),
 		Tags:                tag("subnet"),
-	}, child)
+		// The zone is chosen once: when the first offering changes, a subnet
+		// re-created with the same CIDR in the same VPC is refused
+		// (InvalidSubnet.Conflict).
+	}, child, pulumi.IgnoreChanges([]string{"availabilityZone"}))
 	if err != nil {
 		return nil, fmt.Errorf("subnet: %w", err)
 	}
@@ -69,7 +77,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args NetworkArgs, opts ...pulu
 	if err != nil {
 		return nil, fmt.Errorf("route table: %w", err)
 	}
-	if _, err = ec2.NewRoute(ctx, name+"-default-route", &ec2.RouteArgs{
+	if n.DefaultRoute, err = ec2.NewRoute(ctx, name+"-default-route", &ec2.RouteArgs{
 		RouteTableId:         rt.ID(),
 		DestinationCidrBlock: pulumi.String("0.0.0.0/0"),
 		GatewayId:            igw.ID(),

@@ -3,6 +3,8 @@
 # stack named after you, and a passphrase kept in a private file.
 #   tools/lab.sh up|preview|destroy|outputs [extra pulumi args]
 #   tools/lab.sh ssh [ssh args]   log in to the lab host with the stack's key
+#   tools/lab.sh recover          after the host is gone (safety TTL, spot):
+#                                 forget it and its host steps; `up` makes anew
 # Environment (all optional):
 #   ENA_LAB_BACKEND     Pulumi backend URL (default file://$HOME/.ena-lab/state)
 #   ENA_LAB_STACK       stack name (default: the selected stack, else $USER)
@@ -16,9 +18,19 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 say() { echo "[lab] $*" >&2; }
 die() { echo "[lab] error: $*" >&2; exit 1; }
 
+# The engine honours the instance's replacement trigger from 3.208 on; an
+# older one ignores it silently and would modify the lab in place.
+MIN_PULUMI=3.208.0
+
 require_tools() {
 	command -v pulumi >/dev/null || die "the Pulumi CLI is not installed: https://www.pulumi.com/docs/install/"
 	command -v go >/dev/null || die "Go is not installed (the program is Go; see go.mod for the version)"
+	local v
+	v=$(pulumi version 2>/dev/null | sed 's/^v//')
+	[[ $v =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]] || die "cannot tell the Pulumi CLI's version (pulumi version said '$v')"
+	if [[ $(printf '%s\n%s\n' "$MIN_PULUMI" "${BASH_REMATCH[0]}" | sort -V | head -n 1) != "$MIN_PULUMI" ]]; then
+		die "the Pulumi CLI is $v; the lab needs $MIN_PULUMI or newer (pulumi.com/docs/install)"
+	fi
 }
 
 setup_backend() {
@@ -66,12 +78,33 @@ ssh_host() {
 	exec ssh -i "$key" -o IdentitiesOnly=yes "ec2-user@$ip" "$@"
 }
 
+# recover: EC2 terminated the host (the safety TTL, a spot interruption).
+# A refresh drops it from the state; the steps it ran are forgotten too,
+# for a step's Delete would dial the dead host for minutes. `up` then
+# builds a new host and runs every step there.
+recover() {
+	local state urn
+	say "refreshing the stack: resources that are gone leave the state"
+	pulumi refresh --yes --skip-preview "$@"
+	state=$(pulumi stack export)
+	if grep -q '"type": *"aws:ec2/instance:Instance"' <<<"$state"; then
+		die "the lab host still exists: nothing to recover (make up, or make destroy)"
+	fi
+	# shellcheck disable=SC2016 # a literal $ of the URN
+	urn=$(sed -n 's/.*"urn": *"\([^"]*\$command:remote:Command::ready\)".*/\1/p' <<<"$state" | head -n 1)
+	if [[ -n $urn ]]; then
+		say "forgetting the host steps of the terminated host"
+		pulumi state delete --target-dependents --yes "$urn"
+	fi
+	say "recovered: make up builds a new host and runs every step on it"
+}
+
 main() {
 	local action=${1:-}
 	[[ $# -gt 0 ]] && shift
 	case $action in
-	up | preview | destroy | outputs | ssh) ;;
-	*) die "usage: tools/lab.sh up|preview|destroy|outputs|ssh [args], got '${action}'" ;;
+	up | preview | destroy | outputs | ssh | recover) ;;
+	*) die "usage: tools/lab.sh up|preview|destroy|outputs|ssh|recover [args], got '${action}'" ;;
 	esac
 	require_tools
 	setup_backend
@@ -82,6 +115,7 @@ main() {
 	destroy) pulumi destroy "$@" ;;
 	outputs) pulumi stack output "$@" ;;
 	ssh) ssh_host "$@" ;;
+	recover) recover "$@" ;;
 	esac
 }
 

@@ -18,7 +18,9 @@ mkdir -p "$TMP/bin" "$TMP/home"
 cat >"$TMP/bin/pulumi" <<'EOS'
 #!/usr/bin/env bash
 echo "pulumi $* | backend=$PULUMI_BACKEND_URL passfile=${PULUMI_CONFIG_PASSPHRASE_FILE:-}" >>"$FAKE/calls"
-case "$1 $2" in
+case "$1 ${2:-}" in
+"version ") cat "$FAKE/version" 2>/dev/null || echo v3.274.1 ;;
+"stack export") cat "$FAKE/export" ;;
 "stack --show-name") [[ -f $FAKE/selected ]] && cat "$FAKE/selected" || exit 1 ;;
 "stack select") [[ -f $FAKE/stacks/$3 ]] && echo "$3" >"$FAKE/selected" || exit 1 ;;
 "stack init") mkdir -p "$FAKE/stacks" && touch "$FAKE/stacks/$3" && echo "$3" >"$FAKE/selected" ;;
@@ -78,5 +80,42 @@ if ! lab ENA_LAB_STACK='bad name!' && grep -q "stack name 'bad name!'" "$TMP/err
 else
 	fail refuses-bad-stack-name "$(cat "$TMP/err")"
 fi
+
+# recover: the host is gone from EC2 (a refresh dropped it); its steps are
+# forgotten with their dependents, and nothing else.
+echo alice >"$TMP/selected"
+# shellcheck disable=SC2016 # a literal $ of the URN
+ready='urn:pulumi:alice::ena-lab::enalab:remote:Host$command:remote:Command::ready'
+cat >"$TMP/export" <<EOF
+{"deployment": {"resources": [
+ {"urn": "urn:pulumi:alice::ena-lab::aws:ec2/vpc:Vpc::lab-vpc", "type": "aws:ec2/vpc:Vpc"},
+ {"urn": "$ready", "type": "command:remote:Command"},
+ {"urn": "urn:pulumi:alice::ena-lab::enalab:remote:Host\$command:remote:Command::bind", "type": "command:remote:Command"}]}}
+EOF
+: >"$TMP/calls"
+ARGS=(recover)
+if lab && grep -q "^pulumi refresh --yes --skip-preview " "$TMP/calls" &&
+	grep -qF "pulumi state delete --target-dependents --yes $ready |" "$TMP/calls" && grep -q "make up builds a new host" "$TMP/err"; then
+	pass recover-forgets-the-steps-of-a-gone-host
+else
+	fail recover-forgets-the-steps-of-a-gone-host "$(cat "$TMP/calls" "$TMP/err")"
+fi
+sed -i 's|"type": "aws:ec2/vpc:Vpc"|"type": "aws:ec2/instance:Instance"|' "$TMP/export"
+: >"$TMP/calls"
+if ! lab && grep -q "the lab host still exists: nothing to recover" "$TMP/err" && ! grep -q "state delete" "$TMP/calls"; then
+	pass recover-leaves-a-live-host-alone
+else
+	fail recover-leaves-a-live-host-alone "$(cat "$TMP/calls" "$TMP/err")"
+fi
+# An engine without replacement triggers would modify the instance in place.
+echo v3.200.0 >"$TMP/version"
+: >"$TMP/calls"
+ARGS=(up)
+if ! lab && grep -q "the Pulumi CLI is 3.200.0; the lab needs 3.208.0 or newer" "$TMP/err" && ! grep -q "^pulumi up" "$TMP/calls"; then
+	pass refuses-a-pulumi-without-replacement-triggers
+else
+	fail refuses-a-pulumi-without-replacement-triggers "$(cat "$TMP/err")"
+fi
+rm -f "$TMP/version"
 echo "lab.sh: $PASSED passed, $FAILED failed"
 ((FAILED == 0))
