@@ -149,8 +149,10 @@ fetch_git() {
 	COMMIT=$head SRC=$dir SOURCE_ID="git:$REPO"
 }
 
-# apply_series TREE: apply every patch; a failure names the patch and shows
-# the rejected hunk.
+# apply_series TREE: apply every patch at the root of an amzn-drivers tree
+# (the series' paths are a/kernel/linux/ena/..., as `git am` on a clone of
+# the repository takes them); a failure names the patch and shows the
+# rejected hunk.
 apply_series() {
 	local tree=$1 p
 	while read -r p; do
@@ -190,12 +192,13 @@ prepare_tree() {
 	TREE=$WORK/tree/$VERSION-$KREL
 	fresh=$(mktemp -d "$WORK/fresh.XXXXXX")
 	trap 'rm -rf "$fresh"' EXIT
-	cp -r "$SRC/kernel/linux/ena" "$SRC/kernel/linux/common" "$fresh/"
-	[[ -f $fresh/ena/Makefile ]] || die "source '$SRC' has no kernel/linux/ena/Makefile"
+	mkdir -p "$fresh/kernel/linux"
+	cp -r "$SRC/kernel/linux/ena" "$SRC/kernel/linux/common" "$fresh/kernel/linux/"
+	[[ -f $fresh/kernel/linux/ena/Makefile ]] || die "source '$SRC' has no kernel/linux/ena/Makefile"
 	say "applying $(grep -cv '^#' "$PATCH_DIR/series") patches (series ${SERIES:0:8})"
 	apply_series "$fresh"
 	CHANGED=0
-	sync_tree "$fresh" "$TREE"
+	sync_tree "$fresh/kernel/linux" "$TREE"
 	rm -rf "$fresh"
 	trap - EXIT
 	say "tree $TREE: $CHANGED source file(s) changed"
@@ -223,6 +226,15 @@ configure() {
 }
 
 compile() {
+	# The upstream Makefile runs kbuild only when a source or header is
+	# newer than the module: a series edit that leaves the sources as they
+	# were (a reworded commit) would keep the old version string. A header
+	# naming the series makes the outer make run kbuild, which recompiles
+	# what takes the series hash on its command line.
+	local stamp=$TREE/ena/ena_custom_series.h
+	if [[ $(cat "$stamp" 2>/dev/null) != "/* series $SERIES */" ]]; then
+		echo "/* series $SERIES */" >"$stamp"
+	fi
 	say "compiling against $KREL with $JOBS job(s)"
 	if ! make -C "$TREE/ena" -j"$JOBS" KERNEL_BUILD_DIR="$KBUILD" BUILD_KERNEL="$KREL" \
 		ENA_CUSTOM_SERIES="${SERIES:0:8}" >"$WORK/build.log" 2>&1; then

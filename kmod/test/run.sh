@@ -83,6 +83,24 @@ check_rerun_is_noop() {
 	fi
 }
 
+# A reworded patch leaves every source as it was but changes the series:
+# the module must say the new series (bind.sh checks that exact version).
+check_reworded_series() {
+	local kmod=$TMP/kmod-reworded short ko
+	cp -r "$KMOD" "$kmod"
+	sed -i '0,/^Subject: /s/^\(Subject: .*\)$/\1 (reworded)/' "$kmod/patches/0004-ena-show-each-IO-queue-s-ring-state-in-debugfs.patch"
+	short=$(cd "$kmod/patches" && while read -r p; do printf '%s  %s\n' "$(sha256sum <"$p" | cut -d' ' -f1)" "$p"; done <series | sha256sum | cut -c1-8)
+	cp -a "$CACHE/work" "$TMP/work-reworded"
+	if ! "$kmod/build.sh" --version 2.15.0 --source "tarball:$FIXTURES/amzn-drivers-ena_linux_2.15.0.tar.gz" \
+		--kernel-build "$KBUILD" --work "$TMP/work-reworded" --install "$TMP/inst-reworded" >"$TMP/reworded.json" 2>"$TMP/reworded.err"; then
+		fail reworded-series-new-version "$(tail -n 3 "$TMP/reworded.err")"
+		return
+	fi
+	ko=$(json modulePath "$TMP/reworded.json")
+	expect reworded-series-new-version "modinfo says $(modinfo -F version "$ko"), want 2.15.0g-custom.$short" \
+		test "$(modinfo -F version "$ko")" = "2.15.0g-custom.$short"
+}
+
 # Autoload: with both modules indexed by depmod, an ENA device's modalias
 # resolves to the stock ena only.
 check_autoload() {
@@ -152,9 +170,9 @@ From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001
 Subject: [PATCH] ena: a patch against code that is not there
 
 ---
-diff --git a/ena/ena_netdev.c b/ena/ena_netdev.c
---- a/ena/ena_netdev.c
-+++ b/ena/ena_netdev.c
+diff --git a/kernel/linux/ena/ena_netdev.c b/kernel/linux/ena/ena_netdev.c
+--- a/kernel/linux/ena/ena_netdev.c
++++ b/kernel/linux/ena/ena_netdev.c
 @@ -1,3 +1,3 @@
  this line is not in the driver
 -nor is this one
@@ -165,6 +183,31 @@ EOF
 	expect_refusal refuses-patch-that-does-not-apply "patch 0099-broken.patch does not apply.*rejected hunk.*\+so the hunk is rejected" \
 		"$TMP/kmod-broken/build.sh" --version 2.15.0 --source "tarball:$tb" "${common[@]}"
 	expect broken-series-installs-nothing "a manifest was written" test ! -e "$TMP/inst/$KVER/2.15.0/manifest.json"
+}
+
+# The series as a developer carries it on a fork of amzn-drivers: `git am`
+# at the root of a clone of each release, one commit per patch, in order.
+check_git_am() {
+	local v repo subjects want
+	for v in 2.15.0 2.17.0; do
+		repo=$TMP/am-$v
+		mkdir -p "$repo"
+		tar -xzf "$FIXTURES/amzn-drivers-ena_linux_$v.tar.gz" -C "$repo" --strip-components=1
+		git -C "$repo" init -q
+		git -C "$repo" add -A
+		git -C "$repo" -c user.name=t -c user.email=t@t commit -qm "amzn-drivers $v"
+		if ! (cd "$KMOD/patches" && grep -v '^#' series | sed "s|^|$KMOD/patches/|" | xargs git -C "$repo" -c user.name=t -c user.email=t@t am -q) \
+			>"$TMP/am-$v.log" 2>&1; then
+			fail "git-am-$v" "$(tail -n 5 "$TMP/am-$v.log")"
+			continue
+		fi
+		subjects=$(git -C "$repo" log --reverse --format=%s HEAD~"$(grep -cv '^#' "$KMOD/patches/series")"..HEAD)
+		want=$(grep -v '^#' "$KMOD/patches/series" | while read -r p; do
+			sed -n '/^Subject: /,/^$/p' "$KMOD/patches/$p" | sed 's/^Subject: \[PATCH [0-9/]*\] //; /^$/d' | tr -d '\n' | sed 's/^ *//'
+			echo
+		done)
+		expect "git-am-$v" "commits '$subjects', want '$want'" test "$subjects" = "$want"
+	done
 }
 
 # The harness itself: passes a good script, fails on FAIL, exit, missing
@@ -202,7 +245,9 @@ main() {
 	check_module 2.15.0
 	check_module 2.17.0
 	check_rerun_is_noop
+	check_reworded_series
 	check_refusals
+	check_git_am
 	check_vmtest_harness
 	check_vm
 	check_autoload

@@ -78,6 +78,23 @@ jq -e '.counters | has("bw_in_allowance_exceeded")' $V >/dev/null && pass eni-al
 jq -e '.rings | type == "array" and length > 0' $V >/dev/null && pass debugfs-rings-read || fail debugfs-rings-read "$(jq -c .rings $V)"
 info "rings: $(jq -c '.rings[:4]' $V)"
 
+# Like with like: rings, channels and Tx placement of both runs, from the
+# real drivers, recorded and equal.
+jq -e '[.setup.stock, .setup.custom][] | (.rxRing > 0 and .txRing > 0 and .channels > 0 and .llq == "host-placement")' $V >/dev/null &&
+	jq -e '.setup.mismatches == [] and .verdict == "as fast"' $V >/dev/null &&
+	pass setup-recorded-and-alike || fail setup-recorded-and-alike "$(jq -c '{setup, verdict}' $V)"
+info "setup: $(jq -c .setup.custom $V), verdict: $(jq -r .verdict $V)"
+# A stock run on another ring size: the verdict names the difference.
+cp /tmp/state/baseline.json /tmp/baseline.real
+jq '.setup.rxRing = 4096' /tmp/baseline.real >/tmp/state/baseline.json
+if step validate.sh ENA_LAB_EXPECT_VERSION="$WANT" ENA_LAB_MIN_RATIO=0 ENA_LAB_DURATION=1 &&
+	jq -e '.verdict | test("setup differs: rx ring 4096 \\(stock\\) vs [0-9]+ \\(custom\\)")' $V >/dev/null; then
+	pass verdict-names-a-setup-mismatch
+else
+	fail verdict-names-a-setup-mismatch "$(jq -c '{verdict}' $V 2>/dev/null) $(explain validate.sh)"
+fi
+cp /tmp/baseline.real /tmp/state/baseline.json
+
 if step validate.sh ENA_LAB_EXPECT_VERSION=9.9.9g-custom.00000000; then
 	fail validate-refuses-wrong-version "validate accepted a version the NIC does not run"
 else

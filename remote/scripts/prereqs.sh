@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Install what the build and the validation need on Amazon Linux 2023, only
 # what is missing: the running kernel's headers (kernel-devel), the compiler,
-# git, iperf3, ethtool, jq and friends.
+# git, iperf3, ethtool, jq, diffutils (cmp) and friends.
 # input ENA_LAB_MODULES_DIR optional(/lib/modules)  where kernel build trees are linked
 set -euo pipefail
 STEP=${STEP:-prereqs}
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PACKAGES=(gcc make git tar gzip kmod elfutils-libelf-devel iperf3 ethtool pciutils iproute iputils jq)
+PACKAGES=(gcc make git tar gzip kmod elfutils-libelf-devel iperf3 ethtool pciutils iproute iputils jq diffutils)
 MODULES_DIR=${ENA_LAB_MODULES_DIR:-/lib/modules}
 
 main() {

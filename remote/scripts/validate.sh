@@ -4,7 +4,8 @@
 # server on the primary IP, with the NIC's packet and ethtool counters read
 # before and after. In baseline mode (NIC on the stock ena) the figures are
 # saved; in validate mode they are compared with the baseline and the step
-# fails below the minimum custom/stock ratio.
+# fails below the minimum custom/stock ratio, unless the ENI's allowance was
+# exceeded in either run (EC2 throttled it: the verdict is inconclusive).
 # input ENA_LAB_MAC required  MAC address of the lab NIC
 # input ENA_LAB_NETNS optional(ena-lab)  namespace the NIC is in
 # input ENA_LAB_SERVER_IP required  the primary ENI's IP: iperf3 server and ping target
@@ -130,6 +131,20 @@ measure() {
 	counters "$WORK/after"
 }
 
+# setup_json: what decides the figures besides the driver: ring sizes,
+# channels and the LLQ mode the driver chose (its probe says it in dmesg).
+setup_json() {
+	local bdf rings channels llq=""
+	bdf=$(basename "$(in_ns "$NS" readlink -f "/sys/class/net/$NIC_IF/device" 2>/dev/null)" 2>/dev/null || true)
+	rings=$(in_ns "$NS" ethtool -g "$NIC_IF" 2>/dev/null | awk '/^Current/ { cur = 1 } cur && /^(RX|TX):/ { gsub(":", "", $1); printf "%s %s\n", $1, $2 }')
+	channels=$(in_ns "$NS" ethtool -l "$NIC_IF" 2>/dev/null | awk '/^Current/ { cur = 1 } cur && /^Combined:/ { print $2 }')
+	[[ -n $bdf ]] && llq=$(dmesg 2>/dev/null | grep -F "$bdf" | sed -n 's/.*ENA Large LLQ is \([a-z]*\).*/large-\1/p; s/.*LLQ is not supported.*/host-placement/p' | tail -n 1)
+	jq -n --arg rx "$(awk '$1 == "RX" { print $2 }' <<<"$rings")" --arg tx "$(awk '$1 == "TX" { print $2 }' <<<"$rings")" \
+		--arg ch "$channels" --arg llq "$llq" \
+		'def n(s): if (s | test("^[0-9]+$")) then (s | tonumber) else null end;
+		 {rxRing: n($rx), txRing: n($tx), channels: n($ch), llq: (if $llq == "" then null else $llq end)}'
+}
+
 gbps() { awk -v b="$1" 'BEGIN { printf "%.3f", b / 1e9 }'; }
 
 figures_json() {
@@ -174,9 +189,10 @@ check_flow() {
 save_baseline() {
 	local doc
 	doc=$(jq -n --arg drv "$DRIVER" --arg ver "$VERSION" --arg mac "$MAC" --argjson dur "$DURATION" --argjson streams "$STREAMS" \
-		--argjson fig "$(figures_json)" --argjson counters "$DELTAS" --arg log "$LOG" \
+		--argjson fig "$(figures_json)" --argjson counters "$DELTAS" --argjson setup "$(setup_json)" --arg log "$LOG" \
+		--argjson at "$(date +%s)" \
 		'{mode: "baseline", driver: $drv, version: $ver, mac: $mac, durationSeconds: $dur, streams: $streams,
-		  figures: $fig, counters: $counters, log: $log}')
+		  measuredAt: $at, figures: $fig, counters: $counters, setup: $setup, log: $log}')
 	mkdir -p "$(dirname "$BASELINE")"
 	echo "$doc" >"$BASELINE.tmp" && mv "$BASELINE.tmp" "$BASELINE"
 	say "baseline saved in $BASELINE"
@@ -199,14 +215,40 @@ compare() {
 		          multiTx: r($custom.multi.txGbps; $stock.multi.txGbps), multiRx: r($custom.multi.rxGbps; $stock.multi.rxGbps)}
 		        | . + {min: ([.[]] | min)}),
 		 minRatio: $min, counters: $counters, rings: $rings, log: $log}')
-	min=$(jq -r '.ratio.min' <<<"$doc")
-	if awk -v m="$min" -v lim="$MIN_RATIO" 'BEGIN { exit !(m < lim) }'; then
+	doc=$(verdict "$doc") || die "cannot compare with the baseline $BASELINE (see $LOG)"
+	case $(jq -r .verdict <<<"$doc") in
+	slower*)
 		echo "$doc" >>"$LOG"
+		min=$(jq -r '.ratio.min' <<<"$doc")
 		die "custom/stock throughput ratio $min is below the minimum $MIN_RATIO: $(jq -r '
-			"single tx \(.custom.single.txGbps) vs \(.stock.single.txGbps) Gbps, single rx \(.custom.single.rxGbps) vs \(.stock.single.rxGbps), multi tx \(.custom.multi.txGbps) vs \(.stock.multi.txGbps), multi rx \(.custom.multi.rxGbps) vs \(.stock.multi.rxGbps)"' <<<"$doc")"
-	fi
-	say "ok: ratio min $min (>= $MIN_RATIO)"
+			"single tx \(.custom.single.txGbps) vs \(.stock.single.txGbps) Gbps, single rx \(.custom.single.rxGbps) vs \(.stock.single.rxGbps), multi tx \(.custom.multi.txGbps) vs \(.stock.multi.txGbps), multi rx \(.custom.multi.rxGbps) vs \(.stock.multi.rxGbps)\(.setup.mismatches | if length > 0 then "; setup differs: " + join(", ") else "" end)"' <<<"$doc")"
+		;;
+	inconclusive*) say "warning: $(jq -r .verdict <<<"$doc"): EC2 throttled the ENI; the figures say nothing about the driver" ;;
+	esac
+	say "ok: $(jq -r .verdict <<<"$doc") (ratio min $(jq -r '.ratio.min' <<<"$doc"), minimum $MIN_RATIO, stock reference $(jq -r .stockAgeMinutes <<<"$doc") min old)"
 	jq -c . <<<"$doc"
+}
+
+# verdict DOC: the comparison's conclusion. Below the ratio is "slower"
+# only if EC2 did not throttle the ENI in either run: a moved bw/pps
+# allowance counter (burst credits spent, on "up to" bandwidth types) makes
+# it "inconclusive". A ring, channel or LLQ mode that differs from the
+# stock run is named, for the figures then compare unlike setups.
+verdict() {
+	jq --argjson stocksetup "$(jq -c '.setup // {}' "$BASELINE")" --argjson setup "$(setup_json)" \
+		--argjson stockcounters "$(jq -c '.counters // {}' "$BASELINE")" --argjson at "$(jq -r '.measuredAt // 0' "$BASELINE")" \
+		--argjson now "$(date +%s)" '
+		def throttled(c): [c | to_entries[] | select(.key | test("^(bw_in|bw_out|pps)_allowance_exceeded$")) | select(.value > 0) | .key];
+		((throttled(.counters) | map("custom " + .)) + (throttled($stockcounters) | map("stock " + .))) as $thr
+		| [[["rxRing", "rx ring"], ["txRing", "tx ring"], ["channels", "channels"], ["llq", "LLQ"]][]
+		   | select($stocksetup[.[0]] != null and $setup[.[0]] != null and $stocksetup[.[0]] != $setup[.[0]])
+		   | "\(.[1]) \($stocksetup[.[0]]) (stock) vs \($setup[.[0]]) (custom)"] as $mis
+		| . + {setup: {stock: $stocksetup, custom: $setup, mismatches: $mis}, allowanceExceeded: $thr,
+		       stockAgeMinutes: (if $at > 0 then (($now - $at) / 60 | floor) else null end)}
+		| .verdict = (if (.ratio.min < .minRatio) then
+		                (if ($thr | length) > 0 then "inconclusive (allowance exceeded: \($thr | join(", ")))" else "slower" end)
+		              else "as fast" end
+		              + (if (.setup.mismatches | length) > 0 then "; setup differs: " + (.setup.mismatches | join(", ")) else "" end))' <<<"$1"
 }
 
 main() {

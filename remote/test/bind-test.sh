@@ -6,7 +6,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
-"$TOP/tools/apt-install.sh" linux-headers-amd64 kmod iproute2 ethtool bash
+"$TOP/tools/apt-install.sh" linux-headers-amd64 kmod iproute2 ethtool bash systemd
 TMP=$(mktemp -d /tmp/bind-test.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -23,7 +23,16 @@ vm=(--stock-module e1000 --stock-module pci-stub
 	--qemu -netdev --qemu "hubport,id=n0,hubid=0"
 	--qemu -device --qemu "e1000,netdev=n0,mac=52:54:00:e1:ab:01")
 rc=0
-"$TOP/vmtest/run.sh" --script "$HERE/vm-bind.sh" "${vm[@]}" || rc=1
+"$TOP/vmtest/run.sh" --script "$HERE/vm-bind.sh" --log "$TMP/console.log" "${vm[@]}" || rc=1
+# The boot unit bind.sh wrote in the VM, checked by systemd's own parser.
+mkdir -p "$TMP/units"
+tr -d '\r' <"$TMP/console.log" | sed -n 's/^VMTEST-INFO unit-base64 //p' | base64 -d >"$TMP/units/ena-lab-bind.service"
+if [[ -s $TMP/units/ena-lab-bind.service ]] && out=$(cd "$TMP/units" && systemd-analyze verify --man=no ./ena-lab-bind.service 2>&1) && [[ -z $out ]]; then
+	echo "PASS boot-unit-verified-by-systemd"
+else
+	echo "FAIL boot-unit-verified-by-systemd: ${out:-no unit came out of the VM}"
+	rc=1
+fi
 # Secure Boot's lockdown: the refusal must be named and the NIC left alone.
 "$TOP/vmtest/run.sh" --script "$HERE/vm-bind-lockdown.sh" --append lockdown=integrity "${vm[@]}" || rc=1
 exit $rc

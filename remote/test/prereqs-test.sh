@@ -48,10 +48,10 @@ prereqs() {
 		bash "$SCRIPT" >"$FAKE/out" 2>"$FAKE/err"
 }
 
-all="gcc make git tar gzip kmod elfutils-libelf-devel iperf3 ethtool pciutils iproute iputils jq"
+all="gcc make git tar gzip kmod elfutils-libelf-devel iperf3 ethtool pciutils iproute iputils jq diffutils"
 
 scenario fresh "$all kernel-devel-$KERNEL" "gcc tar gzip kmod iproute iputils"
-if prereqs && grep -qx "dnf -y -q install kernel-devel-$KERNEL make git elfutils-libelf-devel iperf3 ethtool pciutils jq" "$FAKE/dnf.calls" &&
+if prereqs && grep -qx "dnf -y -q install kernel-devel-$KERNEL make git elfutils-libelf-devel iperf3 ethtool pciutils jq diffutils" "$FAKE/dnf.calls" &&
 	jq -e ".changed and (.installed | index(\"kernel-devel-$KERNEL\")) and .kernel == \"$KERNEL\"" "$FAKE/out" >/dev/null; then
 	pass installs-only-what-is-missing
 else

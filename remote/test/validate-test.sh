@@ -76,7 +76,7 @@ expect_failure() {
 	local name=$1 pattern=$2
 	shift 2
 	if "$@" >"$TMP/out" 2>"$TMP/err"; then
-		fail "$name" "succeeded: $(cat "$TMP/out")"
+		fail "$name" "succeeded: $(cat "$TMP/out") $(cat "$TMP/err")"
 	elif grep -qE "$pattern" "$TMP/err"; then
 		pass "$name"
 	else
@@ -125,6 +125,15 @@ test_netns() {
 	else
 		fail netns-boot-unit-written "no unit or env file"
 	fi
+	# systemd's own parser; the bind unit it requires stands beside it.
+	printf '[Unit]\nDescription=stand-in\n[Service]\nType=oneshot\nExecStart=/bin/true\n' >"$TMP/systemd/ena-lab-bind.service"
+	if out=$(cd "$TMP/systemd" && systemd-analyze verify --man=no ./ena-lab-netns.service 2>&1) && [[ -z $out ]] &&
+		grep -qE '^TimeoutStartSec=[0-9]+$' "$TMP/systemd/ena-lab-netns.service"; then
+		pass netns-boot-unit-verified-by-systemd
+	else
+		fail netns-boot-unit-verified-by-systemd "$out"
+	fi
+	rm -f "$TMP/systemd/ena-lab-bind.service"
 	if ip -n "$HOSTNS" route show default | grep -q "dev def0 metric 512" && ! ip -n "$HOSTNS" route show default | grep -q eni0; then
 		pass netns-primary-keeps-its-default-route
 	else
@@ -175,7 +184,8 @@ test_measure() {
 			and (.txRetransmits | type == "number") and (.rxRetransmits | type == "number")) and .ratio.min > 0
 			and .ratio.multiRx == (((.custom.multi.rxGbps / .stock.multi.rxGbps) * 1000 | round) / 1000)
 			and .ratio.min == ([.ratio.singleTx, .ratio.singleRx, .ratio.multiTx, .ratio.multiRx] | min) and (.ratio | has("singleTx") and has("singleRx") and has("multiTx") and has("multiRx"))
-			and .counters.rx_packets > 0 and .interface == "eni0"' <<<"$out" >/dev/null; then
+			and .counters.rx_packets > 0 and .interface == "eni0"
+			and .verdict == "as fast" and .allowanceExceeded == [] and .setup.mismatches == [] and (.stockAgeMinutes | type == "number")' <<<"$out" >/dev/null; then
 			pass validate-compares-with-baseline
 		else
 			fail validate-compares-with-baseline "$out"
@@ -186,6 +196,19 @@ test_measure() {
 	else
 		fail validate-compares-with-baseline "$(tail -n 5 "$TMP/err")"
 	fi
+	# EC2 throttled the stock run (its bw_out allowance counter moved): a
+	# custom run below the ratio is inconclusive, not "slower", and passes.
+	cp "$TMP/state/baseline.json" "$TMP/baseline.real"
+	jq '.counters.bw_out_allowance_exceeded = 3 | .measuredAt -= 600' "$TMP/baseline.real" >"$TMP/state/baseline.json"
+	if out=$(host_run validate.sh "${measure_env[@]}" ENA_LAB_MIN_RATIO=50 2>"$TMP/err") &&
+		jq -e '.verdict == "inconclusive (allowance exceeded: stock bw_out_allowance_exceeded)" and .stockAgeMinutes >= 10
+			and .allowanceExceeded == ["stock bw_out_allowance_exceeded"]' <<<"$out" >/dev/null &&
+		grep -q "EC2 throttled the ENI" "$TMP/err"; then
+		pass validate-throttled-run-is-inconclusive
+	else
+		fail validate-throttled-run-is-inconclusive "$out $(tail -n 2 "$TMP/err")"
+	fi
+	cp "$TMP/baseline.real" "$TMP/state/baseline.json"
 	expect_failure validate-fails-below-min-ratio "ratio [0-9.]+ is below the minimum 50: single tx [0-9.]+ vs [0-9.]+ Gbps" \
 		host_run validate.sh "${measure_env[@]}" ENA_LAB_MIN_RATIO=50
 	expect_failure validate-checks-the-driver "is on driver 'veth', expected 'ena_custom'" \
@@ -220,7 +243,7 @@ test_teardown() {
 }
 
 main() {
-	"$HERE/../../tools/apt-install.sh" iproute2 iperf3 jq iputils-ping ethtool
+	"$HERE/../../tools/apt-install.sh" iproute2 iperf3 jq iputils-ping ethtool systemd
 	setup
 	test_baseline
 	test_netns

@@ -62,7 +62,18 @@ else
 	fail bind-moves-the-nic-by-mac "$(cat /tmp/err)"
 fi
 info "bind to pci-stub took $(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')s"
-grep -q '^ExecStart=.*bind.sh' /tmp/systemd/ena-lab-bind.service && pass boot-unit-written || fail boot-unit-written "no unit"
+U=/tmp/systemd/ena-lab-bind.service
+grep -q '^ExecStart=.*bind.sh' $U && pass boot-unit-written || fail boot-unit-written "no unit"
+# After the network, never before it, and bounded: a hung probe must not
+# hold the primary's DHCP (and so SSH) at boot.
+if grep -qx 'After=network-online.target' $U && grep -qx 'Wants=network-online.target' $U &&
+	grep -qE '^TimeoutStartSec=[0-9]+$' $U && ! grep -q 'network-pre' $U; then
+	pass boot-unit-runs-after-the-network
+else
+	fail boot-unit-runs-after-the-network "$(tr '\n' ' ' <$U)"
+fi
+# For the host side to verify with systemd's own parser.
+echo "VMTEST-INFO unit-base64 $(base64 -w0 $U)"
 if step bind.sh ENA_LAB_TARGET_DRIVER=pci-stub ENA_LAB_EXPECT_NETDEV=0 && grep -q "nothing to do" /tmp/err && grep -q '"changed":false' /tmp/out; then
 	pass bind-second-run-changes-nothing
 else
