@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Rust proofs: the workspace's tests (rings as properties, a loopback device,
-# the C original on identical inputs, layouts against the C headers) and
-# clippy with warnings as errors.
+# the C original on identical inputs, layouts against the C headers),
+# rustfmt's layout and clippy with warnings as errors.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 command -v cargo >/dev/null || { echo "cargo is not installed (Rust via rustup is expected on this machine)" >&2; exit 1; }
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+cargo fmt --all --check
 # The C side is compiled by build.rs with the cc crate: gcc, tar and sha256sum.
 ../tools/apt-install.sh gcc tar coreutils
 cargo test --workspace --locked

@@ -25,10 +25,17 @@ fn main() {
         .arg(&tarball)
         .arg("-C")
         .arg(&src)
-        .args(["--strip-components=5", "amzn-drivers-ena_linux_2.15.0/kernel/linux/common/ena_com"])
+        .args([
+            "--strip-components=5",
+            "amzn-drivers-ena_linux_2.15.0/kernel/linux/common/ena_com",
+        ])
         .status()
         .expect("running tar");
-    assert!(status.success(), "extracting ena_com from {} failed", tarball.display());
+    assert!(
+        status.success(),
+        "extracting ena_com from {} failed",
+        tarball.display()
+    );
 
     cc::Build::new()
         .std("gnu11")
@@ -47,9 +54,19 @@ fn verify(tarball: &Path, sums: &Path) {
         .unwrap_or_else(|e| panic!("cannot read {}: {e} (set ENA_LAB_FIXTURES)", sums.display()));
     let want = listing
         .lines()
-        .find_map(|l| l.strip_suffix(TARBALL).map(|h| h.trim().trim_end_matches('*').trim().to_string()))
+        .find_map(|l| {
+            l.strip_suffix(TARBALL)
+                .map(|h| h.trim().trim_end_matches('*').trim().to_string())
+        })
         .unwrap_or_else(|| panic!("{} has no line for {TARBALL}", sums.display()));
-    let out = Command::new("sha256sum").arg(tarball).output().expect("running sha256sum");
-    let got = String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or("").to_string();
+    let out = Command::new("sha256sum")
+        .arg(tarball)
+        .output()
+        .expect("running sha256sum");
+    let got = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_string();
     assert_eq!(got, want, "checksum mismatch for {}", tarball.display());
 }

@@ -110,15 +110,37 @@ pub unsafe extern "C" fn ena_model_new(config: *const Config, host: *const Host)
     let (Some(config), Some(host)) = (unsafe { config.as_ref() }, unsafe { host.as_ref() }) else {
         return std::ptr::null_mut();
     };
-    let (Some(dma_read), Some(dma_write), Some(interrupt), Some(transmit), Some(rx_space)) = (host.dma_read, host.dma_write, host.interrupt, host.transmit, host.rx_space)
-    else {
+    let (Some(dma_read), Some(dma_write), Some(interrupt), Some(transmit), Some(rx_space)) = (
+        host.dma_read,
+        host.dma_write,
+        host.interrupt,
+        host.transmit,
+        host.rx_space,
+    ) else {
         return std::ptr::null_mut();
     };
-    let platform = Rc::new(Callbacks { opaque: host.opaque, dma_read, dma_write, interrupt, transmit, rx_space });
+    let platform = Rc::new(Callbacks {
+        opaque: host.opaque,
+        dma_read,
+        dma_write,
+        interrupt,
+        transmit,
+        rx_space,
+    });
     // No admin log in a long-lived device: a guest could grow it forever.
-    let cfg = ModelConfig { mac: config.mac, max_mtu: config.max_mtu, link_speed_mbps: config.link_speed_mbps, trace_admin: false, ..Default::default() };
+    let cfg = ModelConfig {
+        mac: config.mac,
+        max_mtu: config.max_mtu,
+        link_speed_mbps: config.link_speed_mbps,
+        trace_admin: false,
+        ..Default::default()
+    };
     let model = Model::with_platform(platform, cfg);
-    Box::into_raw(Box::new(EnaModel { model, busy: Cell::new(false), reset_pending: Cell::new(false) }))
+    Box::into_raw(Box::new(EnaModel {
+        model,
+        busy: Cell::new(false),
+        reset_pending: Cell::new(false),
+    }))
 }
 
 /// # Safety
@@ -236,9 +258,13 @@ pub unsafe extern "C" fn ena_model_reset(m: *mut EnaModel) {
 #[no_mangle]
 pub unsafe extern "C" fn ena_model_stats(m: *const EnaModel, out: *mut Stats) {
     // SAFETY: forwarded promise.
-    let Some(out) = (unsafe { out.as_mut() }) else { return };
+    let Some(out) = (unsafe { out.as_mut() }) else {
+        return;
+    };
     // SAFETY: forwarded promise.
-    let Some(s) = (unsafe { with_model(m as *mut EnaModel, None, |m| Some(m.stats)) }) else { return };
+    let Some(s) = (unsafe { with_model(m as *mut EnaModel, None, |m| Some(m.stats)) }) else {
+        return;
+    };
     *out = Stats {
         tx_pkts: s.tx_pkts,
         tx_bytes: s.tx_bytes,

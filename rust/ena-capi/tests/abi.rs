@@ -23,23 +23,46 @@ struct Guest {
 
 unsafe extern "C" fn dma_read(opaque: *mut c_void, addr: u64, buf: *mut c_void, len: usize) -> i32 {
     // SAFETY: the model passes a live buffer of len bytes; opaque is our Guest.
-    let (g, out) = unsafe { (&*(opaque as *const Guest), std::slice::from_raw_parts_mut(buf as *mut u8, len)) };
+    let (g, out) = unsafe {
+        (
+            &*(opaque as *const Guest),
+            std::slice::from_raw_parts_mut(buf as *mut u8, len),
+        )
+    };
     g.bus.read(addr, out);
     0
 }
-unsafe extern "C" fn dma_write(opaque: *mut c_void, addr: u64, buf: *const c_void, len: usize) -> i32 {
+unsafe extern "C" fn dma_write(
+    opaque: *mut c_void,
+    addr: u64,
+    buf: *const c_void,
+    len: usize,
+) -> i32 {
     // SAFETY: as above, read-only.
-    let (g, data) = unsafe { (&*(opaque as *const Guest), std::slice::from_raw_parts(buf as *const u8, len)) };
+    let (g, data) = unsafe {
+        (
+            &*(opaque as *const Guest),
+            std::slice::from_raw_parts(buf as *const u8, len),
+        )
+    };
     g.bus.write(addr, data);
     0
 }
 unsafe extern "C" fn interrupt(opaque: *mut c_void, vector: u16) {
     // SAFETY: opaque is our Guest.
-    unsafe { &*(opaque as *const Guest) }.irqs.borrow_mut().push(vector);
+    unsafe { &*(opaque as *const Guest) }
+        .irqs
+        .borrow_mut()
+        .push(vector);
 }
 unsafe extern "C" fn transmit(opaque: *mut c_void, frame: *const u8, len: usize) {
     // SAFETY: the model passes a live frame of len bytes.
-    let (g, f) = unsafe { (&*(opaque as *const Guest), std::slice::from_raw_parts(frame, len)) };
+    let (g, f) = unsafe {
+        (
+            &*(opaque as *const Guest),
+            std::slice::from_raw_parts(frame, len),
+        )
+    };
     g.sent.borrow_mut().push(f.to_vec());
 }
 unsafe extern "C" fn rx_space(opaque: *mut c_void) {
@@ -58,7 +81,11 @@ fn host(g: &Guest) -> Host {
     }
 }
 
-const CONFIG: Config = Config { mac: [0x02, 0xe1, 0xab, 0, 0, 9], max_mtu: 9216, link_speed_mbps: 10_000 };
+const CONFIG: Config = Config {
+    mac: [0x02, 0xe1, 0xab, 0, 0, 9],
+    max_mtu: 9216,
+    link_speed_mbps: 10_000,
+};
 
 /// BAR0 as the QEMU device forwards it.
 struct Bar0(*mut EnaModel);
@@ -76,7 +103,12 @@ impl Registers for Bar0 {
 
 #[test]
 fn missing_arguments_or_callbacks_give_null_not_a_crash() {
-    let g = Guest { bus: Bus::new(4096, 0), irqs: RefCell::default(), sent: RefCell::default(), rx_space: RefCell::default() };
+    let g = Guest {
+        bus: Bus::new(4096, 0),
+        irqs: RefCell::default(),
+        sent: RefCell::default(),
+        rx_space: RefCell::default(),
+    };
     let h = host(&g);
     // SAFETY: every pointer is null or valid; the functions check for null.
     unsafe {
@@ -87,7 +119,11 @@ fn missing_arguments_or_callbacks_give_null_not_a_crash() {
         assert!(ena_model_new(&CONFIG, &partial).is_null());
         assert_eq!(ena_model_mmio_read(std::ptr::null_mut(), 0), 0);
         ena_model_mmio_write(std::ptr::null_mut(), 0x54, 1);
-        assert!(!ena_model_receive(std::ptr::null_mut(), [0u8; 4].as_ptr(), 4));
+        assert!(!ena_model_receive(
+            std::ptr::null_mut(),
+            [0u8; 4].as_ptr(),
+            4
+        ));
         ena_model_free(std::ptr::null_mut());
     }
 }
@@ -95,30 +131,58 @@ fn missing_arguments_or_callbacks_give_null_not_a_crash() {
 #[test]
 fn a_driver_brings_the_model_up_and_passes_frames_through_the_abi() {
     let bus = Bus::new(8 << 20, 0x8000_0000);
-    let g = Guest { bus: bus.clone(), irqs: RefCell::default(), sent: RefCell::default(), rx_space: RefCell::default() };
+    let g = Guest {
+        bus: bus.clone(),
+        irqs: RefCell::default(),
+        sent: RefCell::default(),
+        rx_space: RefCell::default(),
+    };
     // SAFETY: config and host are valid for the call; the model lives until freed below.
     let m = unsafe { ena_model_new(&CONFIG, &host(&g)) };
     assert!(!m.is_null());
     let mut d = Ena::new(Bar0(m), BusAlloc::new(&bus), VirtualClock::default());
-    let (info, _) = d.bring_up(16, aenq_group::LINK_CHANGE | aenq_group::KEEP_ALIVE).expect("bring-up across the ABI");
+    let (info, _) = d
+        .bring_up(16, aenq_group::LINK_CHANGE | aenq_group::KEEP_ALIVE)
+        .expect("bring-up across the ABI");
     assert_eq!(info.mac, CONFIG.mac);
-    assert!(g.irqs.borrow().iter().all(|v| *v == 0) && !g.irqs.borrow().is_empty(), "admin completions on vector 0");
+    assert!(
+        g.irqs.borrow().iter().all(|v| *v == 0) && !g.irqs.borrow().is_empty(),
+        "admin completions on vector 0"
+    );
     let mut p = d.create_pair_on(16, Some(2)).unwrap();
 
     let mut bufs = d.alloc.alloc(64 * 2048);
     bufs.write(0, b"hello over the C ABI");
-    let b = [TxBuf { paddr: bufs.phys(), len: 20 }];
-    p.tx.prepare(&TxCtx { bufs: &b, req_id: 0, ..Default::default() }).unwrap();
+    let b = [TxBuf {
+        paddr: bufs.phys(),
+        len: 20,
+    }];
+    p.tx.prepare(&TxCtx {
+        bufs: &b,
+        req_id: 0,
+        ..Default::default()
+    })
+    .unwrap();
     let (db, tail) = (p.tx_doorbell, p.tx.tail());
     d.doorbell(db, tail);
-    assert_eq!(g.sent.borrow().as_slice(), [b"hello over the C ABI".to_vec()]);
-    assert_eq!(g.irqs.borrow().last(), Some(&2), "the Tx completion raised the pair's vector");
+    assert_eq!(
+        g.sent.borrow().as_slice(),
+        [b"hello over the C ABI".to_vec()]
+    );
+    assert_eq!(
+        g.irqs.borrow().last(),
+        Some(&2),
+        "the Tx completion raised the pair's vector"
+    );
 
     let frame = [0x5au8; 1500];
     // SAFETY: m is live; the frame is valid for its length.
     unsafe {
         assert!(!ena_model_can_receive(m, frame.len()));
-        assert!(!ena_model_receive(m, frame.as_ptr(), frame.len()), "no Rx buffer: refused, to be queued by QEMU");
+        assert!(
+            !ena_model_receive(m, frame.as_ptr(), frame.len()),
+            "no Rx buffer: refused, to be queued by QEMU"
+        );
     }
     p.rx.add(bufs.phys() + 2048, 2048, 1).unwrap();
     let (db, tail) = (p.rx_doorbell, p.rx.tail());
@@ -137,14 +201,25 @@ fn a_driver_brings_the_model_up_and_passes_frames_through_the_abi() {
     // SAFETY: as above.
     unsafe {
         ena_model_set_link(m, false);
-        assert!(ena_model_receive(m, frame.as_ptr(), frame.len()), "taken, and dropped");
+        assert!(
+            ena_model_receive(m, frame.as_ptr(), frame.len()),
+            "taken, and dropped"
+        );
         ena_model_tick(m);
-        d.regs.write32(test_port::FAULTS, test_port::WITHHOLD_KEEP_ALIVE);
+        d.regs
+            .write32(test_port::FAULTS, test_port::WITHHOLD_KEEP_ALIVE);
         let mut s = Stats::default();
         ena_model_stats(m, &mut s);
-        assert_eq!((s.tx_pkts, s.tx_bytes, s.rx_pkts, s.rx_bytes, s.resets), (1, 20, 1, 1500, 1));
+        assert_eq!(
+            (s.tx_pkts, s.tx_bytes, s.rx_pkts, s.rx_bytes, s.resets),
+            (1, 20, 1, 1500, 1)
+        );
         ena_model_reset(m);
-        assert_eq!(ena_model_mmio_read(m, test_port::FAULTS), 0, "a PCI reset clears the faults");
+        assert_eq!(
+            ena_model_mmio_read(m, test_port::FAULTS),
+            0,
+            "a PCI reset clears the faults"
+        );
         ena_model_free(m);
     }
 }
@@ -154,7 +229,12 @@ thread_local! {
     static REENTER: RefCell<Option<(*mut EnaModel, Vec<u32>)>> = const { RefCell::new(None) };
 }
 
-unsafe extern "C" fn dma_write_reentering(opaque: *mut c_void, addr: u64, buf: *const c_void, len: usize) -> i32 {
+unsafe extern "C" fn dma_write_reentering(
+    opaque: *mut c_void,
+    addr: u64,
+    buf: *const c_void,
+    len: usize,
+) -> i32 {
     REENTER.with(|r| {
         if let Some((m, seen)) = r.borrow_mut().as_mut() {
             // What a DMA aimed at the device's own BAR0 would do.
@@ -173,27 +253,44 @@ unsafe extern "C" fn dma_write_reentering(opaque: *mut c_void, addr: u64, buf: *
 #[test]
 fn a_callback_that_comes_back_into_the_model_finds_it_busy() {
     let bus = Bus::new(8 << 20, 0x8000_0000);
-    let g = Guest { bus: bus.clone(), irqs: RefCell::default(), sent: RefCell::default(), rx_space: RefCell::default() };
+    let g = Guest {
+        bus: bus.clone(),
+        irqs: RefCell::default(),
+        sent: RefCell::default(),
+        rx_space: RefCell::default(),
+    };
     let mut h = host(&g);
     h.dma_write = Some(dma_write_reentering);
     // SAFETY: valid arguments; freed at the end.
     let m = unsafe { ena_model_new(&CONFIG, &h) };
     let mut d = Ena::new(Bar0(m), BusAlloc::new(&bus), VirtualClock::default());
     d.bring_up(16, aenq_group::LINK_CHANGE).unwrap();
-    d.regs.write32(test_port::FAULTS, test_port::WITHHOLD_KEEP_ALIVE);
+    d.regs
+        .write32(test_port::FAULTS, test_port::WITHHOLD_KEEP_ALIVE);
     REENTER.with(|r| *r.borrow_mut() = Some((m, Vec::new())));
     // The link event is a DMA write into the AENQ: the callback re-enters.
     // SAFETY: m is live.
     unsafe { ena_model_set_link(m, false) };
     let seen = REENTER.with(|r| r.borrow_mut().take()).unwrap().1;
-    assert_eq!(seen, vec![0], "the nested read saw a busy model and returned 0");
+    assert_eq!(
+        seen,
+        vec![0],
+        "the nested read saw a busy model and returned 0"
+    );
     // The nested write did nothing; the nested reset ran after the outer call.
     // SAFETY: m is live.
     unsafe {
-        assert_eq!(ena_model_mmio_read(m, test_port::FAULTS), 0, "the deferred PCI reset cleared the faults");
+        assert_eq!(
+            ena_model_mmio_read(m, test_port::FAULTS),
+            0,
+            "the deferred PCI reset cleared the faults"
+        );
         let mut s = Stats::default();
         ena_model_stats(m, &mut s);
-        assert_eq!(s.resets, 1, "one driver reset (bring-up); the PCI reset is not counted");
+        assert_eq!(
+            s.resets, 1,
+            "one driver reset (bring-up); the PCI reset is not counted"
+        );
         ena_model_free(m);
     }
 }

@@ -49,9 +49,13 @@ pub enum AdminError {
     /// A status the driver does not know.
     Status(u8),
     /// No completion within the admin timeout (`-ETIME`).
-    Timeout { command_id: u16 },
+    Timeout {
+        command_id: u16,
+    },
     /// A completion for a command that is not outstanding.
-    UnexpectedCompletion { command_id: u16 },
+    UnexpectedCompletion {
+        command_id: u16,
+    },
     /// The submission ring is full.
     QueueFull,
 }
@@ -81,7 +85,10 @@ pub struct Command {
 
 impl Command {
     pub fn new(opcode: u8) -> Self {
-        Self { opcode, body: [0; ENTRY_SIZE - 4] }
+        Self {
+            opcode,
+            body: [0; ENTRY_SIZE - 4],
+        }
     }
     /// A command from its typed form (`admin_defs`); the queue fills in the
     /// command id, opcode and phase of the common descriptor.
@@ -122,7 +129,12 @@ impl Completion {
         u16::from_le_bytes([self.0[off], self.0[off + 1]])
     }
     pub fn u32_at(&self, off: usize) -> u32 {
-        u32::from_le_bytes([self.0[off], self.0[off + 1], self.0[off + 2], self.0[off + 3]])
+        u32::from_le_bytes([
+            self.0[off],
+            self.0[off + 1],
+            self.0[off + 2],
+            self.0[off + 3],
+        ])
     }
 }
 
@@ -140,7 +152,15 @@ pub struct AdminQueue<M> {
 impl<M: DmaMemory> AdminQueue<M> {
     pub fn new(sq: M, cq: M, depth: u16, timeout_us: u64) -> Self {
         assert!(sq.len() >= depth as usize * ENTRY_SIZE && cq.len() >= depth as usize * ENTRY_SIZE);
-        Self { sq, cq, depth, tail: Cursor::new(depth), head: Cursor::new(depth), next_id: 0, timeout_us }
+        Self {
+            sq,
+            cq,
+            depth,
+            tail: Cursor::new(depth),
+            head: Cursor::new(depth),
+            next_id: 0,
+            timeout_us,
+        }
     }
 
     /// `ena_com_admin_init_aq`/`_acq`: tell the device where the rings are.
@@ -151,11 +171,19 @@ impl<M: DmaMemory> AdminQueue<M> {
         r.write32(regs::AQ_CAPS, self.depth as u32 | (ENTRY_SIZE as u32) << 16);
         r.write32(regs::ACQ_BASE_LO, cq as u32);
         r.write32(regs::ACQ_BASE_HI, (cq >> 32) as u32);
-        r.write32(regs::ACQ_CAPS, self.depth as u32 | (ENTRY_SIZE as u32) << 16);
+        r.write32(
+            regs::ACQ_CAPS,
+            self.depth as u32 | (ENTRY_SIZE as u32) << 16,
+        );
     }
 
     /// Submits one command and polls for its completion.
-    pub fn execute<R: Registers, C: Clock>(&mut self, r: &mut R, clock: &mut C, cmd: &Command) -> Result<Completion, AdminError> {
+    pub fn execute<R: Registers, C: Clock>(
+        &mut self,
+        r: &mut R,
+        clock: &mut C,
+        cmd: &Command,
+    ) -> Result<Completion, AdminError> {
         let id = self.next_id & COMMAND_ID_MASK;
         self.next_id = self.next_id.wrapping_add(1);
         let mut entry = [0u8; ENTRY_SIZE];
@@ -175,7 +203,9 @@ impl<M: DmaMemory> AdminQueue<M> {
             if c.0[3] & PHASE_MASK == self.head.phase {
                 self.head.advance();
                 if c.command_id() != id {
-                    return Err(AdminError::UnexpectedCompletion { command_id: c.command_id() });
+                    return Err(AdminError::UnexpectedCompletion {
+                        command_id: c.command_id(),
+                    });
                 }
                 return match AdminError::from_status(c.status()) {
                     None => Ok(c),

@@ -313,7 +313,9 @@ pub fn to_entry<T: Wire>(v: &T) -> [u8; ENTRY_SIZE] {
 pub fn to_raw<T: Wire, const N: usize>(v: &T) -> [u32; N] {
     let mut b = [0u8; ENTRY_SIZE];
     v.encode(&mut b[..T::SIZE]);
-    core::array::from_fn(|i| u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]]))
+    core::array::from_fn(|i| {
+        u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
+    })
 }
 
 /// Splits a 64-bit bus address the way `ena_com_mem_addr_set` does: the low
@@ -333,13 +335,24 @@ mod tests {
 
     #[test]
     fn create_sq_encodes_fields_at_their_c_offsets() {
-        let c = CreateSqCmd { opcode: 1, sq_identity: 1 << 5, cq_idx: 0x0203, sq_depth: 0x0405, sq_ba_lo: 0x0a0b0c0d, sq_ba_hi: 0x0e0f, ..Default::default() };
+        let c = CreateSqCmd {
+            opcode: 1,
+            sq_identity: 1 << 5,
+            cq_idx: 0x0203,
+            sq_depth: 0x0405,
+            sq_ba_lo: 0x0a0b0c0d,
+            sq_ba_hi: 0x0e0f,
+            ..Default::default()
+        };
         let e = to_entry(&c);
         assert_eq!(e[2], 1);
         assert_eq!(e[4], 0x20);
         assert_eq!(&e[8..12], &[0x03, 0x02, 0x05, 0x04]);
         assert_eq!(&e[12..18], &[0x0d, 0x0c, 0x0b, 0x0a, 0x0f, 0x0e]);
-        assert!(e[36..].iter().all(|&b| b == 0), "padding to 64 bytes stays zero");
+        assert!(
+            e[36..].iter().all(|&b| b == 0),
+            "padding to 64 bytes stays zero"
+        );
         assert_eq!(CreateSqCmd::decode(&e), c);
     }
 

@@ -23,10 +23,15 @@ pub mod group {
 /// A dispatched event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
-    LinkChange { up: bool },
+    LinkChange {
+        up: bool,
+    },
     KeepAlive,
     /// A group this driver has no handler for (`unimplemented_aenq_handler`).
-    Unhandled { group: u16, syndrome: u16 },
+    Unhandled {
+        group: u16,
+        syndrome: u16,
+    },
 }
 
 pub struct Aenq<M> {
@@ -38,11 +43,20 @@ pub struct Aenq<M> {
 impl<M: DmaMemory> Aenq<M> {
     pub fn new(ring: M, depth: u16, now_us: u64) -> Self {
         assert!(ring.len() >= depth as usize * ENTRY_SIZE);
-        Self { ring, head: Cursor::new(depth), last_keep_alive_us: now_us }
+        Self {
+            ring,
+            head: Cursor::new(depth),
+            last_keep_alive_us: now_us,
+        }
     }
 
     /// Consumes every posted event and tells the device how far it got.
-    pub fn poll<R: Registers>(&mut self, r: &mut R, now_us: u64, mut on_event: impl FnMut(Event)) -> usize {
+    pub fn poll<R: Registers>(
+        &mut self,
+        r: &mut R,
+        now_us: u64,
+        mut on_event: impl FnMut(Event),
+    ) -> usize {
         let mut n = 0;
         loop {
             let mut b = [0u8; ENTRY_SIZE];
@@ -54,7 +68,9 @@ impl<M: DmaMemory> Aenq<M> {
             let (group, syndrome) = (e.group, e.syndrome);
             let ev = match group {
                 // ena_admin_aenq_link_change_desc.flags: link_status 0
-                group::LINK_CHANGE => Event::LinkChange { up: e.inline_data_w4[0] & 1 != 0 },
+                group::LINK_CHANGE => Event::LinkChange {
+                    up: e.inline_data_w4[0] & 1 != 0,
+                },
                 group::KEEP_ALIVE => {
                     self.last_keep_alive_us = now_us;
                     Event::KeepAlive

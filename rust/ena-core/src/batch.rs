@@ -32,7 +32,10 @@ pub struct TxDoorbell {
 impl TxDoorbell {
     /// `budget`: ring at the latest after this many packets (at least 1).
     pub fn new(budget: u16) -> Self {
-        Self { pending: 0, budget: budget.max(1) }
+        Self {
+            pending: 0,
+            budget: budget.max(1),
+        }
     }
     pub fn pending(&self) -> u16 {
         self.pending
@@ -68,8 +71,14 @@ mod tests {
     fn tx_doorbell_rings_at_end_of_burst_or_at_budget() {
         let mut db = TxDoorbell::new(4);
         let rings: alloc::vec::Vec<bool> = (0..10).map(|i| db.posted(i != 9)).collect();
-        assert_eq!(rings, [false, false, false, true, false, false, false, true, false, true]);
+        assert_eq!(
+            rings,
+            [false, false, false, true, false, false, false, true, false, true]
+        );
         assert_eq!(db.pending(), 0);
-        assert!(TxDoorbell::new(0).posted(true), "a zero budget still rings every packet");
+        assert!(
+            TxDoorbell::new(0).posted(true),
+            "a zero budget still rings every packet"
+        );
     }
 }

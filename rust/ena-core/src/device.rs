@@ -5,15 +5,16 @@
 
 use crate::admin::{feature, opcode, AdminError, AdminQueue, Command, Completion};
 use crate::admin_defs::{
-    create_cq, create_sq, split_addr, to_raw, CreateCqCmd, CreateCqResp, CreateSqCmd, CreateSqResp, DeviceAttrFeatureDesc, FeatCmd,
-    FeatureAenqDesc, HostInfo, QueueFeatureDesc, SetFeatureHostAttrDesc, OS_LINUX,
+    create_cq, create_sq, split_addr, to_raw, CreateCqCmd, CreateCqResp, CreateSqCmd, CreateSqResp,
+    DeviceAttrFeatureDesc, FeatCmd, FeatureAenqDesc, HostInfo, QueueFeatureDesc,
+    SetFeatureHostAttrDesc, OS_LINUX,
 };
 use crate::aenq::{Aenq, Event};
-use crate::wire::Wire;
 use crate::dma::DmaMemory;
 use crate::regs::{self, caps, dev_ctl, dev_sts, Registers};
 use crate::rx::{RxCompletions, RxQueue};
 use crate::tx::{TxCompletions, TxQueue};
+use crate::wire::Wire;
 use crate::Clock;
 
 /// Hands out DMA memory (hugepages on a real host, a shared bus in the model).
@@ -48,7 +49,10 @@ pub enum BringUpError {
     /// CAPS reports a DMA width the driver cannot use.
     BadDmaWidth(u8),
     /// An admin command failed, with the step it belonged to.
-    Admin { step: &'static str, error: AdminError },
+    Admin {
+        step: &'static str,
+        error: AdminError,
+    },
     /// The asked queue depth exceeds MAX_QUEUES_NUM's limit
     /// (`ena_calc_io_queue_size` clamps; this core refuses instead).
     QueueTooDeep { asked: u16, max: u32 },
@@ -104,7 +108,15 @@ const AENQ_DEPTH: u16 = 32;
 
 impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
     pub fn new(regs: R, alloc: A, clock: C) -> Self {
-        Self { regs, alloc, clock, admin: None, aenq: None, admin_timeout_us: 0, dma_width: 0 }
+        Self {
+            regs,
+            alloc,
+            clock,
+            admin: None,
+            aenq: None,
+            admin_timeout_us: 0,
+            dma_width: 0,
+        }
     }
 
     fn wait_sts(&mut self, mask: u32, set: bool, timeout_us: u64) -> bool {
@@ -127,8 +139,12 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
             return Err(BringUpError::DeviceNotReady);
         }
         let c = self.regs.read32(regs::CAPS);
-        let timeout = ((c & caps::RESET_TIMEOUT_MASK) >> caps::RESET_TIMEOUT_SHIFT).max(1) as u64 * 100_000;
-        self.regs.write32(regs::DEV_CTL, dev_ctl::DEV_RESET_MASK | (reason as u32) << dev_ctl::RESET_REASON_SHIFT);
+        let timeout =
+            ((c & caps::RESET_TIMEOUT_MASK) >> caps::RESET_TIMEOUT_SHIFT).max(1) as u64 * 100_000;
+        self.regs.write32(
+            regs::DEV_CTL,
+            dev_ctl::DEV_RESET_MASK | (reason as u32) << dev_ctl::RESET_REASON_SHIFT,
+        );
         if !self.wait_sts(dev_sts::RESET_IN_PROGRESS_MASK, true, timeout) {
             return Err(BringUpError::ResetTimeout { entering: true });
         }
@@ -136,7 +152,8 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
         if !self.wait_sts(dev_sts::RESET_IN_PROGRESS_MASK, false, timeout) {
             return Err(BringUpError::ResetTimeout { entering: false });
         }
-        self.admin_timeout_us = ((c & caps::ADMIN_CMD_TO_MASK) >> caps::ADMIN_CMD_TO_SHIFT).max(1) as u64 * 100_000;
+        self.admin_timeout_us =
+            ((c & caps::ADMIN_CMD_TO_MASK) >> caps::ADMIN_CMD_TO_SHIFT).max(1) as u64 * 100_000;
         self.dma_width = ((c & caps::DMA_ADDR_WIDTH_MASK) >> caps::DMA_ADDR_WIDTH_SHIFT) as u8;
         self.admin = None;
         self.aenq = None;
@@ -144,23 +161,38 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
     }
 
     fn admin(&mut self, step: &'static str, cmd: &Command) -> Result<Completion, BringUpError> {
-        let q = self.admin.as_mut().expect("admin queue is set up before any command");
-        q.execute(&mut self.regs, &mut self.clock, cmd).map_err(|error| BringUpError::Admin { step, error })
+        let q = self
+            .admin
+            .as_mut()
+            .expect("admin queue is set up before any command");
+        q.execute(&mut self.regs, &mut self.clock, cmd)
+            .map_err(|error| BringUpError::Admin { step, error })
     }
 
     fn get_feature(&mut self, step: &'static str, id: u8) -> Result<Completion, BringUpError> {
-        let cmd = FeatCmd { feature_id: id, ..Default::default() };
+        let cmd = FeatCmd {
+            feature_id: id,
+            ..Default::default()
+        };
         self.admin(step, &Command::from_wire(opcode::GET_FEATURE, &cmd))
     }
 
     /// The whole bring-up; returns what the device is and one queue pair of
     /// `depth` entries.
-    pub fn bring_up(&mut self, depth: u16, wanted_groups: u32) -> Result<(DeviceInfo, IoPair<A::Mem>), BringUpError> {
+    pub fn bring_up(
+        &mut self,
+        depth: u16,
+        wanted_groups: u32,
+    ) -> Result<(DeviceInfo, IoPair<A::Mem>), BringUpError> {
         self.reset(reset_reason::NORMAL)?;
         let v = self.regs.read32(regs::CONTROLLER_VERSION);
         let (major, minor, subminor) = ((v >> 16) as u8, (v >> 8) as u8, v as u8);
         if (major, minor, subminor) < (0, 0, 1) {
-            return Err(BringUpError::UnsupportedVersion { major, minor, subminor });
+            return Err(BringUpError::UnsupportedVersion {
+                major,
+                minor,
+                subminor,
+            });
         }
         if !(32..=64).contains(&self.dma_width) {
             return Err(BringUpError::BadDmaWidth(self.dma_width));
@@ -174,48 +206,101 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
         // ena_com_admin_init_aenq: the ring, then the head at its depth.
         let aenq = self.alloc.alloc(AENQ_DEPTH as usize * 64);
         self.regs.write32(regs::AENQ_BASE_LO, aenq.phys() as u32);
-        self.regs.write32(regs::AENQ_BASE_HI, (aenq.phys() >> 32) as u32);
-        self.regs.write32(regs::AENQ_CAPS, AENQ_DEPTH as u32 | 64 << 16);
+        self.regs
+            .write32(regs::AENQ_BASE_HI, (aenq.phys() >> 32) as u32);
+        self.regs
+            .write32(regs::AENQ_CAPS, AENQ_DEPTH as u32 | 64 << 16);
         self.regs.write32(regs::AENQ_HEAD_DB, AENQ_DEPTH as u32);
         self.aenq = Some(Aenq::new(aenq, AENQ_DEPTH, self.clock.now_us()));
 
-        let attrs: DeviceAttrFeatureDesc = self.get_feature("get device attributes", feature::DEVICE_ATTRIBUTES)?.feature();
+        let attrs: DeviceAttrFeatureDesc = self
+            .get_feature("get device attributes", feature::DEVICE_ATTRIBUTES)?
+            .feature();
         let (mac, max_mtu) = (attrs.mac_addr, attrs.max_mtu);
 
-        let queues: QueueFeatureDesc = self.get_feature("get max queues", feature::MAX_QUEUES_NUM)?.feature();
+        let queues: QueueFeatureDesc = self
+            .get_feature("get max queues", feature::MAX_QUEUES_NUM)?
+            .feature();
         let max_queue_depth = queues.max_sq_depth.min(queues.max_cq_depth);
         if depth as u32 > max_queue_depth {
-            return Err(BringUpError::QueueTooDeep { asked: depth, max: max_queue_depth });
+            return Err(BringUpError::QueueTooDeep {
+                asked: depth,
+                max: max_queue_depth,
+            });
         }
 
         // Host info: a page the device reads (OS type, driver version).
         let mut host = self.alloc.alloc(4096);
-        let mut info = HostInfo { os_type: OS_LINUX, ..Default::default() };
+        let mut info = HostInfo {
+            os_type: OS_LINUX,
+            ..Default::default()
+        };
         info.os_dist_str[..8].copy_from_slice(b"ena-core");
         info.driver_version = 2 | 15 << 8; // 2.15.0, the C original's version
         let mut page = [0u8; HostInfo::SIZE];
         info.encode(&mut page);
         host.write(0, &page);
         let (lo, hi) = split_addr(host.phys());
-        let mut cmd = FeatCmd { feature_id: feature::HOST_ATTR_CONFIG, ..Default::default() };
-        cmd.raw = to_raw(&SetFeatureHostAttrDesc { os_info_ba_lo: lo, os_info_ba_hi: hi, ..Default::default() });
-        self.admin("set host info", &Command::from_wire(opcode::SET_FEATURE, &cmd))?;
+        let mut cmd = FeatCmd {
+            feature_id: feature::HOST_ATTR_CONFIG,
+            ..Default::default()
+        };
+        cmd.raw = to_raw(&SetFeatureHostAttrDesc {
+            os_info_ba_lo: lo,
+            os_info_ba_hi: hi,
+            ..Default::default()
+        });
+        self.admin(
+            "set host info",
+            &Command::from_wire(opcode::SET_FEATURE, &cmd),
+        )?;
 
-        let aenq_feat: FeatureAenqDesc = self.get_feature("get AENQ groups", feature::AENQ_CONFIG)?.feature();
+        let aenq_feat: FeatureAenqDesc = self
+            .get_feature("get AENQ groups", feature::AENQ_CONFIG)?
+            .feature();
         let groups = aenq_feat.supported_groups & wanted_groups;
-        let mut cmd = FeatCmd { feature_id: feature::AENQ_CONFIG, ..Default::default() };
-        cmd.raw = to_raw(&FeatureAenqDesc { supported_groups: 0, enabled_groups: groups });
-        self.admin("set AENQ groups", &Command::from_wire(opcode::SET_FEATURE, &cmd))?;
+        let mut cmd = FeatCmd {
+            feature_id: feature::AENQ_CONFIG,
+            ..Default::default()
+        };
+        cmd.raw = to_raw(&FeatureAenqDesc {
+            supported_groups: 0,
+            enabled_groups: groups,
+        });
+        self.admin(
+            "set AENQ groups",
+            &Command::from_wire(opcode::SET_FEATURE, &cmd),
+        )?;
 
         let pair = self.create_pair(depth)?;
-        Ok((DeviceInfo { mac, max_mtu, dma_width: self.dma_width, aenq_groups: groups, max_sq_num: queues.max_sq_num, max_queue_depth }, pair))
+        Ok((
+            DeviceInfo {
+                mac,
+                max_mtu,
+                dma_width: self.dma_width,
+                aenq_groups: groups,
+                max_sq_num: queues.max_sq_num,
+                max_queue_depth,
+            },
+            pair,
+        ))
     }
 
-    fn create_cq(&mut self, depth: u16, entry_words: u8, vector: Option<u16>, mem: &A::Mem) -> Result<CreateCqResp, BringUpError> {
+    fn create_cq(
+        &mut self,
+        depth: u16,
+        entry_words: u8,
+        vector: Option<u16>,
+        mem: &A::Mem,
+    ) -> Result<CreateCqResp, BringUpError> {
         let (lo, hi) = split_addr(mem.phys());
         // Polled unless a vector is given: then interrupt_mode_enabled.
         let cmd = CreateCqCmd {
-            cq_caps_1: if vector.is_some() { create_cq::INTERRUPT_MODE_ENABLED_MASK } else { 0 },
+            cq_caps_1: if vector.is_some() {
+                create_cq::INTERRUPT_MODE_ENABLED_MASK
+            } else {
+                0
+            },
             cq_caps_2: entry_words & create_cq::CQ_ENTRY_SIZE_WORDS_MASK,
             cq_depth: depth,
             msix_vector: vector.unwrap_or(0) as u32,
@@ -223,16 +308,32 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
             cq_ba_hi: hi,
             ..Default::default()
         };
-        Ok(self.admin("create completion queue", &Command::from_wire(opcode::CREATE_CQ, &cmd))?.decode())
+        Ok(self
+            .admin(
+                "create completion queue",
+                &Command::from_wire(opcode::CREATE_CQ, &cmd),
+            )?
+            .decode())
     }
 
-    fn create_sq(&mut self, depth: u16, tx: bool, cq_idx: u16, mem: &A::Mem) -> Result<(u16, u32), BringUpError> {
-        let direction = if tx { create_sq::DIRECTION_TX } else { create_sq::DIRECTION_RX };
+    fn create_sq(
+        &mut self,
+        depth: u16,
+        tx: bool,
+        cq_idx: u16,
+        mem: &A::Mem,
+    ) -> Result<(u16, u32), BringUpError> {
+        let direction = if tx {
+            create_sq::DIRECTION_TX
+        } else {
+            create_sq::DIRECTION_RX
+        };
         let (lo, hi) = split_addr(mem.phys());
         // Host placement, completion per descriptor, one contiguous ring.
         let cmd = CreateSqCmd {
             sq_identity: direction << create_sq::SQ_DIRECTION_SHIFT,
-            sq_caps_2: create_sq::PLACEMENT_HOST | create_sq::COMPLETION_DESC << create_sq::COMPLETION_POLICY_SHIFT,
+            sq_caps_2: create_sq::PLACEMENT_HOST
+                | create_sq::COMPLETION_DESC << create_sq::COMPLETION_POLICY_SHIFT,
             sq_caps_3: create_sq::IS_PHYSICALLY_CONTIGUOUS_MASK,
             cq_idx,
             sq_depth: depth,
@@ -240,7 +341,12 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
             sq_ba_hi: hi,
             ..Default::default()
         };
-        let r: CreateSqResp = self.admin("create submission queue", &Command::from_wire(opcode::CREATE_SQ, &cmd))?.decode();
+        let r: CreateSqResp = self
+            .admin(
+                "create submission queue",
+                &Command::from_wire(opcode::CREATE_SQ, &cmd),
+            )?
+            .decode();
         Ok((r.sq_idx, r.sq_doorbell_offset))
     }
 
@@ -253,7 +359,11 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
     /// The same pair, its CQs raising MSI-X `vector` (the kernel driver's
     /// mode: one vector per queue pair, masked by the device after each
     /// interrupt until [`Ena::unmask`]).
-    pub fn create_pair_on(&mut self, depth: u16, vector: Option<u16>) -> Result<IoPair<A::Mem>, BringUpError> {
+    pub fn create_pair_on(
+        &mut self,
+        depth: u16,
+        vector: Option<u16>,
+    ) -> Result<IoPair<A::Mem>, BringUpError> {
         let tx_cq_mem = self.alloc.alloc(depth as usize * 8);
         let tx_cq_idx = self.create_cq(depth, 2, vector, &tx_cq_mem)?.cq_idx;
         let tx_mem = self.alloc.alloc(depth as usize * 16);
@@ -302,7 +412,9 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
     /// The keep-alive watchdog (`check_for_missing_keep_alive`): true when the
     /// device has been silent for `timeout_us`; the driver then resets it.
     pub fn keep_alive_missing(&self, timeout_us: u64) -> bool {
-        self.aenq.as_ref().is_some_and(|q| q.keep_alive_missing(self.clock.now_us(), timeout_us))
+        self.aenq
+            .as_ref()
+            .is_some_and(|q| q.keep_alive_missing(self.clock.now_us(), timeout_us))
     }
 
     /// Rings a submission queue's doorbell with its tail.

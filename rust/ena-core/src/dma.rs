@@ -44,7 +44,10 @@ pub struct HostMem {
 
 impl HostMem {
     pub fn new(len: usize, phys: u64) -> Self {
-        Self { bytes: vec![0; len], phys }
+        Self {
+            bytes: vec![0; len],
+            phys,
+        }
     }
     pub fn bytes(&self) -> &[u8] {
         &self.bytes

@@ -27,10 +27,19 @@ impl<M: DmaMemory> ReadLess<M> {
     pub fn new<R: Registers>(r: &mut R, resp: M, timeout_us: u64) -> Self {
         r.write32(regs::MMIO_RESP_LO, resp.phys() as u32);
         r.write32(regs::MMIO_RESP_HI, (resp.phys() >> 32) as u32);
-        Self { resp, seq: 0, timeout_us }
+        Self {
+            resp,
+            seq: 0,
+            timeout_us,
+        }
     }
 
-    pub fn read32<R: Registers, C: Clock>(&mut self, r: &mut R, clock: &mut C, offset: u32) -> Result<u32, ReadLessError> {
+    pub fn read32<R: Registers, C: Clock>(
+        &mut self,
+        r: &mut R,
+        clock: &mut C,
+        offset: u32,
+    ) -> Result<u32, ReadLessError> {
         self.seq = self.seq.wrapping_add(1);
         // Poison the answer so a stale one is never taken for this request.
         self.resp.write(0, &0xffffu16.to_le_bytes());
@@ -42,7 +51,10 @@ impl<M: DmaMemory> ReadLess<M> {
             if u16::from_le_bytes([b[0], b[1]]) == self.seq {
                 let reg_off = u16::from_le_bytes([b[2], b[3]]);
                 if reg_off as u32 != offset {
-                    return Err(ReadLessError::WrongRegister { asked: offset, answered: reg_off });
+                    return Err(ReadLessError::WrongRegister {
+                        asked: offset,
+                        answered: reg_off,
+                    });
                 }
                 return Ok(u32::from_le_bytes([b[4], b[5], b[6], b[7]]));
             }

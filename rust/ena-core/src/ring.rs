@@ -13,8 +13,15 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn new(depth: u16) -> Self {
-        assert!(depth.is_power_of_two(), "queue depth {depth} is not a power of two");
-        Self { index: 0, phase: 1, mask: depth - 1 }
+        assert!(
+            depth.is_power_of_two(),
+            "queue depth {depth} is not a power of two"
+        );
+        Self {
+            index: 0,
+            phase: 1,
+            mask: depth - 1,
+        }
     }
     /// The entry the cursor points at.
     #[inline(always)]

@@ -19,8 +19,17 @@ pub struct RxQueue<M> {
 
 impl<M: DmaMemory> RxQueue<M> {
     pub fn new(ring: M, depth: u16, dma_addr_bits: u8) -> Self {
-        assert!(ring.len() >= depth as usize * RxDesc::SIZE, "ring too small for {depth} descriptors");
-        Self { ring, depth, tail: Cursor::new(depth), next_to_comp: 0, dma_addr_bits }
+        assert!(
+            ring.len() >= depth as usize * RxDesc::SIZE,
+            "ring too small for {depth} descriptors"
+        );
+        Self {
+            ring,
+            depth,
+            tail: Cursor::new(depth),
+            next_to_comp: 0,
+            dma_addr_bits,
+        }
     }
     pub fn ring(&self) -> &M {
         &self.ring
@@ -43,10 +52,17 @@ impl<M: DmaMemory> RxQueue<M> {
         if self.free() < 1 {
             return Err(Error::NoSpace);
         }
-        let below = if self.dma_addr_bits >= 64 { u64::MAX } else { (1u64 << self.dma_addr_bits) - 1 };
+        let below = if self.dma_addr_bits >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.dma_addr_bits) - 1
+        };
         let d = RxDesc {
             length: len,
-            ctrl: rd::FIRST_MASK | rd::LAST_MASK | rd::COMP_REQ_MASK | (self.tail.phase & rd::PHASE_MASK),
+            ctrl: rd::FIRST_MASK
+                | rd::LAST_MASK
+                | rd::COMP_REQ_MASK
+                | (self.tail.phase & rd::PHASE_MASK),
             req_id,
             buff_addr_lo: paddr as u32,
             buff_addr_hi: ((paddr & below & !0xffff_ffffu64) >> 32) as u16,
@@ -94,9 +110,23 @@ pub struct RxCompletions<M> {
 impl<M: DmaMemory> RxCompletions<M> {
     /// `entry_size` is 16 (base) or 32 (extended, with timestamps) bytes.
     pub fn new(ring: M, depth: u16, entry_size: usize) -> Self {
-        assert!(entry_size == 16 || entry_size == 32, "completion entry size {entry_size} is neither 16 nor 32");
-        assert!(ring.len() >= depth as usize * entry_size, "ring too small for {depth} completions");
-        Self { ring, depth, entry_size, head: Cursor::new(depth), pkt_count: 0, pkt_start: 0, check_mbz: false }
+        assert!(
+            entry_size == 16 || entry_size == 32,
+            "completion entry size {entry_size} is neither 16 nor 32"
+        );
+        assert!(
+            ring.len() >= depth as usize * entry_size,
+            "ring too small for {depth} completions"
+        );
+        Self {
+            ring,
+            depth,
+            entry_size,
+            head: Cursor::new(depth),
+            pkt_count: 0,
+            pkt_start: 0,
+            check_mbz: false,
+        }
     }
     pub fn set_check_mbz(&mut self, on: bool) {
         self.check_mbz = on;
@@ -113,7 +143,8 @@ impl<M: DmaMemory> RxCompletions<M> {
 
     #[inline(always)]
     fn at(&self, idx: u16) -> RxCdesc {
-        self.ring.load((idx & (self.depth - 1)) as usize * self.entry_size)
+        self.ring
+            .load((idx & (self.depth - 1)) as usize * self.entry_size)
     }
 
     /// `ena_com_cdesc_rx_pkt_get`: consume completions up to a packet's last
@@ -146,7 +177,11 @@ impl<M: DmaMemory> RxCompletions<M> {
     /// `ena_com_rx_pkt`: the next received packet's buffers go into `bufs`;
     /// `descs == 0` means no complete packet yet. `sq` learns how many of its
     /// descriptors the device used.
-    pub fn receive<Q: DmaMemory>(&mut self, sq: &mut RxQueue<Q>, bufs: &mut [RxBuf]) -> Result<RxPacket, Error> {
+    pub fn receive<Q: DmaMemory>(
+        &mut self,
+        sq: &mut RxQueue<Q>,
+        bufs: &mut [RxBuf],
+    ) -> Result<RxPacket, Error> {
         let Some((first, n)) = self.take_packet()? else {
             return Ok(RxPacket::default());
         };
@@ -157,7 +192,10 @@ impl<M: DmaMemory> RxCompletions<M> {
         let pkt_offset = c.offset;
         for (i, b) in bufs.iter_mut().enumerate().take(n as usize) {
             c = self.at(first.wrapping_add(i as u16));
-            *b = RxBuf { len: c.length, req_id: c.req_id };
+            *b = RxBuf {
+                len: c.length,
+                req_id: c.req_id,
+            };
             if c.req_id >= self.depth {
                 return Err(Error::InvalidReqId(c.req_id));
             }

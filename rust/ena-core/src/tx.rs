@@ -57,7 +57,11 @@ pub struct TxQueue<M> {
 /// `GENMASK_ULL(bits - 1, 32)`: the address bits above 32 the device takes.
 #[inline(always)]
 fn addr_hi(paddr: u64, dma_addr_bits: u8) -> u64 {
-    let below = if dma_addr_bits >= 64 { u64::MAX } else { (1u64 << dma_addr_bits) - 1 };
+    let below = if dma_addr_bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << dma_addr_bits) - 1
+    };
     (paddr & below & !0xffff_ffffu64) >> 32
 }
 
@@ -65,7 +69,10 @@ impl<M: DmaMemory> TxQueue<M> {
     /// A queue of `depth` descriptors (a power of two) in `ring`. The phase
     /// starts at 1, as `ena_com_create_io_queue` sets it.
     pub fn new(ring: M, depth: u16, dma_addr_bits: u8, max_header: u32) -> Self {
-        assert!(ring.len() >= depth as usize * TxDesc::SIZE, "ring too small for {depth} descriptors");
+        assert!(
+            ring.len() >= depth as usize * TxDesc::SIZE,
+            "ring too small for {depth} descriptors"
+        );
         Self {
             ring,
             depth,
@@ -132,7 +139,8 @@ impl<M: DmaMemory> TxQueue<M> {
             word2: ((meta.mss as u32) << tm::MSS_LO_SHIFT) & tm::MSS_LO_MASK
                 | meta.l3_hdr_len as u32 & tm::L3_HDR_LEN_MASK
                 | ((meta.l3_hdr_offset as u32) << tm::L3_HDR_OFF_SHIFT) & tm::L3_HDR_OFF_MASK
-                | ((meta.l4_hdr_len as u32) << tm::L4_HDR_LEN_IN_WORDS_SHIFT) & tm::L4_HDR_LEN_IN_WORDS_MASK,
+                | ((meta.l4_hdr_len as u32) << tm::L4_HDR_LEN_IN_WORDS_SHIFT)
+                    & tm::L4_HDR_LEN_IN_WORDS_MASK,
             reserved: 0,
         };
         self.push(&d);
@@ -148,7 +156,10 @@ impl<M: DmaMemory> TxQueue<M> {
             return Err(Error::NoSpace);
         }
         if ctx.header_len as u32 > self.max_header {
-            return Err(Error::HeaderTooLarge { len: ctx.header_len, max: self.max_header });
+            return Err(Error::HeaderTooLarge {
+                len: ctx.header_len,
+                max: self.max_header,
+            });
         }
         let have_meta = if self.disable_meta_caching {
             true
@@ -166,11 +177,13 @@ impl<M: DmaMemory> TxQueue<M> {
         }
 
         let mut d = TxDesc {
-            len_ctrl: (self.tail.phase as u32) << td::PHASE_SHIFT & td::PHASE_MASK | td::COMP_REQ_MASK,
+            len_ctrl: (self.tail.phase as u32) << td::PHASE_SHIFT & td::PHASE_MASK
+                | td::COMP_REQ_MASK,
             meta_ctrl: ((ctx.req_id as u32) << td::REQ_ID_LO_SHIFT) & td::REQ_ID_LO_MASK
                 | ((ctx.df as u32) << td::DF_SHIFT) & td::DF_MASK,
             buff_addr_lo: 0,
-            buff_addr_hi_hdr_sz: ((ctx.header_len as u32) << td::HEADER_LENGTH_SHIFT) & td::HEADER_LENGTH_MASK,
+            buff_addr_hi_hdr_sz: ((ctx.header_len as u32) << td::HEADER_LENGTH_SHIFT)
+                & td::HEADER_LENGTH_MASK,
         };
         if !have_meta {
             d.len_ctrl |= td::FIRST_MASK;
@@ -182,17 +195,22 @@ impl<M: DmaMemory> TxQueue<M> {
                 | ((ctx.l4_proto as u32) << td::L4_PROTO_IDX_SHIFT) & td::L4_PROTO_IDX_MASK
                 | ((ctx.l3_csum as u32) << td::L3_CSUM_EN_SHIFT) & td::L3_CSUM_EN_MASK
                 | ((ctx.l4_csum as u32) << td::L4_CSUM_EN_SHIFT) & td::L4_CSUM_EN_MASK
-                | ((ctx.l4_csum_partial as u32) << td::L4_CSUM_PARTIAL_SHIFT) & td::L4_CSUM_PARTIAL_MASK;
+                | ((ctx.l4_csum_partial as u32) << td::L4_CSUM_PARTIAL_SHIFT)
+                    & td::L4_CSUM_PARTIAL_MASK;
         }
         for (i, buf) in ctx.bufs.iter().enumerate() {
             // The first buffer shares the descriptor that carries the header.
             if i != 0 {
                 self.push(&d);
-                d = TxDesc { len_ctrl: (self.tail.phase as u32) << td::PHASE_SHIFT & td::PHASE_MASK, ..TxDesc::default() };
+                d = TxDesc {
+                    len_ctrl: (self.tail.phase as u32) << td::PHASE_SHIFT & td::PHASE_MASK,
+                    ..TxDesc::default()
+                };
             }
             d.len_ctrl |= buf.len as u32 & td::LENGTH_MASK;
             d.buff_addr_lo = buf.paddr as u32;
-            d.buff_addr_hi_hdr_sz |= addr_hi(buf.paddr, self.dma_addr_bits) as u32 & td::ADDR_HI_MASK;
+            d.buff_addr_hi_hdr_sz |=
+                addr_hi(buf.paddr, self.dma_addr_bits) as u32 & td::ADDR_HI_MASK;
         }
         d.len_ctrl |= td::LAST_MASK;
         self.push(&d);
@@ -215,8 +233,16 @@ pub struct TxCompletions<M> {
 
 impl<M: DmaMemory> TxCompletions<M> {
     pub fn new(ring: M, depth: u16) -> Self {
-        assert!(ring.len() >= depth as usize * TxCdesc::SIZE, "ring too small for {depth} completions");
-        Self { ring, depth, head: Cursor::new(depth), check_mbz: false }
+        assert!(
+            ring.len() >= depth as usize * TxCdesc::SIZE,
+            "ring too small for {depth} completions"
+        );
+        Self {
+            ring,
+            depth,
+            head: Cursor::new(depth),
+            check_mbz: false,
+        }
     }
     /// Refuse completions with must-be-zero bits set (the device's
     /// `ENA_ADMIN_CDESC_MBZ` capability).

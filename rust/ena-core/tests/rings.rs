@@ -98,7 +98,9 @@ impl Loopback {
         let req_id;
         loop {
             let d: TxDesc = txq.ring().load((k % depth as u64) as usize * 16);
-            if (d.len_ctrl & tx_desc::PHASE_MASK) >> tx_desc::PHASE_SHIFT != phase_of_slot(k, depth) || k - self.tx_seen >= depth as u64 {
+            if (d.len_ctrl & tx_desc::PHASE_MASK) >> tx_desc::PHASE_SHIFT != phase_of_slot(k, depth)
+                || k - self.tx_seen >= depth as u64
+            {
                 return false;
             }
             let len = (d.len_ctrl & tx_desc::LENGTH_MASK) as usize;
@@ -109,17 +111,28 @@ impl Loopback {
             k += 1;
             if d.len_ctrl & tx_desc::LAST_MASK != 0 {
                 let first: TxDesc = txq.ring().load((self.tx_seen % depth as u64) as usize * 16);
-                req_id = ((first.len_ctrl & tx_desc::REQ_ID_HI_MASK) >> 6 | (first.meta_ctrl & tx_desc::REQ_ID_LO_MASK) >> 22) as u16;
+                req_id = ((first.len_ctrl & tx_desc::REQ_ID_HI_MASK) >> 6
+                    | (first.meta_ctrl & tx_desc::REQ_ID_LO_MASK) >> 22)
+                    as u16;
                 break;
             }
         }
         self.tx_seen = k;
-        let cd = TxCdesc { req_id, flags: phase_of_slot(self.tx_done, depth) as u8, ..Default::default() };
-        txc.ring_mut().store((self.tx_done % depth as u64) as usize * 8, &cd);
+        let cd = TxCdesc {
+            req_id,
+            flags: phase_of_slot(self.tx_done, depth) as u8,
+            ..Default::default()
+        };
+        txc.ring_mut()
+            .store((self.tx_done % depth as u64) as usize * 8, &cd);
         self.tx_done += 1;
         // Deliver into the next offered Rx buffer.
         let rd: RxDesc = rxq.ring().load((self.rx_seen % depth as u64) as usize * 16);
-        assert_eq!(rd.ctrl & rx_desc::PHASE_MASK, phase_of_slot(self.rx_seen, depth) as u8, "no Rx buffer offered");
+        assert_eq!(
+            rd.ctrl & rx_desc::PHASE_MASK,
+            phase_of_slot(self.rx_seen, depth) as u8,
+            "no Rx buffer offered"
+        );
         assert!(frame.len() <= rd.length as usize);
         mem.write(rd.buff_addr_lo as usize, &frame);
         self.rx_seen += 1;
@@ -129,7 +142,8 @@ impl Loopback {
             req_id: rd.req_id,
             ..Default::default()
         };
-        rxc.ring_mut().store((self.rx_done % depth as u64) as usize * 16, &rc);
+        rxc.ring_mut()
+            .store((self.rx_done % depth as u64) as usize * 16, &rc);
         self.rx_done += 1;
         true
     }
@@ -144,7 +158,12 @@ fn frames_cross_a_loopback_device_byte_for_byte_over_many_laps() {
     let mut rxc = RxCompletions::new(HostMem::new(depth as usize * 16, 0), depth, 16);
     // Packet memory: Tx buffers at 0..64K, Rx buffers at 64K.. (slot * 2K).
     let mut mem = HostMem::new(128 * 1024, 0);
-    let mut dev = Loopback { tx_seen: 0, tx_done: 0, rx_seen: 0, rx_done: 0 };
+    let mut dev = Loopback {
+        tx_seen: 0,
+        tx_done: 0,
+        rx_seen: 0,
+        rx_done: 0,
+    };
     let mut tx_ids = ReqIds::new(depth);
     let mut rx_ids = ReqIds::new(depth);
     for _ in 0..depth - 1 {
@@ -162,10 +181,22 @@ fn frames_cross_a_loopback_device_byte_for_byte_over_many_laps() {
         for (p, piece) in payload.chunks(chunk).enumerate() {
             let addr = (id as usize * 8 + p) * 1024;
             mem.write(addr, piece);
-            bufs.push(TxBuf { paddr: addr as u64, len: piece.len() as u16 });
+            bufs.push(TxBuf {
+                paddr: addr as u64,
+                len: piece.len() as u16,
+            });
         }
-        let used = txq.prepare(&TxCtx { bufs: &bufs, req_id: id, ..Default::default() }).unwrap();
-        assert!(dev.step(depth, &txq, &mut txc, &rxq, &mut rxc, &mut mem), "device saw no packet {n}");
+        let used = txq
+            .prepare(&TxCtx {
+                bufs: &bufs,
+                req_id: id,
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(
+            dev.step(depth, &txq, &mut txc, &rxq, &mut rxc, &mut mem),
+            "device saw no packet {n}"
+        );
         // Driver: Tx completion frees the id and the descriptors.
         let done = txc.next_completed().unwrap();
         assert_eq!(done, id);
@@ -184,18 +215,52 @@ fn frames_cross_a_loopback_device_byte_for_byte_over_many_laps() {
         sent += 1;
     }
     assert_eq!(sent, 500);
-    assert!(dev.tx_seen > 8 * depth as u64, "too few laps to prove the phase flips");
+    assert!(
+        dev.tx_seen > 8 * depth as u64,
+        "too few laps to prove the phase flips"
+    );
 }
 
 #[test]
 fn a_full_queue_refuses_and_a_long_header_is_refused() {
     let mut q = TxQueue::new(HostMem::new(8 * 16, 0), 8, 48, 96);
     let bufs = [TxBuf { paddr: 0, len: 64 }; 3];
-    assert_eq!(q.prepare(&TxCtx { bufs: &bufs, header_len: 97, ..Default::default() }), Err(Error::HeaderTooLarge { len: 97, max: 96 }));
-    assert_eq!(q.prepare(&TxCtx { bufs: &bufs, ..Default::default() }), Ok(3));
-    assert_eq!(q.prepare(&TxCtx { bufs: &bufs, ..Default::default() }), Ok(3));
+    assert_eq!(
+        q.prepare(&TxCtx {
+            bufs: &bufs,
+            header_len: 97,
+            ..Default::default()
+        }),
+        Err(Error::HeaderTooLarge { len: 97, max: 96 })
+    );
+    assert_eq!(
+        q.prepare(&TxCtx {
+            bufs: &bufs,
+            ..Default::default()
+        }),
+        Ok(3)
+    );
+    assert_eq!(
+        q.prepare(&TxCtx {
+            bufs: &bufs,
+            ..Default::default()
+        }),
+        Ok(3)
+    );
     // 6 of 8 used, one slot always stays empty: 3 + 1 for a meta do not fit.
-    assert_eq!(q.prepare(&TxCtx { bufs: &bufs, ..Default::default() }), Err(Error::NoSpace));
+    assert_eq!(
+        q.prepare(&TxCtx {
+            bufs: &bufs,
+            ..Default::default()
+        }),
+        Err(Error::NoSpace)
+    );
     q.ack(3);
-    assert_eq!(q.prepare(&TxCtx { bufs: &bufs, ..Default::default() }), Ok(3));
+    assert_eq!(
+        q.prepare(&TxCtx {
+            bufs: &bufs,
+            ..Default::default()
+        }),
+        Ok(3)
+    );
 }

@@ -20,16 +20,29 @@ const DEPTH: u16 = 1024;
 const PACKETS: u64 = 2_000_000;
 
 fn meta(n: u64) -> TxMeta {
-    TxMeta { mss: 1448 + ((n / 64) % 4) as u16, l3_hdr_len: 20, l3_hdr_offset: 14, l4_hdr_len: 5 }
+    TxMeta {
+        mss: 1448 + ((n / 64) % 4) as u16,
+        l3_hdr_len: 20,
+        l3_hdr_offset: 14,
+        l4_hdr_len: 5,
+    }
 }
 
 fn tx_cdesc(n: u64) -> TxCdesc {
-    TxCdesc { req_id: (n % DEPTH as u64) as u16, flags: (n / DEPTH as u64).is_multiple_of(2) as u8, ..Default::default() }
+    TxCdesc {
+        req_id: (n % DEPTH as u64) as u16,
+        flags: (n / DEPTH as u64).is_multiple_of(2) as u8,
+        ..Default::default()
+    }
 }
 
 fn rx_cdesc(n: u64) -> RxCdesc {
     RxCdesc {
-        status: ((n / DEPTH as u64).is_multiple_of(2) as u32) << 24 | 1 << 26 | 1 << 27 | 8 | 12 << 8,
+        status: ((n / DEPTH as u64).is_multiple_of(2) as u32) << 24
+            | 1 << 26
+            | 1 << 27
+            | 8
+            | 12 << 8,
         length: 1500,
         req_id: (n % DEPTH as u64) as u16,
         hash: n as u32,
@@ -42,10 +55,31 @@ fn rust_tx() -> f64 {
     let mut c = TxCompletions::new(HostMem::new(DEPTH as usize * 8, 0), DEPTH);
     let t = Instant::now();
     for n in 0..PACKETS {
-        let bufs = [TxBuf { paddr: 0x1_0000_0000 + n * 4096, len: 54 }, TxBuf { paddr: 0x2_0000_0000 + n * 4096, len: 1400 }];
-        let ctx = TxCtx { meta: meta(n), bufs: &bufs, req_id: (n % DEPTH as u64) as u16, header_len: 54, meta_valid: true, l3_csum: true, l4_csum: true, l3_proto: 8, l4_proto: 12, ..Default::default() };
+        let bufs = [
+            TxBuf {
+                paddr: 0x1_0000_0000 + n * 4096,
+                len: 54,
+            },
+            TxBuf {
+                paddr: 0x2_0000_0000 + n * 4096,
+                len: 1400,
+            },
+        ];
+        let ctx = TxCtx {
+            meta: meta(n),
+            bufs: &bufs,
+            req_id: (n % DEPTH as u64) as u16,
+            header_len: 54,
+            meta_valid: true,
+            l3_csum: true,
+            l4_csum: true,
+            l3_proto: 8,
+            l4_proto: 12,
+            ..Default::default()
+        };
         let used = q.prepare(black_box(&ctx)).unwrap();
-        c.ring_mut().store((n % DEPTH as u64) as usize * 8, &tx_cdesc(n));
+        c.ring_mut()
+            .store((n % DEPTH as u64) as usize * 8, &tx_cdesc(n));
         black_box(c.next_completed().unwrap());
         q.ack(used);
     }
@@ -57,7 +91,21 @@ fn c_tx() -> f64 {
     let t = Instant::now();
     for n in 0..PACKETS {
         let m = meta(n);
-        let mut inp = TxIn { num_bufs: 2, req_id: (n % DEPTH as u64) as u16, header_len: 54, mss: m.mss, l3_hdr_len: 20, l3_hdr_offset: 14, l4_hdr_len: 5, meta_valid: 1, l3_csum: 1, l4_csum: 1, l3_proto: 8, l4_proto: 12, ..Default::default() };
+        let mut inp = TxIn {
+            num_bufs: 2,
+            req_id: (n % DEPTH as u64) as u16,
+            header_len: 54,
+            mss: m.mss,
+            l3_hdr_len: 20,
+            l3_hdr_offset: 14,
+            l4_hdr_len: 5,
+            meta_valid: 1,
+            l3_csum: 1,
+            l4_csum: 1,
+            l3_proto: 8,
+            l4_proto: 12,
+            ..Default::default()
+        };
         inp.paddr[0] = 0x1_0000_0000 + n * 4096;
         inp.len[0] = 54;
         inp.paddr[1] = 0x2_0000_0000 + n * 4096;
@@ -80,10 +128,16 @@ fn rust_rx() -> f64 {
     let mut bufs = [RxBuf::default(); 4];
     let t = Instant::now();
     for n in 0..PACKETS {
-        cq.ring_mut().store((n % DEPTH as u64) as usize * 16, &rx_cdesc(n));
+        cq.ring_mut()
+            .store((n % DEPTH as u64) as usize * 16, &rx_cdesc(n));
         let p = cq.receive(&mut sq, black_box(&mut bufs)).unwrap();
         black_box(p);
-        sq.add(0x3_0000_0000 + bufs[0].req_id as u64 * 2048, 2048, bufs[0].req_id).unwrap();
+        sq.add(
+            0x3_0000_0000 + bufs[0].req_id as u64 * 2048,
+            2048,
+            bufs[0].req_id,
+        )
+        .unwrap();
     }
     t.elapsed().as_nanos() as f64 / PACKETS as f64
 }
@@ -100,7 +154,12 @@ fn c_rx() -> f64 {
         rx_cdesc(n).encode(&mut q.cq_ring_mut()[off..off + 16]);
         let p = q.rx_pkt(black_box(&mut bufs)).unwrap();
         black_box(p);
-        q.rx_add(0x3_0000_0000 + bufs[0].req_id as u64 * 2048, 2048, bufs[0].req_id).unwrap();
+        q.rx_add(
+            0x3_0000_0000 + bufs[0].req_id as u64 * 2048,
+            2048,
+            bufs[0].req_id,
+        )
+        .unwrap();
     }
     t.elapsed().as_nanos() as f64 / PACKETS as f64
 }
@@ -113,7 +172,19 @@ fn main() {
     let (rt, ct, rr, cr) = (best(rust_tx), best(c_tx), best(rust_rx), best(c_rx));
     println!("ENA data path, {PACKETS} packets per round, queue depth {DEPTH}, best of 5 (ns per packet)");
     println!("  {:<40} {:>8} {:>8} {:>14}", "", "Rust", "C", "C/Rust");
-    println!("  {:<40} {:>8.1} {:>8.1} {:>13.2}x", "Tx prepare + completion + ack", rt, ct, ct / rt);
-    println!("  {:<40} {:>8.1} {:>8.1} {:>13.2}x", "Rx completion parse + refill", rr, cr, cr / rr);
+    println!(
+        "  {:<40} {:>8.1} {:>8.1} {:>13.2}x",
+        "Tx prepare + completion + ack",
+        rt,
+        ct,
+        ct / rt
+    );
+    println!(
+        "  {:<40} {:>8.1} {:>8.1} {:>13.2}x",
+        "Rx completion parse + refill",
+        rr,
+        cr,
+        cr / rr
+    );
     println!("  (C/Rust above 1.00x: Rust is faster)");
 }

@@ -68,13 +68,26 @@ struct CField {
 extern "C" {
     fn cref_dev_new() -> *mut CDev;
     fn cref_dev_free(dev: *mut CDev);
-    fn cref_tx_init(dev: *mut CDev, ring: *mut u8, depth: u16, dma_bits: u8, max_hdr: u32, no_meta_cache: u8);
+    fn cref_tx_init(
+        dev: *mut CDev,
+        ring: *mut u8,
+        depth: u16,
+        dma_bits: u8,
+        max_hdr: u32,
+        no_meta_cache: u8,
+    );
     fn cref_prepare_tx(dev: *mut CDev, inp: *const TxIn, nb: *mut c_int) -> c_int;
     fn cref_tx_state(dev: *mut CDev, tail: *mut u16, phase: *mut u8, ntc: *mut u16);
     fn cref_comp_ack(dev: *mut CDev, n: u16);
     fn cref_cq_init(dev: *mut CDev, ring: *mut u8, depth: u16, entry_size: u8, rx: u8);
     fn cref_tx_comp(dev: *mut CDev, req_id: *mut u16) -> c_int;
-    fn cref_cq_state(dev: *mut CDev, head: *mut u16, phase: *mut u8, cur_count: *mut u16, cur_start: *mut u16);
+    fn cref_cq_state(
+        dev: *mut CDev,
+        head: *mut u16,
+        phase: *mut u8,
+        cur_count: *mut u16,
+        cur_start: *mut u16,
+    );
     fn cref_rx_sq_init(dev: *mut CDev, ring: *mut u8, depth: u16, dma_bits: u8);
     fn cref_rx_add(dev: *mut CDev, paddr: u64, len: u16, req_id: u16) -> c_int;
     fn cref_rx_pkt(dev: *mut CDev, bufs: *mut RxBufInfo, max_bufs: u16, out: *mut RxOut) -> c_int;
@@ -98,7 +111,11 @@ impl CQueues {
         // SAFETY: cref_dev_new only allocates and zeroes; a null return is checked.
         let dev = unsafe { cref_dev_new() };
         assert!(!dev.is_null(), "allocating ena_com_dev failed");
-        Self { dev, sq_ring: vec![0; sq_bytes], cq_ring: vec![0; cq_bytes] }
+        Self {
+            dev,
+            sq_ring: vec![0; sq_bytes],
+            cq_ring: vec![0; cq_bytes],
+        }
     }
 
     /// A Tx queue pair in host placement: `depth` 16-byte descriptors and
@@ -108,7 +125,14 @@ impl CQueues {
         // SAFETY: dev is live; both rings are owned by `q`, never reallocated,
         // and sized for `depth` entries, which is all ena_com indexes.
         unsafe {
-            cref_tx_init(q.dev, q.sq_ring.as_mut_ptr(), depth, dma_bits, max_header, no_meta_cache as u8);
+            cref_tx_init(
+                q.dev,
+                q.sq_ring.as_mut_ptr(),
+                depth,
+                dma_bits,
+                max_header,
+                no_meta_cache as u8,
+            );
             cref_cq_init(q.dev, q.cq_ring.as_mut_ptr(), depth, 8, 0);
         }
         q
@@ -140,7 +164,11 @@ impl CQueues {
         // SAFETY: dev and the ring are live; `inp` is a valid TxIn and glue.c
         // reads at most 16 buffers from it; nb is a valid out-pointer.
         let rc = unsafe { cref_prepare_tx(self.dev, inp, &mut nb) };
-        if rc == 0 { Ok(nb as u16) } else { Err(rc) }
+        if rc == 0 {
+            Ok(nb as u16)
+        } else {
+            Err(rc)
+        }
     }
 
     pub fn comp_ack(&mut self, n: u16) {
@@ -167,14 +195,22 @@ impl CQueues {
         let mut id = 0u16;
         // SAFETY: dev and the completion ring are live; id is a valid local.
         let rc = unsafe { cref_tx_comp(self.dev, &mut id) };
-        if rc == 0 { Ok(id) } else { Err(rc) }
+        if rc == 0 {
+            Ok(id)
+        } else {
+            Err(rc)
+        }
     }
 
     /// `ena_com_add_single_rx_desc`.
     pub fn rx_add(&mut self, paddr: u64, len: u16, req_id: u16) -> Result<(), i32> {
         // SAFETY: dev and the Rx ring are live.
         let rc = unsafe { cref_rx_add(self.dev, paddr, len, req_id) };
-        if rc == 0 { Ok(()) } else { Err(rc) }
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(rc)
+        }
     }
 
     /// `ena_com_rx_pkt` into `bufs`.
@@ -184,7 +220,11 @@ impl CQueues {
         // SAFETY: dev and both rings are live; ena_com writes at most
         // `max_bufs` entries into `bufs`, which has that many.
         let rc = unsafe { cref_rx_pkt(self.dev, bufs.as_mut_ptr(), max, &mut out) };
-        if rc == 0 { Ok(out) } else { Err(rc) }
+        if rc == 0 {
+            Ok(out)
+        } else {
+            Err(rc)
+        }
     }
 }
 
@@ -207,7 +247,9 @@ pub fn c_layout() -> Vec<(String, usize, usize)> {
         .iter()
         .map(|f| {
             // SAFETY: every name is a static NUL-terminated string literal.
-            let name = unsafe { CStr::from_ptr(f.name) }.to_string_lossy().into_owned();
+            let name = unsafe { CStr::from_ptr(f.name) }
+                .to_string_lossy()
+                .into_owned();
             (name, f.offset, f.size)
         })
         .collect()

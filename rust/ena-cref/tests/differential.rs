@@ -50,38 +50,126 @@ fn wire_layouts_match_the_c_headers() {
     use std::mem::{offset_of, size_of, size_of_val};
     let mut rust: Vec<(&str, usize, usize)> = vec![
         ("ena_eth_io_tx_desc", 0, size_of::<TxDesc>()),
-        ("ena_eth_io_tx_desc.len_ctrl", offset_of!(TxDesc, len_ctrl), 4),
-        ("ena_eth_io_tx_desc.meta_ctrl", offset_of!(TxDesc, meta_ctrl), 4),
-        ("ena_eth_io_tx_desc.buff_addr_lo", offset_of!(TxDesc, buff_addr_lo), 4),
-        ("ena_eth_io_tx_desc.buff_addr_hi_hdr_sz", offset_of!(TxDesc, buff_addr_hi_hdr_sz), 4),
+        (
+            "ena_eth_io_tx_desc.len_ctrl",
+            offset_of!(TxDesc, len_ctrl),
+            4,
+        ),
+        (
+            "ena_eth_io_tx_desc.meta_ctrl",
+            offset_of!(TxDesc, meta_ctrl),
+            4,
+        ),
+        (
+            "ena_eth_io_tx_desc.buff_addr_lo",
+            offset_of!(TxDesc, buff_addr_lo),
+            4,
+        ),
+        (
+            "ena_eth_io_tx_desc.buff_addr_hi_hdr_sz",
+            offset_of!(TxDesc, buff_addr_hi_hdr_sz),
+            4,
+        ),
         ("ena_eth_io_tx_meta_desc", 0, size_of::<TxMetaDesc>()),
-        ("ena_eth_io_tx_meta_desc.len_ctrl", offset_of!(TxMetaDesc, len_ctrl), 4),
-        ("ena_eth_io_tx_meta_desc.word1", offset_of!(TxMetaDesc, word1), 4),
-        ("ena_eth_io_tx_meta_desc.word2", offset_of!(TxMetaDesc, word2), 4),
-        ("ena_eth_io_tx_meta_desc.reserved", offset_of!(TxMetaDesc, reserved), 4),
+        (
+            "ena_eth_io_tx_meta_desc.len_ctrl",
+            offset_of!(TxMetaDesc, len_ctrl),
+            4,
+        ),
+        (
+            "ena_eth_io_tx_meta_desc.word1",
+            offset_of!(TxMetaDesc, word1),
+            4,
+        ),
+        (
+            "ena_eth_io_tx_meta_desc.word2",
+            offset_of!(TxMetaDesc, word2),
+            4,
+        ),
+        (
+            "ena_eth_io_tx_meta_desc.reserved",
+            offset_of!(TxMetaDesc, reserved),
+            4,
+        ),
         ("ena_eth_io_tx_cdesc", 0, size_of::<TxCdesc>()),
         ("ena_eth_io_tx_cdesc.req_id", offset_of!(TxCdesc, req_id), 2),
         ("ena_eth_io_tx_cdesc.status", offset_of!(TxCdesc, status), 1),
         ("ena_eth_io_tx_cdesc.flags", offset_of!(TxCdesc, flags), 1),
-        ("ena_eth_io_tx_cdesc.sub_qid", offset_of!(TxCdesc, sub_qid), 2),
-        ("ena_eth_io_tx_cdesc.sq_head_idx", offset_of!(TxCdesc, sq_head_idx), 2),
+        (
+            "ena_eth_io_tx_cdesc.sub_qid",
+            offset_of!(TxCdesc, sub_qid),
+            2,
+        ),
+        (
+            "ena_eth_io_tx_cdesc.sq_head_idx",
+            offset_of!(TxCdesc, sq_head_idx),
+            2,
+        ),
         ("ena_eth_io_rx_desc", 0, size_of::<RxDesc>()),
         ("ena_eth_io_rx_desc.length", offset_of!(RxDesc, length), 2),
-        ("ena_eth_io_rx_desc.reserved2", offset_of!(RxDesc, reserved2), 1),
+        (
+            "ena_eth_io_rx_desc.reserved2",
+            offset_of!(RxDesc, reserved2),
+            1,
+        ),
         ("ena_eth_io_rx_desc.ctrl", offset_of!(RxDesc, ctrl), 1),
         ("ena_eth_io_rx_desc.req_id", offset_of!(RxDesc, req_id), 2),
-        ("ena_eth_io_rx_desc.reserved6", offset_of!(RxDesc, reserved6), 2),
-        ("ena_eth_io_rx_desc.buff_addr_lo", offset_of!(RxDesc, buff_addr_lo), 4),
-        ("ena_eth_io_rx_desc.buff_addr_hi", offset_of!(RxDesc, buff_addr_hi), 2),
-        ("ena_eth_io_rx_desc.reserved16_w3", offset_of!(RxDesc, reserved16_w3), 2),
+        (
+            "ena_eth_io_rx_desc.reserved6",
+            offset_of!(RxDesc, reserved6),
+            2,
+        ),
+        (
+            "ena_eth_io_rx_desc.buff_addr_lo",
+            offset_of!(RxDesc, buff_addr_lo),
+            4,
+        ),
+        (
+            "ena_eth_io_rx_desc.buff_addr_hi",
+            offset_of!(RxDesc, buff_addr_hi),
+            2,
+        ),
+        (
+            "ena_eth_io_rx_desc.reserved16_w3",
+            offset_of!(RxDesc, reserved16_w3),
+            2,
+        ),
         ("ena_eth_io_rx_cdesc_base", 0, size_of::<RxCdesc>()),
-        ("ena_eth_io_rx_cdesc_base.status", offset_of!(RxCdesc, status), 4),
-        ("ena_eth_io_rx_cdesc_base.length", offset_of!(RxCdesc, length), 2),
-        ("ena_eth_io_rx_cdesc_base.req_id", offset_of!(RxCdesc, req_id), 2),
-        ("ena_eth_io_rx_cdesc_base.hash", offset_of!(RxCdesc, hash), 4),
-        ("ena_eth_io_rx_cdesc_base.sub_qid", offset_of!(RxCdesc, sub_qid), 2),
-        ("ena_eth_io_rx_cdesc_base.offset", offset_of!(RxCdesc, offset), 1),
-        ("ena_eth_io_rx_cdesc_base.reserved", offset_of!(RxCdesc, reserved), 1),
+        (
+            "ena_eth_io_rx_cdesc_base.status",
+            offset_of!(RxCdesc, status),
+            4,
+        ),
+        (
+            "ena_eth_io_rx_cdesc_base.length",
+            offset_of!(RxCdesc, length),
+            2,
+        ),
+        (
+            "ena_eth_io_rx_cdesc_base.req_id",
+            offset_of!(RxCdesc, req_id),
+            2,
+        ),
+        (
+            "ena_eth_io_rx_cdesc_base.hash",
+            offset_of!(RxCdesc, hash),
+            4,
+        ),
+        (
+            "ena_eth_io_rx_cdesc_base.sub_qid",
+            offset_of!(RxCdesc, sub_qid),
+            2,
+        ),
+        (
+            "ena_eth_io_rx_cdesc_base.offset",
+            offset_of!(RxCdesc, offset),
+            1,
+        ),
+        (
+            "ena_eth_io_rx_cdesc_base.reserved",
+            offset_of!(RxCdesc, reserved),
+            1,
+        ),
     ];
     // admin, feature and AENQ formats (ena_admin_defs.h)
     rust.extend(layout!("ena_admin_aq_entry", AqEntry, [
@@ -180,31 +268,65 @@ fn wire_layouts_match_the_c_headers() {
         "aq_common_descriptor.flags" => flags, "cq_idx" => cq_idx, "reserved1" => reserved1,
     ]));
     let c = c_layout();
-    assert_eq!(c.len(), rust.len(), "the C and Rust field lists differ in length");
+    assert_eq!(
+        c.len(),
+        rust.len(),
+        "the C and Rust field lists differ in length"
+    );
     for ((cn, co, cs), (rn, ro, rs)) in c.iter().zip(rust.iter()) {
         assert_eq!((cn.as_str(), *co, *cs), (*rn, *ro, *rs), "layout differs");
     }
 }
 
 fn random_tx(rng: &mut Rng, depth: u16, bufs: &mut Vec<TxBuf>) -> (TxIn, TxMeta, TxCtxFlags) {
-    let n = if rng.chance(5) { 0 } else { 1 + rng.below(5) as usize };
+    let n = if rng.chance(5) {
+        0
+    } else {
+        1 + rng.below(5) as usize
+    };
     bufs.clear();
     let mut inp = TxIn::default();
     for i in 0..n {
-        let b = TxBuf { paddr: rng.next(), len: rng.next() as u16 };
+        let b = TxBuf {
+            paddr: rng.next(),
+            len: rng.next() as u16,
+        };
         inp.paddr[i] = b.paddr;
         inp.len[i] = b.len;
         bufs.push(b);
     }
     // A few metas recur, so the meta cache is both hit and missed.
     let meta = match rng.below(4) {
-        0 => TxMeta { mss: 1448, l3_hdr_len: 20, l3_hdr_offset: 14, l4_hdr_len: 5 },
-        1 => TxMeta { mss: 8949, l3_hdr_len: 40, l3_hdr_offset: 14, l4_hdr_len: 8 },
-        _ => TxMeta { mss: rng.next() as u16, l3_hdr_len: rng.next() as u16, l3_hdr_offset: rng.next() as u16, l4_hdr_len: rng.next() as u16 },
+        0 => TxMeta {
+            mss: 1448,
+            l3_hdr_len: 20,
+            l3_hdr_offset: 14,
+            l4_hdr_len: 5,
+        },
+        1 => TxMeta {
+            mss: 8949,
+            l3_hdr_len: 40,
+            l3_hdr_offset: 14,
+            l4_hdr_len: 8,
+        },
+        _ => TxMeta {
+            mss: rng.next() as u16,
+            l3_hdr_len: rng.next() as u16,
+            l3_hdr_offset: rng.next() as u16,
+            l4_hdr_len: rng.next() as u16,
+        },
     };
     inp.num_bufs = n as u16;
-    inp.req_id = if rng.chance(90) { rng.below(depth as u64) as u16 } else { rng.next() as u16 };
-    inp.header_len = if rng.chance(5) { 200 + rng.below(100) as u16 } else { rng.below(129) as u16 };
+    inp.req_id = if rng.chance(90) {
+        rng.below(depth as u64) as u16
+    } else {
+        rng.next() as u16
+    };
+    inp.header_len = if rng.chance(5) {
+        200 + rng.below(100) as u16
+    } else {
+        rng.below(129) as u16
+    };
     inp.mss = meta.mss;
     inp.l3_hdr_len = meta.l3_hdr_len;
     inp.l3_hdr_offset = meta.l3_hdr_offset;
@@ -255,7 +377,13 @@ fn errno(e: Error) -> i32 {
 #[test]
 fn prepare_tx_writes_the_same_descriptors_as_c() {
     let mut cases = 0;
-    for (seed, depth, bits, cache_off) in [(1u64, 8u16, 48u8, false), (2, 16, 64, false), (3, 64, 40, true), (4, 1024, 48, false), (5, 32, 57, true)] {
+    for (seed, depth, bits, cache_off) in [
+        (1u64, 8u16, 48u8, false),
+        (2, 16, 64, false),
+        (3, 64, 40, true),
+        (4, 1024, 48, false),
+        (5, 32, 57, true),
+    ] {
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let mut c = CQueues::tx(depth, bits, 128, cache_off);
         let mut r = TxQueue::new(HostMem::new(depth as usize * 16, 0), depth, bits, 128);
@@ -264,19 +392,40 @@ fn prepare_tx_writes_the_same_descriptors_as_c() {
         for i in 0..20_000 {
             let (inp, meta, f) = random_tx(&mut rng, depth, &mut bufs);
             let ctx = TxCtx {
-                meta, bufs: &bufs, l3_proto: f.l3_proto, l4_proto: f.l4_proto, req_id: inp.req_id,
-                header_len: inp.header_len, meta_valid: f.meta_valid, tso: f.tso, l3_csum: f.l3_csum,
-                l4_csum: f.l4_csum, l4_csum_partial: f.l4_csum_partial, df: f.df,
+                meta,
+                bufs: &bufs,
+                l3_proto: f.l3_proto,
+                l4_proto: f.l4_proto,
+                req_id: inp.req_id,
+                header_len: inp.header_len,
+                meta_valid: f.meta_valid,
+                tso: f.tso,
+                l3_csum: f.l3_csum,
+                l4_csum: f.l4_csum,
+                l4_csum_partial: f.l4_csum_partial,
+                df: f.df,
             };
             let cr = c.prepare_tx(&inp);
             let rr = r.prepare(&ctx).map_err(errno);
             assert_eq!(rr, cr, "seed {seed} packet {i}: result differs ({inp:?})");
-            assert_eq!((r.tail(), r.phase(), r.next_to_comp()), c.sq_state(), "seed {seed} packet {i}: state differs");
-            assert_eq!(r.ring().bytes(), c.sq_ring(), "seed {seed} packet {i}: descriptor bytes differ");
+            assert_eq!(
+                (r.tail(), r.phase(), r.next_to_comp()),
+                c.sq_state(),
+                "seed {seed} packet {i}: state differs"
+            );
+            assert_eq!(
+                r.ring().bytes(),
+                c.sq_ring(),
+                "seed {seed} packet {i}: descriptor bytes differ"
+            );
             // The device completes some of what is in flight.
             if rng.chance(30) || r.free() < 8 {
                 let n = r.tail().wrapping_sub(r.next_to_comp());
-                let done = if n == 0 { 0 } else { 1 + rng.below(n as u64) as u16 };
+                let done = if n == 0 {
+                    0
+                } else {
+                    1 + rng.below(n as u64) as u16
+                };
                 r.ack(done);
                 c.comp_ack(done);
             }
@@ -300,7 +449,11 @@ fn tx_completions_parse_as_in_c() {
             if rng.chance(60) {
                 let lap_phase = (written / depth as u64).is_multiple_of(2) as u8;
                 let cd = TxCdesc {
-                    req_id: if rng.chance(99) { rng.below(depth as u64) as u16 } else { depth + rng.below(2) as u16 },
+                    req_id: if rng.chance(99) {
+                        rng.below(depth as u64) as u16
+                    } else {
+                        depth + rng.below(2) as u16
+                    },
                     status: rng.next() as u8,
                     flags: lap_phase | (rng.next() as u8 & 0b0011_1110),
                     sub_qid: rng.next() as u16,
@@ -315,7 +468,11 @@ fn tx_completions_parse_as_in_c() {
             let cr = c.tx_comp();
             assert_eq!(rr, cr, "seed {seed} step {i}");
             let (h, p, _, _) = c.cq_state();
-            assert_eq!((r.head(), r.phase()), (h, p), "seed {seed} step {i}: state differs");
+            assert_eq!(
+                (r.head(), r.phase()),
+                (h, p),
+                "seed {seed} step {i}: state differs"
+            );
             if rr.is_err() && rr != Err(EAGAIN) {
                 // A bad id makes the driver reset the queue: so do both sides.
                 c = CQueues::tx(depth, 48, 128, false);
@@ -326,7 +483,10 @@ fn tx_completions_parse_as_in_c() {
                 completed += 1;
             }
         }
-        assert!(completed > 5_000 && errors > 10, "seed {seed}: only {completed} completions and {errors} errors exercised");
+        assert!(
+            completed > 5_000 && errors > 10,
+            "seed {seed}: only {completed} completions and {errors} errors exercised"
+        );
     }
 }
 
@@ -341,13 +501,22 @@ fn rx_errno(e: Error) -> i32 {
 
 #[test]
 fn rx_descriptors_and_packets_match_c() {
-    for (seed, depth, entry) in [(21u64, 8u16, 16u8), (22, 64, 16), (23, 16, 32), (24, 512, 16)] {
+    for (seed, depth, entry) in [
+        (21u64, 8u16, 16u8),
+        (22, 64, 16),
+        (23, 16, 32),
+        (24, 512, 16),
+    ] {
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let new_pair = || {
             (
                 CQueues::rx(depth, 48, entry),
                 RxQueue::new(HostMem::new(depth as usize * 16, 0), depth, 48),
-                RxCompletions::new(HostMem::new(depth as usize * entry as usize, 0), depth, entry as usize),
+                RxCompletions::new(
+                    HostMem::new(depth as usize * entry as usize, 0),
+                    depth,
+                    entry as usize,
+                ),
             )
         };
         let (mut c, mut sq, mut cq) = new_pair();
@@ -356,7 +525,11 @@ fn rx_descriptors_and_packets_match_c() {
         for i in 0..20_000 {
             // Refill: the same buffers offered to both.
             while rng.chance(70) {
-                let (paddr, len, id) = (rng.next(), rng.next() as u16, rng.below(depth as u64) as u16);
+                let (paddr, len, id) = (
+                    rng.next(),
+                    rng.next() as u16,
+                    rng.below(depth as u64) as u16,
+                );
                 let rr = sq.add(paddr, len, id).map_err(rx_errno);
                 let cr = c.rx_add(paddr, len, id);
                 assert_eq!(rr, cr, "seed {seed} step {i}: add differs");
@@ -364,14 +537,19 @@ fn rx_descriptors_and_packets_match_c() {
                     break;
                 }
             }
-            assert_eq!(sq.ring().bytes(), c.sq_ring(), "seed {seed} step {i}: Rx descriptor bytes differ");
+            assert_eq!(
+                sq.ring().bytes(),
+                c.sq_ring(),
+                "seed {seed} step {i}: Rx descriptor bytes differ"
+            );
             // The device completes buffers: packets of 1..4 completions, now
             // and then a malformed one (first bit mid-packet) or a request id
             // at or past the queue depth.
             for _ in 0..rng.below(4) {
                 let lap_phase = (written / depth as u64).is_multiple_of(2) as u32;
                 let last = rng.chance(45);
-                let mut status = (rng.next() as u32 & 0x0003_ffff & !(1 << 7) & !(1 << 17)) | (lap_phase << 24);
+                let mut status =
+                    (rng.next() as u32 & 0x0003_ffff & !(1 << 7) & !(1 << 17)) | (lap_phase << 24);
                 if !in_pkt || rng.chance(1) {
                     status |= 1 << 26;
                 }
@@ -381,7 +559,11 @@ fn rx_descriptors_and_packets_match_c() {
                 let cd = RxCdesc {
                     status,
                     length: rng.next() as u16,
-                    req_id: if rng.chance(99) { rng.below(depth as u64) as u16 } else { depth + rng.below(2) as u16 },
+                    req_id: if rng.chance(99) {
+                        rng.below(depth as u64) as u16
+                    } else {
+                        depth + rng.below(2) as u16
+                    },
                     hash: rng.next() as u32,
                     sub_qid: 0,
                     offset: rng.below(64) as u8,
@@ -401,14 +583,36 @@ fn rx_descriptors_and_packets_match_c() {
             match (rr, cr) {
                 (Ok(rp), Ok(cp)) => {
                     assert_eq!(
-                        (rp.descs, rp.l3_proto, rp.l4_proto, rp.l3_csum_err as u8, rp.l4_csum_err as u8,
-                         rp.l4_csum_checked as u8, rp.frag as u8, rp.hash, rp.pkt_offset),
-                        (cp.descs, cp.l3_proto, cp.l4_proto, cp.l3_csum_err, cp.l4_csum_err,
-                         cp.l4_csum_checked, cp.frag, cp.hash, cp.pkt_offset),
+                        (
+                            rp.descs,
+                            rp.l3_proto,
+                            rp.l4_proto,
+                            rp.l3_csum_err as u8,
+                            rp.l4_csum_err as u8,
+                            rp.l4_csum_checked as u8,
+                            rp.frag as u8,
+                            rp.hash,
+                            rp.pkt_offset
+                        ),
+                        (
+                            cp.descs,
+                            cp.l3_proto,
+                            cp.l4_proto,
+                            cp.l3_csum_err,
+                            cp.l4_csum_err,
+                            cp.l4_csum_checked,
+                            cp.frag,
+                            cp.hash,
+                            cp.pkt_offset
+                        ),
                         "seed {seed} step {i}: packet differs"
                     );
                     for k in 0..rp.descs as usize {
-                        assert_eq!((rb[k].len, rb[k].req_id), (cb[k].len, cb[k].req_id), "seed {seed} step {i}: buffer {k}");
+                        assert_eq!(
+                            (rb[k].len, rb[k].req_id),
+                            (cb[k].len, cb[k].req_id),
+                            "seed {seed} step {i}: buffer {k}"
+                        );
                     }
                     packets += (rp.descs > 0) as u32;
                 }
@@ -423,9 +627,20 @@ fn rx_descriptors_and_packets_match_c() {
                 (a, b) => panic!("seed {seed} step {i}: Rust {a:?}, C {b:?}"),
             }
             let (h, p, _, _) = c.cq_state();
-            assert_eq!((cq.head(), cq.phase()), (h, p), "seed {seed} step {i}: completion state differs");
-            assert_eq!((sq.tail(), sq.phase(), sq.next_to_comp()), c.sq_state(), "seed {seed} step {i}: Rx queue state differs");
+            assert_eq!(
+                (cq.head(), cq.phase()),
+                (h, p),
+                "seed {seed} step {i}: completion state differs"
+            );
+            assert_eq!(
+                (sq.tail(), sq.phase(), sq.next_to_comp()),
+                c.sq_state(),
+                "seed {seed} step {i}: Rx queue state differs"
+            );
         }
-        assert!(packets > 3_000 && errors > 10, "seed {seed}: only {packets} packets and {errors} errors exercised");
+        assert!(
+            packets > 3_000 && errors > 10,
+            "seed {seed}: only {packets} packets and {errors} errors exercised"
+        );
     }
 }

@@ -19,7 +19,10 @@ impl Bus {
     /// `size` bytes of host memory starting at bus address `base` (a value
     /// above 4 GiB exercises the high address words).
     pub fn new(size: usize, base: u64) -> Self {
-        Self { mem: Rc::new(RefCell::new(vec![0; size])), base }
+        Self {
+            mem: Rc::new(RefCell::new(vec![0; size])),
+            base,
+        }
     }
     pub fn read(&self, addr: u64, out: &mut [u8]) {
         let off = self.offset(addr, out.len());
@@ -36,7 +39,10 @@ impl Bus {
     }
     fn offset(&self, addr: u64, len: usize) -> usize {
         let size = self.mem.borrow().len() as u64;
-        assert!(addr >= self.base && addr - self.base + len as u64 <= size, "DMA to {addr:#x}+{len} is outside host memory");
+        assert!(
+            addr >= self.base && addr - self.base + len as u64 <= size,
+            "DMA to {addr:#x}+{len} is outside host memory"
+        );
         (addr - self.base) as usize
     }
 }
@@ -101,7 +107,10 @@ pub struct BusAlloc {
 
 impl BusAlloc {
     pub fn new(bus: &Bus) -> Self {
-        Self { bus: bus.clone(), next: bus.base }
+        Self {
+            bus: bus.clone(),
+            next: bus.base,
+        }
     }
 }
 
@@ -111,7 +120,11 @@ impl DmaAllocator for BusAlloc {
         let addr = self.next;
         self.next += (len as u64).div_ceil(4096) * 4096;
         self.bus.offset(addr, len);
-        BusMem { bus: self.bus.clone(), addr, len }
+        BusMem {
+            bus: self.bus.clone(),
+            addr,
+            len,
+        }
     }
 }
 

@@ -7,8 +7,9 @@ use std::rc::Rc;
 
 use ena_core::admin::{feature, opcode, ENTRY_SIZE};
 use ena_core::admin_defs::{
-    create_cq, create_sq, join_addr, to_entry, AenqEntry, CreateCqCmd, CreateCqResp, CreateSqCmd, CreateSqResp, DestroyCqCmd, DestroySqCmd, DeviceAttrFeatureDesc,
-    FeatCmd, FeatureAenqDesc, HostInfo, QueueFeatureDesc, SetFeatureHostAttrDesc,
+    create_cq, create_sq, join_addr, to_entry, AenqEntry, CreateCqCmd, CreateCqResp, CreateSqCmd,
+    CreateSqResp, DestroyCqCmd, DestroySqCmd, DeviceAttrFeatureDesc, FeatCmd, FeatureAenqDesc,
+    HostInfo, QueueFeatureDesc, SetFeatureHostAttrDesc,
 };
 use ena_core::defs::{rx_cdesc, tx_desc, RxCdesc, RxDesc, TxCdesc, TxDesc};
 use ena_core::device::aenq_group;
@@ -96,7 +97,16 @@ pub struct ModelConfig {
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        Self { mac: [0x02, 0xe1, 0xab, 0x00, 0x00, 0x01], max_mtu: 9216, dma_width: 48, reset_timeout: 5, admin_timeout: 2, max_queue_depth: 1024, link_speed_mbps: 25_000, trace_admin: true }
+        Self {
+            mac: [0x02, 0xe1, 0xab, 0x00, 0x00, 0x01],
+            max_mtu: 9216,
+            dma_width: 48,
+            reset_timeout: 5,
+            admin_timeout: 2,
+            max_queue_depth: 1024,
+            link_speed_mbps: 25_000,
+            trace_admin: true,
+        }
     }
 }
 
@@ -168,7 +178,12 @@ impl Ring {
     /// 0): the driver wrote something no ENA accepts.
     fn new(base: u64, depth: u16) -> Self {
         let depth = if depth.is_power_of_two() { depth } else { 0 };
-        Self { base, depth, index: 0, phase: 1 }
+        Self {
+            base,
+            depth,
+            index: 0,
+            phase: 1,
+        }
     }
     fn usable(&self) -> bool {
         self.depth != 0
@@ -306,7 +321,10 @@ impl Model {
         self.enabled_groups
     }
     pub fn queues(&self) -> (usize, usize) {
-        (self.sqs.iter().flatten().count(), self.cqs.iter().flatten().count())
+        (
+            self.sqs.iter().flatten().count(),
+            self.cqs.iter().flatten().count(),
+        )
     }
 
     /// `ena_com_dev_reset` as the device sees it: everything the driver set
@@ -347,7 +365,12 @@ impl Model {
     }
 
     fn io_interrupt(&mut self, cqi: usize) {
-        let Some(Some(Cq { vector: Some(v), .. })) = self.cqs.get(cqi) else { return };
+        let Some(Some(Cq {
+            vector: Some(v), ..
+        })) = self.cqs.get(cqi)
+        else {
+            return;
+        };
         let v = *v;
         let slot = self.vector(v);
         if slot.masked {
@@ -364,7 +387,12 @@ impl Model {
         if value & INTR_UNMASK == 0 {
             return;
         }
-        let Some(Some(Cq { vector: Some(v), .. })) = self.cqs.get(cqi) else { return };
+        let Some(Some(Cq {
+            vector: Some(v), ..
+        })) = self.cqs.get(cqi)
+        else {
+            return;
+        };
         let v = *v;
         let slot = self.vector(v);
         slot.masked = false;
@@ -388,7 +416,8 @@ impl Model {
     fn process_admin(&mut self, tail: u16) {
         while self.aq.index != tail && self.aq.usable() && self.acq.usable() {
             let mut e = [0u8; ENTRY_SIZE];
-            self.bus.dma_read(self.aq.base + self.aq.slot() * ENTRY_SIZE as u64, &mut e);
+            self.bus
+                .dma_read(self.aq.base + self.aq.slot() * ENTRY_SIZE as u64, &mut e);
             if e[3] & 1 != self.aq.phase {
                 break;
             }
@@ -403,10 +432,22 @@ impl Model {
                 }
             }
             if self.config.trace_admin {
-                self.admin_log.push((e[2], if matches!(e[2], opcode::GET_FEATURE | opcode::SET_FEATURE) { e[17] } else { 0 }, status));
+                self.admin_log.push((
+                    e[2],
+                    if matches!(e[2], opcode::GET_FEATURE | opcode::SET_FEATURE) {
+                        e[17]
+                    } else {
+                        0
+                    },
+                    status,
+                ));
             }
             let withhold = std::mem::take(&mut self.faults.withhold_completion);
-            let id = if !withhold && std::mem::take(&mut self.faults.wrong_completion_id) { (id + 1) & 0xfff } else { id };
+            let id = if !withhold && std::mem::take(&mut self.faults.wrong_completion_id) {
+                (id + 1) & 0xfff
+            } else {
+                id
+            };
             resp[0..2].copy_from_slice(&id.to_le_bytes());
             resp[2] = status;
             resp[3] = self.acq.phase;
@@ -416,7 +457,8 @@ impl Model {
             if withhold {
                 continue;
             }
-            self.bus.dma_write(self.acq.base + self.acq.slot() * ENTRY_SIZE as u64, &resp);
+            self.bus
+                .dma_write(self.acq.base + self.acq.slot() * ENTRY_SIZE as u64, &resp);
             self.acq.advance();
             self.management_interrupt();
         }
@@ -435,8 +477,8 @@ impl Model {
             feat::LINK_CONFIG,
             feature::HOST_ATTR_CONFIG,
         ]
-            .iter()
-            .fold(0, |bits, f| bits | 1 << f)
+        .iter()
+        .fold(0, |bits, f| bits | 1 << f)
     }
 
     fn execute(&mut self, e: &[u8; ENTRY_SIZE]) -> (u8, [u8; ENTRY_SIZE]) {
@@ -480,8 +522,13 @@ impl Model {
                     OK
                 }
                 feature::AENQ_CONFIG => {
-                    let supported = aenq_group::LINK_CHANGE | aenq_group::NOTIFICATION | aenq_group::KEEP_ALIVE;
-                    FeatureAenqDesc { supported_groups: supported, enabled_groups: self.enabled_groups }.encode(&mut r[8..16]);
+                    let supported =
+                        aenq_group::LINK_CHANGE | aenq_group::NOTIFICATION | aenq_group::KEEP_ALIVE;
+                    FeatureAenqDesc {
+                        supported_groups: supported,
+                        enabled_groups: self.enabled_groups,
+                    }
+                    .encode(&mut r[8..16]);
                     OK
                 }
                 // ena_com_get_dev_attr_feat requires it: no offloads here.
@@ -494,10 +541,18 @@ impl Model {
                     r[10..12].copy_from_slice(&rss::TABLE_LOG_SIZE.to_le_bytes());
                     r[12..14].copy_from_slice(&rss::TABLE_LOG_SIZE.to_le_bytes());
                     r[16..20].copy_from_slice(&u32::MAX.to_le_bytes());
-                    let table: Vec<u8> = self.rss.entries.iter().flat_map(|q| [q.to_le_bytes(), [0, 0]].concat()).collect();
+                    let table: Vec<u8> = self
+                        .rss
+                        .entries
+                        .iter()
+                        .flat_map(|q| [q.to_le_bytes(), [0, 0]].concat())
+                        .collect();
                     let len = (cmd.control_buffer_length as usize).min(table.len());
                     if len > 0 {
-                        self.bus.dma_write(join_addr(cmd.control_buffer_lo, cmd.control_buffer_hi), &table[..len]);
+                        self.bus.dma_write(
+                            join_addr(cmd.control_buffer_lo, cmd.control_buffer_hi),
+                            &table[..len],
+                        );
                     }
                     OK
                 }
@@ -515,12 +570,16 @@ impl Model {
             opcode::SET_FEATURE => {
                 let cmd = FeatCmd::decode(e);
                 let mut raw = [0u8; 44];
-                cmd.raw.iter().enumerate().for_each(|(i, w)| raw[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes()));
+                cmd.raw
+                    .iter()
+                    .enumerate()
+                    .for_each(|(i, w)| raw[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes()));
                 match cmd.feature_id {
                     feature::HOST_ATTR_CONFIG => {
                         let d = SetFeatureHostAttrDesc::decode(&raw);
                         let mut page = [0u8; HostInfo::SIZE];
-                        self.bus.dma_read(join_addr(d.os_info_ba_lo, d.os_info_ba_hi), &mut page);
+                        self.bus
+                            .dma_read(join_addr(d.os_info_ba_lo, d.os_info_ba_hi), &mut page);
                         self.host_os_type = Some(HostInfo::decode(&page).os_type);
                         OK
                     }
@@ -546,17 +605,30 @@ impl Model {
                                 }
                                 None => ILLEGAL_PARAMETER,
                             }
-                        } else if size != rss::TABLE_LOG_SIZE || (cmd.control_buffer_length as usize) < 4 << size {
+                        } else if size != rss::TABLE_LOG_SIZE
+                            || (cmd.control_buffer_length as usize) < 4 << size
+                        {
                             ILLEGAL_PARAMETER
                         } else {
                             let mut table = vec![0u8; 4 << size];
-                            self.bus.dma_read(join_addr(cmd.control_buffer_lo, cmd.control_buffer_hi), &mut table);
-                            self.rss.entries = table.chunks(4).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+                            self.bus.dma_read(
+                                join_addr(cmd.control_buffer_lo, cmd.control_buffer_hi),
+                                &mut table,
+                            );
+                            self.rss.entries = table
+                                .chunks(4)
+                                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                                .collect();
                             OK
                         }
                     }
                     // ena_com_set_dev_mtu (ndo_change_mtu).
-                    feat::MTU if raw[0..4].try_into().map(u32::from_le_bytes).unwrap_or(0) <= self.config.max_mtu => OK,
+                    feat::MTU
+                        if raw[0..4].try_into().map(u32::from_le_bytes).unwrap_or(0)
+                            <= self.config.max_mtu =>
+                    {
+                        OK
+                    }
                     feat::MTU => ILLEGAL_PARAMETER,
                     _ => UNSUPPORTED,
                 }
@@ -565,12 +637,20 @@ impl Model {
                 let c = CreateCqCmd::decode(e);
                 let words = c.cq_caps_2 & create_cq::CQ_ENTRY_SIZE_WORDS_MASK;
                 let free = Self::free_slot(&mut self.cqs);
-                if !c.cq_depth.is_power_of_two() || !matches!(words, 2 | 4) || c.cq_depth as u32 > self.config.max_queue_depth {
+                if !c.cq_depth.is_power_of_two()
+                    || !matches!(words, 2 | 4)
+                    || c.cq_depth as u32 > self.config.max_queue_depth
+                {
                     MALFORMED
                 } else if let Some(idx) = free {
                     let ring = Ring::new(join_addr(c.cq_ba_lo, c.cq_ba_hi), c.cq_depth);
-                    let vector = (c.cq_caps_1 & create_cq::INTERRUPT_MODE_ENABLED_MASK != 0).then_some(c.msix_vector as u16);
-                    self.cqs[idx] = Some(Cq { ring, entry_size: words as u64 * 4, vector });
+                    let vector = (c.cq_caps_1 & create_cq::INTERRUPT_MODE_ENABLED_MASK != 0)
+                        .then_some(c.msix_vector as u16);
+                    self.cqs[idx] = Some(Cq {
+                        ring,
+                        entry_size: words as u64 * 4,
+                        vector,
+                    });
                     let resp = CreateCqResp {
                         cq_idx: idx as u16,
                         cq_actual_depth: c.cq_depth,
@@ -585,7 +665,8 @@ impl Model {
             }
             opcode::CREATE_SQ => {
                 let c = CreateSqCmd::decode(e);
-                let direction = (c.sq_identity & create_sq::SQ_DIRECTION_MASK) >> create_sq::SQ_DIRECTION_SHIFT;
+                let direction =
+                    (c.sq_identity & create_sq::SQ_DIRECTION_MASK) >> create_sq::SQ_DIRECTION_SHIFT;
                 let placement = c.sq_caps_2 & create_sq::PLACEMENT_POLICY_MASK;
                 let cq = c.cq_idx as usize;
                 if placement != create_sq::PLACEMENT_HOST {
@@ -598,8 +679,17 @@ impl Model {
                     MALFORMED
                 } else if let Some(idx) = Self::free_slot(&mut self.sqs) {
                     let ring = Ring::new(join_addr(c.sq_ba_lo, c.sq_ba_hi), c.sq_depth);
-                    self.sqs[idx] = Some(Sq { ring, tx: direction == create_sq::DIRECTION_TX, cq, tail: 0 });
-                    let resp = CreateSqResp { sq_idx: idx as u16, sq_doorbell_offset: SQ_DOORBELL_BASE + 4 * idx as u32, ..Default::default() };
+                    self.sqs[idx] = Some(Sq {
+                        ring,
+                        tx: direction == create_sq::DIRECTION_TX,
+                        cq,
+                        tail: 0,
+                    });
+                    let resp = CreateSqResp {
+                        sq_idx: idx as u16,
+                        sq_doorbell_offset: SQ_DOORBELL_BASE + 4 * idx as u32,
+                        ..Default::default()
+                    };
                     resp.encode(&mut r[..CreateSqResp::SIZE]);
                     OK
                 } else {
@@ -625,7 +715,12 @@ impl Model {
             opcode::GET_STATS => match e[16] {
                 stats_type::BASIC => {
                     let s = &self.stats;
-                    for (i, v) in [s.tx_bytes, s.tx_pkts, s.rx_bytes, s.rx_pkts, s.rx_drops, s.tx_drops].iter().enumerate() {
+                    for (i, v) in [
+                        s.tx_bytes, s.tx_pkts, s.rx_bytes, s.rx_pkts, s.rx_drops, s.tx_drops,
+                    ]
+                    .iter()
+                    .enumerate()
+                    {
                         r[8 + 8 * i..16 + 8 * i].copy_from_slice(&v.to_le_bytes());
                     }
                     OK
@@ -646,7 +741,10 @@ impl Model {
     /// `ip link set down/up` destroys and recreates every queue), or None
     /// past a Tx and an Rx queue for each of the MAX_QUEUE_PAIRS.
     fn free_slot<T>(slots: &mut Vec<Option<T>>) -> Option<usize> {
-        let idx = slots.iter().position(Option::is_none).unwrap_or(slots.len());
+        let idx = slots
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(slots.len());
         if idx >= 2 * MAX_QUEUE_PAIRS {
             return None;
         }
@@ -662,14 +760,20 @@ impl Model {
         if !self.aenq.usable() || self.enabled_groups & group_bit == 0 {
             return;
         }
-        let mut ev = AenqEntry { group, syndrome, flags: self.aenq.phase, ..Default::default() };
+        let mut ev = AenqEntry {
+            group,
+            syndrome,
+            flags: self.aenq.phase,
+            ..Default::default()
+        };
         for (i, w) in data.chunks(4).enumerate() {
             let mut d = [0u8; 4];
             d[..w.len()].copy_from_slice(w);
             ev.inline_data_w4[i] = u32::from_le_bytes(d);
         }
         let e = to_entry(&ev);
-        self.bus.dma_write(self.aenq.base + self.aenq.slot() * ENTRY_SIZE as u64, &e);
+        self.bus
+            .dma_write(self.aenq.base + self.aenq.slot() * ENTRY_SIZE as u64, &e);
         self.aenq.advance();
         self.management_interrupt();
     }
@@ -692,10 +796,14 @@ impl Model {
 
     /// A Tx doorbell: send every whole packet the driver posted up to `tail`.
     fn process_tx(&mut self, sqi: usize, tail: u16) {
-        let Some(Some(sq)) = self.sqs.get_mut(sqi) else { return };
+        let Some(Some(sq)) = self.sqs.get_mut(sqi) else {
+            return;
+        };
         sq.tail = tail;
         loop {
-            let Some(Some(sq)) = self.sqs.get(sqi) else { return };
+            let Some(Some(sq)) = self.sqs.get(sqi) else {
+                return;
+            };
             let mut ring = sq.ring;
             if ring.index == sq.tail {
                 return;
@@ -722,12 +830,15 @@ impl Model {
                     continue; // offload metadata: nothing to send
                 }
                 if first {
-                    req_id = (((d.len_ctrl & tx_desc::REQ_ID_HI_MASK) >> tx_desc::REQ_ID_HI_SHIFT) << 10
-                        | (d.meta_ctrl & tx_desc::REQ_ID_LO_MASK) >> tx_desc::REQ_ID_LO_SHIFT) as u16;
+                    req_id = (((d.len_ctrl & tx_desc::REQ_ID_HI_MASK) >> tx_desc::REQ_ID_HI_SHIFT)
+                        << 10
+                        | (d.meta_ctrl & tx_desc::REQ_ID_LO_MASK) >> tx_desc::REQ_ID_LO_SHIFT)
+                        as u16;
                     first = false;
                 }
                 let len = (d.len_ctrl & tx_desc::LENGTH_MASK) as usize;
-                let addr = d.buff_addr_lo as u64 | ((d.buff_addr_hi_hdr_sz & tx_desc::ADDR_HI_MASK) as u64) << 32;
+                let addr = d.buff_addr_lo as u64
+                    | ((d.buff_addr_hi_hdr_sz & tx_desc::ADDR_HI_MASK) as u64) << 32;
                 descs += 1;
                 // Too many buffers or too long: consumed and completed, not sent.
                 oversize |= descs > MAX_TX_DESCS || frame.len() + len > max_frame;
@@ -743,13 +854,22 @@ impl Model {
             if let Some(Some(sq)) = self.sqs.get_mut(sqi) {
                 sq.ring = ring;
             }
-            let req_id = if self.faults.bad_tx_req_id { depth + 1 } else { req_id };
+            let req_id = if self.faults.bad_tx_req_id {
+                depth + 1
+            } else {
+                req_id
+            };
             let complete = !self.faults.withhold_tx_completions;
             if let Some(Some(cq)) = self.cqs.get_mut(cqi).filter(|_| complete) {
-                let c = TxCdesc { req_id, flags: cq.ring.phase, ..Default::default() };
+                let c = TxCdesc {
+                    req_id,
+                    flags: cq.ring.phase,
+                    ..Default::default()
+                };
                 let mut b = [0u8; 8];
                 c.encode(&mut b);
-                self.bus.dma_write(cq.ring.base + cq.ring.slot() * cq.entry_size, &b);
+                self.bus
+                    .dma_write(cq.ring.base + cq.ring.slot() * cq.entry_size, &b);
                 cq.ring.advance();
             }
             if complete {
@@ -776,7 +896,9 @@ impl Model {
     /// offered; a frame with no room is dropped, as a device does.
     pub fn deliver(&mut self) {
         loop {
-            let Some(frame) = self.inbox.borrow_mut().pop_front() else { return };
+            let Some(frame) = self.inbox.borrow_mut().pop_front() else {
+                return;
+            };
             if !self.receive(&frame) {
                 self.stats.rx_drops += 1;
             }
@@ -803,7 +925,10 @@ impl Model {
             self.stats.rx_drops += 1;
             return true; // longer than any MTU the device allows: dropped
         }
-        let steered = self.rss.steer(frame).filter(|(q, _)| matches!(self.sqs.get(*q as usize), Some(Some(s)) if !s.tx));
+        let steered = self
+            .rss
+            .steer(frame)
+            .filter(|(q, _)| matches!(self.sqs.get(*q as usize), Some(Some(s)) if !s.tx));
         let hash = steered.map_or(0, |(_, h)| h);
         let room = match steered {
             Some((q, _)) => self.rx_room(q as usize, frame.len()),
@@ -824,10 +949,13 @@ impl Model {
         for (i, d) in descs.iter().enumerate() {
             ring.advance();
             let part = &frame[done..(done + d.length as usize).min(frame.len())];
-            self.bus.dma_write(d.buff_addr_lo as u64 | (d.buff_addr_hi as u64) << 32, part);
+            self.bus
+                .dma_write(d.buff_addr_lo as u64 | (d.buff_addr_hi as u64) << 32, part);
             done += part.len();
             let last = i + 1 == descs.len();
-            let Some(Some(cq)) = self.cqs.get_mut(cqi) else { continue };
+            let Some(Some(cq)) = self.cqs.get_mut(cqi) else {
+                continue;
+            };
             let mut status = (cq.ring.phase as u32) << rx_cdesc::PHASE_SHIFT;
             if i == 0 {
                 status |= rx_cdesc::FIRST_MASK;
@@ -835,10 +963,19 @@ impl Model {
             if last && !std::mem::take(&mut self.faults.rx_cdesc_without_last) {
                 status |= rx_cdesc::LAST_MASK;
             }
-            let c = RxCdesc { status, length: part.len() as u16, req_id: d.req_id, hash, ..Default::default() };
+            let c = RxCdesc {
+                status,
+                length: part.len() as u16,
+                req_id: d.req_id,
+                hash,
+                ..Default::default()
+            };
             let mut b = [0u8; 16];
             c.encode(&mut b);
-            self.bus.dma_write(cq.ring.base + cq.ring.slot() * cq.entry_size, &b[..cq.entry_size.min(16) as usize]);
+            self.bus.dma_write(
+                cq.ring.base + cq.ring.slot() * cq.entry_size,
+                &b[..cq.entry_size.min(16) as usize],
+            );
             cq.ring.advance();
         }
         self.sqs[q].as_mut().unwrap().ring = ring;
@@ -862,7 +999,9 @@ impl Model {
 
     /// Where a frame of `len` bytes would go in Rx queue `q`.
     fn rx_room(&self, q: usize, len: usize) -> Room {
-        let Some(sq) = self.sqs[q].as_ref() else { return Room::Wait };
+        let Some(sq) = self.sqs[q].as_ref() else {
+            return Room::Wait;
+        };
         let mut ring = sq.ring;
         let mut descs = Vec::new();
         let mut room = 0usize;
@@ -898,8 +1037,19 @@ impl Registers for Model {
         match off {
             regs::VERSION => 0x0000_0201,
             regs::CONTROLLER_VERSION => 0x0001_0001,
-            regs::CAPS => (c.reset_timeout as u32 & 0x1f) << 1 | (c.dma_width as u32) << 8 | (c.admin_timeout as u32 & 0xf) << 16,
-            regs::DEV_STS => dev_sts::READY_MASK | if self.resetting { dev_sts::RESET_IN_PROGRESS_MASK } else { 0 },
+            regs::CAPS => {
+                (c.reset_timeout as u32 & 0x1f) << 1
+                    | (c.dma_width as u32) << 8
+                    | (c.admin_timeout as u32 & 0xf) << 16
+            }
+            regs::DEV_STS => {
+                dev_sts::READY_MASK
+                    | if self.resetting {
+                        dev_sts::RESET_IN_PROGRESS_MASK
+                    } else {
+                        0
+                    }
+            }
             regs::AQ_CAPS => self.aq.depth as u32,
             test_port::FAULTS => {
                 let f = &self.faults;
@@ -907,11 +1057,14 @@ impl Registers for Model {
                     (f.withhold_keep_alive, test_port::WITHHOLD_KEEP_ALIVE),
                     (f.withhold_completion, test_port::WITHHOLD_COMPLETION),
                     (f.wrong_completion_id, test_port::WRONG_COMPLETION_ID),
-                    (f.withhold_tx_completions, test_port::WITHHOLD_TX_COMPLETIONS),
+                    (
+                        f.withhold_tx_completions,
+                        test_port::WITHHOLD_TX_COMPLETIONS,
+                    ),
                 ]
-                    .iter()
-                    .filter(|(on, _)| *on)
-                    .fold(0, |bits, (_, bit)| bits | bit)
+                .iter()
+                .filter(|(on, _)| *on)
+                .fold(0, |bits, (_, bit)| bits | bit)
             }
             test_port::RESETS => self.stats.resets as u32,
             test_port::LAST_RESET_REASON => self.last_reset_reason,
@@ -929,7 +1082,8 @@ impl Registers for Model {
             regs::DEV_CTL => {
                 if v & dev_ctl::DEV_RESET_MASK != 0 {
                     self.resetting = true;
-                    self.last_reset_reason = (v & dev_ctl::RESET_REASON_MASK) >> dev_ctl::RESET_REASON_SHIFT;
+                    self.last_reset_reason =
+                        (v & dev_ctl::RESET_REASON_MASK) >> dev_ctl::RESET_REASON_SHIFT;
                     self.stats.resets += 1;
                     self.reset();
                 } else if !self.faults.reset_stuck {
@@ -943,11 +1097,17 @@ impl Registers for Model {
             regs::ACQ_BASE_HI => self.acq.base = (self.acq.base & 0xffff_ffff) | (v as u64) << 32,
             regs::ACQ_CAPS => self.acq = Ring::new(self.acq.base, v as u16),
             regs::AENQ_BASE_LO => self.aenq.base = (self.aenq.base & !0xffff_ffff) | v as u64,
-            regs::AENQ_BASE_HI => self.aenq.base = (self.aenq.base & 0xffff_ffff) | (v as u64) << 32,
+            regs::AENQ_BASE_HI => {
+                self.aenq.base = (self.aenq.base & 0xffff_ffff) | (v as u64) << 32
+            }
             regs::AENQ_CAPS => self.aenq = Ring::new(self.aenq.base, v as u16),
             regs::AQ_DB => self.process_admin(v as u16),
-            regs::MMIO_RESP_LO => self.readless_resp = (self.readless_resp & !0xffff_ffff) | v as u64,
-            regs::MMIO_RESP_HI => self.readless_resp = (self.readless_resp & 0xffff_ffff) | (v as u64) << 32,
+            regs::MMIO_RESP_LO => {
+                self.readless_resp = (self.readless_resp & !0xffff_ffff) | v as u64
+            }
+            regs::MMIO_RESP_HI => {
+                self.readless_resp = (self.readless_resp & 0xffff_ffff) | (v as u64) << 32
+            }
             regs::MMIO_REG_READ if !self.faults.no_readless_answer => {
                 // ena_com_reg_bar_read32: answer by DMA with the register's value.
                 let (req_id, reg) = (v as u16, v >> 16);
@@ -974,7 +1134,9 @@ impl Registers for Model {
                     _ => {}
                 }
             }
-            o if (CQ_UNMASK_BASE..CQ_UNMASK_BASE + 0x1000).contains(&o) => self.unmask(((o - CQ_UNMASK_BASE) / 4) as usize, v),
+            o if (CQ_UNMASK_BASE..CQ_UNMASK_BASE + 0x1000).contains(&o) => {
+                self.unmask(((o - CQ_UNMASK_BASE) / 4) as usize, v)
+            }
             test_port::LINK if v <= 1 && self.link_up != (v == 1) => self.set_link(v == 1),
             test_port::FAULTS => {
                 self.faults.withhold_keep_alive |= v & test_port::WITHHOLD_KEEP_ALIVE != 0;

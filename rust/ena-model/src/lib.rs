@@ -9,8 +9,8 @@
 #![forbid(unsafe_code)]
 
 pub mod bus;
-pub mod rss;
 mod device;
+pub mod rss;
 
 pub use bus::{Bus, BusAlloc, BusMem, Platform, VirtualClock};
 pub use device::{test_port, Faults, Model, ModelConfig, Stats, CQ_UNMASK_BASE, SQ_DOORBELL_BASE};

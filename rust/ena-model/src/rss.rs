@@ -8,8 +8,9 @@
 /// The key Microsoft's RSS specification uses in its verification suite,
 /// and many NICs by default.
 pub const DEFAULT_KEY: [u8; 40] = [
-    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c, 0x6a,
-    0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
+    0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
+    0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
 ];
 
 /// Log2 of the table size the device offers (MAX and MIN): 128 entries.
@@ -88,16 +89,45 @@ mod tests {
     #[test]
     fn toeplitz_matches_the_published_verification_vectors() {
         let cases: [Vector; 3] = [
-            ([66, 9, 149, 187], [161, 142, 100, 80], 2794, 1766, 0x323e8fc2, 0x51ccc178),
-            ([199, 92, 111, 2], [65, 69, 140, 83], 14230, 4739, 0xd718262a, 0xc626b0ea),
-            ([24, 19, 198, 95], [12, 22, 207, 184], 12898, 38024, 0xd2d0a5de, 0x5c2b394a),
+            (
+                [66, 9, 149, 187],
+                [161, 142, 100, 80],
+                2794,
+                1766,
+                0x323e8fc2,
+                0x51ccc178,
+            ),
+            (
+                [199, 92, 111, 2],
+                [65, 69, 140, 83],
+                14230,
+                4739,
+                0xd718262a,
+                0xc626b0ea,
+            ),
+            (
+                [24, 19, 198, 95],
+                [12, 22, 207, 184],
+                12898,
+                38024,
+                0xd2d0a5de,
+                0x5c2b394a,
+            ),
         ];
         for (src, dst, sport, dport, ip_only, with_ports) in cases {
             let mut input = [src, dst].concat();
-            assert_eq!(toeplitz(&DEFAULT_KEY, &input), ip_only, "{src:?} -> {dst:?}");
+            assert_eq!(
+                toeplitz(&DEFAULT_KEY, &input),
+                ip_only,
+                "{src:?} -> {dst:?}"
+            );
             input.extend_from_slice(&sport.to_be_bytes());
             input.extend_from_slice(&dport.to_be_bytes());
-            assert_eq!(toeplitz(&DEFAULT_KEY, &input), with_ports, "{src:?}:{sport} -> {dst:?}:{dport}");
+            assert_eq!(
+                toeplitz(&DEFAULT_KEY, &input),
+                with_ports,
+                "{src:?}:{sport} -> {dst:?}:{dport}"
+            );
         }
     }
 
@@ -116,16 +146,26 @@ mod tests {
 
     #[test]
     fn a_flow_keeps_its_queue_and_fragments_hash_on_addresses_only() {
-        let t = Indirection { entries: (0..128).map(|i| [3, 5][i % 2]).collect() };
+        let t = Indirection {
+            entries: (0..128).map(|i| [3, 5][i % 2]).collect(),
+        };
         let f = tcp_frame([66, 9, 149, 187], [161, 142, 100, 80], 2794, 1766, 0);
         let (q, hash) = t.steer(&f).unwrap();
         assert_eq!(hash, 0x51ccc178);
         assert_eq!(q, t.entries[0x51ccc178 & 127]);
         let frag = tcp_frame([66, 9, 149, 187], [161, 142, 100, 80], 2794, 1766, 0x2000);
-        assert_eq!(t.steer(&frag).unwrap().1, 0x323e8fc2, "a fragment has no ports to hash");
+        assert_eq!(
+            t.steer(&frag).unwrap().1,
+            0x323e8fc2,
+            "a fragment has no ports to hash"
+        );
         let arp = [&[0u8; 12][..], &0x0806u16.to_be_bytes()].concat();
         assert_eq!(t.steer(&arp), Some((3, 0)), "non-IP: entry 0");
         assert_eq!(Indirection::default().steer(&f), None, "no table yet");
-        assert_eq!(flow_input(&f[..20]), None, "a runt frame is not parsed past its end");
+        assert_eq!(
+            flow_input(&f[..20]),
+            None,
+            "a runt frame is not parsed past its end"
+        );
     }
 }

@@ -20,8 +20,18 @@ type Driver = Ena<Model, BusAlloc, VirtualClock>;
 fn device(mac_last: u8) -> (Driver, Bus) {
     // Above 4 GiB, so every high address word is exercised.
     let bus = Bus::new(8 << 20, 0x1_2340_0000);
-    let cfg = ModelConfig { mac: [0x02, 0xe1, 0xab, 0, 0, mac_last], ..Default::default() };
-    (Ena::new(Model::new(&bus, cfg), BusAlloc::new(&bus), VirtualClock::default()), bus)
+    let cfg = ModelConfig {
+        mac: [0x02, 0xe1, 0xab, 0, 0, mac_last],
+        ..Default::default()
+    };
+    (
+        Ena::new(
+            Model::new(&bus, cfg),
+            BusAlloc::new(&bus),
+            VirtualClock::default(),
+        ),
+        bus,
+    )
 }
 
 /// A device brought up, its buffers allocated and its Rx ring filled.
@@ -40,7 +50,9 @@ struct Buffers {
 
 impl Buffers {
     fn new(d: &mut Driver) -> Self {
-        Self { mem: d.alloc.alloc(2 * DEPTH as usize * 2048) }
+        Self {
+            mem: d.alloc.alloc(2 * DEPTH as usize * 2048),
+        }
     }
     fn tx_addr(&self, id: u16) -> (usize, u64) {
         let off = id as usize * 2048;
@@ -65,9 +77,24 @@ fn send(d: &mut Driver, p: &mut IoPair<BusMem>, b: &mut Buffers, id: u16, frame:
     let split = frame.len().min(42);
     let (off, addr) = b.tx_addr(id);
     b.mem.write(off, frame);
-    let bufs = [TxBuf { paddr: addr, len: split as u16 }, TxBuf { paddr: addr + split as u64, len: (frame.len() - split) as u16 }];
+    let bufs = [
+        TxBuf {
+            paddr: addr,
+            len: split as u16,
+        },
+        TxBuf {
+            paddr: addr + split as u64,
+            len: (frame.len() - split) as u16,
+        },
+    ];
     let n = if frame.len() > split { 2 } else { 1 };
-    let used = p.tx.prepare(&TxCtx { bufs: &bufs[..n], req_id: id, ..Default::default() }).unwrap();
+    let used =
+        p.tx.prepare(&TxCtx {
+            bufs: &bufs[..n],
+            req_id: id,
+            ..Default::default()
+        })
+        .unwrap();
     let (db, tail) = (p.tx_doorbell, p.tx.tail());
     d.doorbell(db, tail);
     used
@@ -94,32 +121,69 @@ fn bring_up_runs_end_to_end_against_the_model() {
     let (info, pair) = d.bring_up(DEPTH, GROUPS).expect("bring-up");
     assert_eq!(
         info,
-        DeviceInfo { mac: [0x02, 0xe1, 0xab, 0, 0, 1], max_mtu: 9216, dma_width: 48, aenq_groups: GROUPS, max_sq_num: 8, max_queue_depth: 1024 }
+        DeviceInfo {
+            mac: [0x02, 0xe1, 0xab, 0, 0, 1],
+            max_mtu: 9216,
+            dma_width: 48,
+            aenq_groups: GROUPS,
+            max_sq_num: 8,
+            max_queue_depth: 1024
+        }
     );
-    assert_eq!(d.regs.host_os_type(), Some(1), "the device never got the host info");
+    assert_eq!(
+        d.regs.host_os_type(),
+        Some(1),
+        "the device never got the host info"
+    );
     assert_eq!(d.regs.enabled_groups(), GROUPS);
-    assert_eq!(d.regs.queues(), (2, 2), "one Tx and one Rx queue, each with its completion queue");
+    assert_eq!(
+        d.regs.queues(),
+        (2, 2),
+        "one Tx and one Rx queue, each with its completion queue"
+    );
     assert_ne!(pair.tx_doorbell, pair.rx_doorbell);
     let log: Vec<(u8, u8)> = d.regs.admin_log.iter().map(|(o, f, _)| (*o, *f)).collect();
-    assert_eq!(log, vec![
-        (opcode::GET_FEATURE, feature::DEVICE_ATTRIBUTES),
-        (opcode::GET_FEATURE, feature::MAX_QUEUES_NUM),
-        (opcode::SET_FEATURE, feature::HOST_ATTR_CONFIG),
-        (opcode::GET_FEATURE, feature::AENQ_CONFIG),
-        (opcode::SET_FEATURE, feature::AENQ_CONFIG),
-        (opcode::CREATE_CQ, 0), (opcode::CREATE_SQ, 0), (opcode::CREATE_CQ, 0), (opcode::CREATE_SQ, 0),
-    ]);
+    assert_eq!(
+        log,
+        vec![
+            (opcode::GET_FEATURE, feature::DEVICE_ATTRIBUTES),
+            (opcode::GET_FEATURE, feature::MAX_QUEUES_NUM),
+            (opcode::SET_FEATURE, feature::HOST_ATTR_CONFIG),
+            (opcode::GET_FEATURE, feature::AENQ_CONFIG),
+            (opcode::SET_FEATURE, feature::AENQ_CONFIG),
+            (opcode::CREATE_CQ, 0),
+            (opcode::CREATE_SQ, 0),
+            (opcode::CREATE_CQ, 0),
+            (opcode::CREATE_SQ, 0),
+        ]
+    );
     assert!(d.regs.admin_log.iter().all(|(_, _, status)| *status == 0));
 }
 
 #[test]
 fn a_queue_deeper_than_max_queues_num_allows_is_refused_before_any_queue_exists() {
     let bus = Bus::new(8 << 20, 0x1_2340_0000);
-    let cfg = ModelConfig { max_queue_depth: 8, ..Default::default() };
-    let mut d: Driver = Ena::new(Model::new(&bus, cfg), BusAlloc::new(&bus), VirtualClock::default());
-    assert_eq!(d.bring_up(16, GROUPS).err(), Some(BringUpError::QueueTooDeep { asked: 16, max: 8 }));
-    assert_eq!(d.regs.queues(), (0, 0), "no queue may be created past the limit");
-    let (info, _) = d.bring_up(8, GROUPS).expect("a depth within the limit comes up");
+    let cfg = ModelConfig {
+        max_queue_depth: 8,
+        ..Default::default()
+    };
+    let mut d: Driver = Ena::new(
+        Model::new(&bus, cfg),
+        BusAlloc::new(&bus),
+        VirtualClock::default(),
+    );
+    assert_eq!(
+        d.bring_up(16, GROUPS).err(),
+        Some(BringUpError::QueueTooDeep { asked: 16, max: 8 })
+    );
+    assert_eq!(
+        d.regs.queues(),
+        (0, 0),
+        "no queue may be created past the limit"
+    );
+    let (info, _) = d
+        .bring_up(8, GROUPS)
+        .expect("a depth within the limit comes up");
     assert_eq!(info.max_queue_depth, 8);
 }
 
@@ -130,13 +194,25 @@ fn frames_loop_back_byte_identical_over_many_laps() {
         let f = frame(n);
         let id = (n % 8) as u16;
         let used = send(&mut d, &mut p, &mut b, id, &f);
-        assert_eq!(p.tx_done.next_completed(), Ok(id), "frame {n}: Tx completion");
+        assert_eq!(
+            p.tx_done.next_completed(),
+            Ok(id),
+            "frame {n}: Tx completion"
+        );
         p.tx.ack(used);
-        let (rx_id, got) = receive(&mut p, &b).unwrap_or_else(|| panic!("frame {n} was not received"));
+        let (rx_id, got) =
+            receive(&mut p, &b).unwrap_or_else(|| panic!("frame {n} was not received"));
         assert_eq!(got, f, "frame {n} changed in the device");
         fill_rx(&mut d, &mut p, &b, std::iter::once(rx_id));
     }
-    assert_eq!((d.regs.stats.tx_pkts, d.regs.stats.rx_pkts, d.regs.stats.rx_drops), (300, 300, 0));
+    assert_eq!(
+        (
+            d.regs.stats.tx_pkts,
+            d.regs.stats.rx_pkts,
+            d.regs.stats.rx_drops
+        ),
+        (300, 300, 0)
+    );
 }
 
 #[test]
@@ -154,7 +230,15 @@ fn tx_doorbells_are_batched_per_burst_and_rx_refills_wait_for_the_threshold() {
             let f = frame(sent);
             let (off, addr) = b.tx_addr(k);
             b.mem.write(off, &f);
-            p.tx.prepare(&TxCtx { bufs: &[TxBuf { paddr: addr, len: f.len() as u16 }], req_id: k, ..Default::default() }).unwrap();
+            p.tx.prepare(&TxCtx {
+                bufs: &[TxBuf {
+                    paddr: addr,
+                    len: f.len() as u16,
+                }],
+                req_id: k,
+                ..Default::default()
+            })
+            .unwrap();
             if db.posted(k != 3) {
                 let (off, tail) = (p.tx_doorbell, p.tx.tail());
                 d.doorbell(off, tail);
@@ -167,7 +251,8 @@ fn tx_doorbells_are_batched_per_burst_and_rx_refills_wait_for_the_threshold() {
         }
         // Receive the burst; refill only past the threshold, one doorbell per refill.
         for k in 0..4 {
-            let (id, got) = receive(&mut p, &b).unwrap_or_else(|| panic!("burst {burst} frame {k} lost"));
+            let (id, got) =
+                receive(&mut p, &b).unwrap_or_else(|| panic!("burst {burst} frame {k} lost"));
             assert_eq!(got, frame(burst * 4 + k));
             refill.push(id);
             if rx_refill_due(p.rx.free(), DEPTH) {
@@ -178,10 +263,22 @@ fn tx_doorbells_are_batched_per_burst_and_rx_refills_wait_for_the_threshold() {
     }
     let s = d.regs.stats;
     assert_eq!(s.tx_pkts - before.tx_pkts, 24);
-    assert_eq!(s.tx_doorbells - before.tx_doorbells, 6, "one Tx doorbell per burst of 4");
+    assert_eq!(
+        s.tx_doorbells - before.tx_doorbells,
+        6,
+        "one Tx doorbell per burst of 4"
+    );
     // A refill every threshold + 1 = 3 packets: 24 / 3.
-    assert_eq!(s.rx_doorbells - before.rx_doorbells, 8, "one Rx doorbell per refill batch");
-    assert_eq!((s.rx_pkts - before.rx_pkts, s.rx_drops), (24, 0), "the ring never ran dry");
+    assert_eq!(
+        s.rx_doorbells - before.rx_doorbells,
+        8,
+        "one Rx doorbell per refill batch"
+    );
+    assert_eq!(
+        (s.rx_pkts - before.rx_pkts, s.rx_drops),
+        (24, 0),
+        "the ring never ran dry"
+    );
 }
 
 #[test]
@@ -212,7 +309,10 @@ fn frames_cross_a_wire_between_two_devices_both_ways() {
         assert_eq!(back, f);
         fill_rx(&mut a, &mut pa, &bufa, std::iter::once(id));
     }
-    assert!(receive(&mut pa, &bufa).is_none(), "A received its own frames: a loopback, not a wire");
+    assert!(
+        receive(&mut pa, &bufa).is_none(),
+        "A received its own frames: a loopback, not a wire"
+    );
 }
 
 #[test]
@@ -225,7 +325,12 @@ fn keep_alive_and_link_events_reach_the_driver() {
     let mut seen = Vec::new();
     assert_eq!(d.poll_events(|e| seen.push(e)), 4);
     // The device reports its link as soon as the driver enables the group.
-    let want = [Event::LinkChange { up: true }, Event::KeepAlive, Event::LinkChange { up: false }, Event::LinkChange { up: true }];
+    let want = [
+        Event::LinkChange { up: true },
+        Event::KeepAlive,
+        Event::LinkChange { up: false },
+        Event::LinkChange { up: true },
+    ];
     assert_eq!(seen, want);
     // The ring wraps: many more events than its 32 entries.
     for _ in 0..100 {
@@ -241,9 +346,15 @@ fn injected_faults_give_typed_errors_and_a_reset_recovers() {
     d.regs.faults.wrong_completion_id = true;
     assert_eq!(
         d.bring_up(DEPTH, GROUPS).err(),
-        Some(BringUpError::Admin { step: "get device attributes", error: AdminError::UnexpectedCompletion { command_id: 1 } })
+        Some(BringUpError::Admin {
+            step: "get device attributes",
+            error: AdminError::UnexpectedCompletion { command_id: 1 }
+        })
     );
-    assert!(d.bring_up(DEPTH, GROUPS).is_ok(), "a reset and a second bring-up recover");
+    assert!(
+        d.bring_up(DEPTH, GROUPS).is_ok(),
+        "a reset and a second bring-up recover"
+    );
 
     // A completion that never comes: the admin timeout from CAPS (2 x 100 ms).
     let (mut d, _bus) = device(1);
@@ -251,16 +362,25 @@ fn injected_faults_give_typed_errors_and_a_reset_recovers() {
     let t0 = d.clock.now_us();
     assert_eq!(
         d.bring_up(DEPTH, GROUPS).err(),
-        Some(BringUpError::Admin { step: "get device attributes", error: AdminError::Timeout { command_id: 0 } })
+        Some(BringUpError::Admin {
+            step: "get device attributes",
+            error: AdminError::Timeout { command_id: 0 }
+        })
     );
     let waited = d.clock.now_us() - t0;
-    assert!((200_000..260_000).contains(&waited), "waited {waited} us for a 200 ms admin timeout");
+    assert!(
+        (200_000..260_000).contains(&waited),
+        "waited {waited} us for a 200 ms admin timeout"
+    );
     assert!(d.bring_up(DEPTH, GROUPS).is_ok());
 
     // Reset stuck in progress: CAPS' reset timeout (5 x 100 ms), then a typed error.
     let (mut d, _bus) = device(1);
     d.regs.faults.reset_stuck = true;
-    assert_eq!(d.reset(0), Err(BringUpError::ResetTimeout { entering: false }));
+    assert_eq!(
+        d.reset(0),
+        Err(BringUpError::ResetTimeout { entering: false })
+    );
     d.regs.faults.reset_stuck = false;
     assert!(d.bring_up(DEPTH, GROUPS).is_ok());
     assert!(d.regs.stats.resets >= 2);
@@ -269,28 +389,50 @@ fn injected_faults_give_typed_errors_and_a_reset_recovers() {
     let (mut d, _bus, mut p, mut b) = ready();
     d.regs.faults.bad_tx_req_id = true;
     send(&mut d, &mut p, &mut b, 2, &frame(1));
-    assert_eq!(p.tx_done.next_completed(), Err(Error::InvalidReqId(DEPTH + 1)));
+    assert_eq!(
+        p.tx_done.next_completed(),
+        Err(Error::InvalidReqId(DEPTH + 1))
+    );
     d.regs.faults.bad_tx_req_id = false;
-    let (_, mut p) = d.bring_up(DEPTH, GROUPS).expect("reset and bring-up after a bad completion");
+    let (_, mut p) = d
+        .bring_up(DEPTH, GROUPS)
+        .expect("reset and bring-up after a bad completion");
     fill_rx(&mut d, &mut p, &b, 0..DEPTH - 1);
     let used = send(&mut d, &mut p, &mut b, 2, &frame(2));
     assert_eq!(p.tx_done.next_completed(), Ok(2));
     p.tx.ack(used);
-    assert_eq!(receive(&mut p, &b).map(|(_, f)| f), Some(frame(2)), "traffic resumes after the reset");
+    assert_eq!(
+        receive(&mut p, &b).map(|(_, f)| f),
+        Some(frame(2)),
+        "traffic resumes after the reset"
+    );
 
     // A malformed Rx completion: no LAST bit, so the next packet's FIRST
     // arrives mid-packet.
     let (mut d, _bus, mut p, mut b) = ready();
     d.regs.faults.rx_cdesc_without_last = true;
     send(&mut d, &mut p, &mut b, 0, &frame(1));
-    assert_eq!(receive(&mut p, &b), None, "a packet without its last completion is not complete");
+    assert_eq!(
+        receive(&mut p, &b),
+        None,
+        "a packet without its last completion is not complete"
+    );
     send(&mut d, &mut p, &mut b, 1, &frame(2));
     let mut rb = [RxBuf::default(); 4];
-    assert_eq!(p.rx_done.receive(&mut p.rx, &mut rb), Err(Error::MalformedCompletion));
-    let (_, mut p) = d.bring_up(DEPTH, GROUPS).expect("reset and bring-up after a malformed completion");
+    assert_eq!(
+        p.rx_done.receive(&mut p.rx, &mut rb),
+        Err(Error::MalformedCompletion)
+    );
+    let (_, mut p) = d
+        .bring_up(DEPTH, GROUPS)
+        .expect("reset and bring-up after a malformed completion");
     fill_rx(&mut d, &mut p, &b, 0..DEPTH - 1);
     send(&mut d, &mut p, &mut b, 3, &frame(3));
-    assert_eq!(receive(&mut p, &b).map(|(_, f)| f), Some(frame(3)), "traffic resumes after the reset");
+    assert_eq!(
+        receive(&mut p, &b).map(|(_, f)| f),
+        Some(frame(3)),
+        "traffic resumes after the reset"
+    );
 
     // Missed keep-alives: the watchdog fires, a reset brings the device back.
     let (mut d, _bus) = device(1);
@@ -301,7 +443,10 @@ fn injected_faults_give_typed_errors_and_a_reset_recovers() {
         d.regs.keep_alive();
         d.poll_events(|_| {});
     }
-    assert!(d.keep_alive_missing(6_000_000), "no keep-alive for 7 s and the watchdog is quiet");
+    assert!(
+        d.keep_alive_missing(6_000_000),
+        "no keep-alive for 7 s and the watchdog is quiet"
+    );
     d.regs.faults.no_keep_alive = false;
     d.bring_up(DEPTH, GROUPS).unwrap();
     d.regs.keep_alive();
@@ -315,14 +460,26 @@ fn unsupported_requests_are_answered_honestly_and_the_queue_goes_on() {
     d.bring_up(DEPTH, GROUPS).unwrap();
     let mut llq = Command::new(opcode::GET_FEATURE);
     llq.put(17, &[feature::LLQ]);
-    assert_eq!(d.admin_command(&llq).err(), Some(AdminError::UnsupportedOpcode), "LLQ must be refused: host placement only");
+    assert_eq!(
+        d.admin_command(&llq).err(),
+        Some(AdminError::UnsupportedOpcode),
+        "LLQ must be refused: host placement only"
+    );
     let mut extended = Command::new(opcode::GET_STATS);
     extended.put(16, &[1]); // ENA_ADMIN_GET_STATS_TYPE_EXTENDED
-    assert_eq!(d.admin_command(&extended).err(), Some(AdminError::UnsupportedOpcode));
-    assert_eq!(d.admin_command(&Command::new(77)).err(), Some(AdminError::BadOpcode));
+    assert_eq!(
+        d.admin_command(&extended).err(),
+        Some(AdminError::UnsupportedOpcode)
+    );
+    assert_eq!(
+        d.admin_command(&Command::new(77)).err(),
+        Some(AdminError::BadOpcode)
+    );
     let mut attrs = Command::new(opcode::GET_FEATURE);
     attrs.put(17, &[feature::DEVICE_ATTRIBUTES]);
-    let c = d.admin_command(&attrs).expect("the queue still works after refusals");
+    let c = d
+        .admin_command(&attrs)
+        .expect("the queue still works after refusals");
     assert_eq!(&c.0[32..38], &[0x02, 0xe1, 0xab, 0, 0, 1]);
     assert_eq!(d.regs.stats.unsupported, 2);
 }
@@ -334,12 +491,24 @@ fn read_less_register_reads_equal_plain_reads_and_time_out_when_unanswered() {
     let (mut d, _bus) = device(1);
     let resp = d.alloc.alloc(8);
     let mut rl = ReadLess::new(&mut d.regs, resp, 200_000);
-    for reg in [regs::VERSION, regs::CONTROLLER_VERSION, regs::CAPS, regs::DEV_STS] {
+    for reg in [
+        regs::VERSION,
+        regs::CONTROLLER_VERSION,
+        regs::CAPS,
+        regs::DEV_STS,
+    ] {
         let plain = d.regs.read32(reg);
-        assert_eq!(rl.read32(&mut d.regs, &mut d.clock, reg), Ok(plain), "register {reg:#x}");
+        assert_eq!(
+            rl.read32(&mut d.regs, &mut d.clock, reg),
+            Ok(plain),
+            "register {reg:#x}"
+        );
     }
     d.regs.faults.no_readless_answer = true;
     let t0 = d.clock.now_us();
-    assert_eq!(rl.read32(&mut d.regs, &mut d.clock, regs::CAPS), Err(ReadLessError::Timeout { offset: regs::CAPS }));
+    assert_eq!(
+        rl.read32(&mut d.regs, &mut d.clock, regs::CAPS),
+        Err(ReadLessError::Timeout { offset: regs::CAPS })
+    );
     assert!(d.clock.now_us() - t0 >= 200_000);
 }

@@ -9,15 +9,16 @@
 
 use ena_core::admin::{feature, opcode, ENTRY_SIZE};
 use ena_core::admin_defs::{
-    create_cq, create_sq, join_addr, AcqEntry, CreateCqCmd, CreateCqResp, CreateSqCmd, CreateSqResp, DestroyCqCmd, DestroySqCmd,
-    DeviceAttrFeatureDesc, FeatCmd, FeatureAenqDesc, QueueFeatureDesc,
+    create_cq, create_sq, join_addr, AcqEntry, CreateCqCmd, CreateCqResp, CreateSqCmd,
+    CreateSqResp, DestroyCqCmd, DestroySqCmd, DeviceAttrFeatureDesc, FeatCmd, FeatureAenqDesc,
+    QueueFeatureDesc,
 };
-use ena_core::wire::Wire;
 use ena_core::device::{aenq_group, DmaAllocator, Ena};
 use ena_core::dma::DmaMemory;
 use ena_core::regs::{self, Registers};
 use ena_core::rx::RxBuf;
 use ena_core::tx::{TxBuf, TxCtx};
+use ena_core::wire::Wire;
 use ena_model::{Bus, BusAlloc, Model, ModelConfig, VirtualClock};
 
 /// Registers that print every access when tracing.
@@ -52,11 +53,20 @@ fn reg_name(off: u32) -> String {
 
 fn decode(off: u32, v: u32) -> String {
     match off {
-        regs::CAPS => format!(" (reset timeout {} ms, DMA width {}, admin timeout {} ms)", ((v >> 1) & 0x1f) * 100, (v >> 8) & 0xff, ((v >> 16) & 0xf) * 100),
+        regs::CAPS => format!(
+            " (reset timeout {} ms, DMA width {}, admin timeout {} ms)",
+            ((v >> 1) & 0x1f) * 100,
+            (v >> 8) & 0xff,
+            ((v >> 16) & 0xf) * 100
+        ),
         regs::DEV_STS => format!(" (ready {}, reset in progress {})", v & 1, (v >> 3) & 1),
         regs::DEV_CTL => format!(" (reset {}, reason {})", v & 1, v >> 28),
-        regs::AQ_CAPS | regs::ACQ_CAPS | regs::AENQ_CAPS => format!(" (depth {}, entry {} bytes)", v & 0xffff, v >> 16),
-        regs::CONTROLLER_VERSION => format!(" ({}.{}.{})", (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff),
+        regs::AQ_CAPS | regs::ACQ_CAPS | regs::AENQ_CAPS => {
+            format!(" (depth {}, entry {} bytes)", v & 0xffff, v >> 16)
+        }
+        regs::CONTROLLER_VERSION => {
+            format!(" ({}.{}.{})", (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff)
+        }
         _ => String::new(),
     }
 }
@@ -65,13 +75,21 @@ impl Registers for Traced {
     fn read32(&mut self, off: u32) -> u32 {
         let v = self.model.read32(off);
         if self.on {
-            println!("  read  {:<20} = {v:#010x}{}", reg_name(off), decode(off, v));
+            println!(
+                "  read  {:<20} = {v:#010x}{}",
+                reg_name(off),
+                decode(off, v)
+            );
         }
         v
     }
     fn write32(&mut self, off: u32, v: u32) {
         if self.on {
-            println!("  write {:<20} = {v:#010x}{}", reg_name(off), decode(off, v));
+            println!(
+                "  write {:<20} = {v:#010x}{}",
+                reg_name(off),
+                decode(off, v)
+            );
         }
         self.model.write32(off, v);
     }
@@ -99,20 +117,32 @@ fn op_name(op: u8, feat: u8) -> String {
 
 /// The fields of an admin command, decoded with ena-core's typed formats.
 fn decode_command(e: &[u8; ENTRY_SIZE]) -> String {
-    let common = format!("id {}, phase {}", u16::from_le_bytes([e[0], e[1]]) & 0xfff, e[3] & 1);
+    let common = format!(
+        "id {}, phase {}",
+        u16::from_le_bytes([e[0], e[1]]) & 0xfff,
+        e[3] & 1
+    );
     let rest = match e[2] {
         opcode::GET_FEATURE => format!("feature_id {}", FeatCmd::decode(e).feature_id),
         opcode::SET_FEATURE => {
             let c = FeatCmd::decode(e);
             match c.feature_id {
-                feature::HOST_ATTR_CONFIG => format!("host info page at {:#x}", join_addr(c.raw[0], c.raw[1] as u16)),
+                feature::HOST_ATTR_CONFIG => format!(
+                    "host info page at {:#x}",
+                    join_addr(c.raw[0], c.raw[1] as u16)
+                ),
                 feature::AENQ_CONFIG => format!("enabled_groups {:#x}", c.raw[1]),
                 f => format!("feature_id {f}"),
             }
         }
         opcode::CREATE_CQ => {
             let c = CreateCqCmd::decode(e);
-            format!("cq_entry_size_words {}, cq_depth {}, cq_ba {:#x}", c.cq_caps_2 & create_cq::CQ_ENTRY_SIZE_WORDS_MASK, c.cq_depth, join_addr(c.cq_ba_lo, c.cq_ba_hi))
+            format!(
+                "cq_entry_size_words {}, cq_depth {}, cq_ba {:#x}",
+                c.cq_caps_2 & create_cq::CQ_ENTRY_SIZE_WORDS_MASK,
+                c.cq_depth,
+                join_addr(c.cq_ba_lo, c.cq_ba_hi)
+            )
         }
         opcode::CREATE_SQ => {
             let c = CreateSqCmd::decode(e);
@@ -121,8 +151,13 @@ fn decode_command(e: &[u8; ENTRY_SIZE]) -> String {
                 create_sq::DIRECTION_RX => "rx",
                 _ => "?",
             };
-            format!("sq_direction {dir}, placement_policy {}, cq_idx {}, sq_depth {}, sq_ba {:#x}",
-                c.sq_caps_2 & create_sq::PLACEMENT_POLICY_MASK, c.cq_idx, c.sq_depth, join_addr(c.sq_ba_lo, c.sq_ba_hi))
+            format!(
+                "sq_direction {dir}, placement_policy {}, cq_idx {}, sq_depth {}, sq_ba {:#x}",
+                c.sq_caps_2 & create_sq::PLACEMENT_POLICY_MASK,
+                c.cq_idx,
+                c.sq_depth,
+                join_addr(c.sq_ba_lo, c.sq_ba_hi)
+            )
         }
         opcode::DESTROY_SQ => format!("sq_idx {}", DestroySqCmd::decode(e).sq_idx),
         opcode::DESTROY_CQ => format!("cq_idx {}", DestroyCqCmd::decode(e).cq_idx),
@@ -134,40 +169,73 @@ fn decode_command(e: &[u8; ENTRY_SIZE]) -> String {
 /// The fields of a completion, read as the command's response type.
 fn decode_completion(cmd: &[u8; ENTRY_SIZE], r: &[u8; ENTRY_SIZE]) -> String {
     let c = AcqEntry::decode(r);
-    let common = format!("id {}, status {}, phase {}", c.command & 0xfff, status_name(c.status), c.flags & 1);
+    let common = format!(
+        "id {}, status {}, phase {}",
+        c.command & 0xfff,
+        status_name(c.status),
+        c.flags & 1
+    );
     let body = &r[8..];
     let rest = match (cmd[2], FeatCmd::decode(cmd).feature_id) {
         _ if c.status != 0 => String::new(),
         (opcode::GET_FEATURE, feature::DEVICE_ATTRIBUTES) => {
             let d = DeviceAttrFeatureDesc::decode(body);
-            format!("mac_addr {:02x?}, max_mtu {}, phys_addr_width {}", d.mac_addr, d.max_mtu, d.phys_addr_width)
+            format!(
+                "mac_addr {:02x?}, max_mtu {}, phys_addr_width {}",
+                d.mac_addr, d.max_mtu, d.phys_addr_width
+            )
         }
         (opcode::GET_FEATURE, feature::MAX_QUEUES_NUM) => {
             let d = QueueFeatureDesc::decode(body);
-            format!("max_sq_num {}, max_sq_depth {}, max_cq_depth {}, max_packet_tx_descs {}", d.max_sq_num, d.max_sq_depth, d.max_cq_depth, d.max_packet_tx_descs)
+            format!(
+                "max_sq_num {}, max_sq_depth {}, max_cq_depth {}, max_packet_tx_descs {}",
+                d.max_sq_num, d.max_sq_depth, d.max_cq_depth, d.max_packet_tx_descs
+            )
         }
         (opcode::GET_FEATURE, feature::AENQ_CONFIG) => {
             let d = FeatureAenqDesc::decode(body);
-            format!("supported_groups {:#x}, enabled_groups {:#x}", d.supported_groups, d.enabled_groups)
+            format!(
+                "supported_groups {:#x}, enabled_groups {:#x}",
+                d.supported_groups, d.enabled_groups
+            )
         }
         (opcode::CREATE_CQ, _) => {
             let d = CreateCqResp::decode(r);
-            format!("cq_idx {}, cq_actual_depth {}, cq_interrupt_unmask_register_offset {:#x}", d.cq_idx, d.cq_actual_depth, d.cq_interrupt_unmask_register_offset)
+            format!(
+                "cq_idx {}, cq_actual_depth {}, cq_interrupt_unmask_register_offset {:#x}",
+                d.cq_idx, d.cq_actual_depth, d.cq_interrupt_unmask_register_offset
+            )
         }
         (opcode::CREATE_SQ, _) => {
             let d = CreateSqResp::decode(r);
-            format!("sq_idx {}, sq_doorbell_offset {:#x}", d.sq_idx, d.sq_doorbell_offset)
+            format!(
+                "sq_idx {}, sq_doorbell_offset {:#x}",
+                d.sq_idx, d.sq_doorbell_offset
+            )
         }
         _ => String::new(),
     };
-    if rest.is_empty() { common } else { format!("{common}, {rest}") }
+    if rest.is_empty() {
+        common
+    } else {
+        format!("{common}, {rest}")
+    }
 }
 
 fn status_name(s: u8) -> &'static str {
-    ["SUCCESS", "RESOURCE_ALLOCATION_FAILURE", "BAD_OPCODE", "UNSUPPORTED_OPCODE", "MALFORMED_REQUEST", "ILLEGAL_PARAMETER", "UNKNOWN_ERROR", "RESOURCE_BUSY"]
-        .get(s as usize)
-        .copied()
-        .unwrap_or("?")
+    [
+        "SUCCESS",
+        "RESOURCE_ALLOCATION_FAILURE",
+        "BAD_OPCODE",
+        "UNSUPPORTED_OPCODE",
+        "MALFORMED_REQUEST",
+        "ILLEGAL_PARAMETER",
+        "UNKNOWN_ERROR",
+        "RESOURCE_BUSY",
+    ]
+    .get(s as usize)
+    .copied()
+    .unwrap_or("?")
 }
 
 fn main() {
@@ -193,9 +261,14 @@ fn main() {
 
     let bus = Bus::new(4 << 20, 0x1_0000_0000);
     let model = Model::new(&bus, ModelConfig::default());
-    let mut ena = Ena::new(Traced { model, on: trace }, BusAlloc::new(&bus), VirtualClock::default());
+    let mut ena = Ena::new(
+        Traced { model, on: trace },
+        BusAlloc::new(&bus),
+        VirtualClock::default(),
+    );
     println!("== bring-up");
-    let (info, mut pair) = match ena.bring_up(16, aenq_group::LINK_CHANGE | aenq_group::KEEP_ALIVE) {
+    let (info, mut pair) = match ena.bring_up(16, aenq_group::LINK_CHANGE | aenq_group::KEEP_ALIVE)
+    {
         Ok(v) => v,
         Err(e) => {
             eprintln!("ena-trace: bring-up failed: {e:?}");
@@ -203,7 +276,13 @@ fn main() {
         }
     };
     println!("== admin commands");
-    for ((op, feat, status), (cmd, resp)) in ena.regs.model.admin_log.iter().zip(&ena.regs.model.admin_trace) {
+    for ((op, feat, status), (cmd, resp)) in ena
+        .regs
+        .model
+        .admin_log
+        .iter()
+        .zip(&ena.regs.model.admin_trace)
+    {
         println!("  {:<28} -> {}", op_name(*op, *feat), status_name(*status));
         if trace {
             println!("      command:    {}", decode_command(cmd));
@@ -212,15 +291,33 @@ fn main() {
             }
         }
     }
-    println!("== device: MAC {}, max MTU {}, DMA width {}, AENQ groups {:#x}",
-        info.mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"), info.max_mtu, info.dma_width, info.aenq_groups);
-    println!("   Tx queue: SQ {} (doorbell {:#x}) -> CQ {}; Rx queue: SQ {} (doorbell {:#x}) -> CQ {}",
-        pair.tx_sq_idx, pair.tx_doorbell, pair.tx_cq_idx, pair.rx_sq_idx, pair.rx_doorbell, pair.rx_cq_idx);
+    println!(
+        "== device: MAC {}, max MTU {}, DMA width {}, AENQ groups {:#x}",
+        info.mac
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+        info.max_mtu,
+        info.dma_width,
+        info.aenq_groups
+    );
+    println!(
+        "   Tx queue: SQ {} (doorbell {:#x}) -> CQ {}; Rx queue: SQ {} (doorbell {:#x}) -> CQ {}",
+        pair.tx_sq_idx,
+        pair.tx_doorbell,
+        pair.tx_cq_idx,
+        pair.rx_sq_idx,
+        pair.rx_doorbell,
+        pair.rx_cq_idx
+    );
 
     println!("== send and receive {frames} frame(s) over the loopback");
     let mut mem = ena.alloc.alloc(64 * 2048);
     for id in 0..15u16 {
-        pair.rx.add(mem.phys() + (32 + id as u64) * 2048, 2048, id).unwrap();
+        pair.rx
+            .add(mem.phys() + (32 + id as u64) * 2048, 2048, id)
+            .unwrap();
     }
     let (db, tail) = (pair.rx_doorbell, pair.rx.tail());
     ena.doorbell(db, tail);
@@ -228,20 +325,50 @@ fn main() {
         let frame: Vec<u8> = format!("frame {n} from ena-core through the model").into_bytes();
         let id = (n % 15) as u16;
         mem.write(id as usize * 2048, &frame);
-        let used = pair.tx.prepare(&TxCtx { bufs: &[TxBuf { paddr: mem.phys() + id as u64 * 2048, len: frame.len() as u16 }], req_id: id, ..Default::default() }).unwrap();
+        let used = pair
+            .tx
+            .prepare(&TxCtx {
+                bufs: &[TxBuf {
+                    paddr: mem.phys() + id as u64 * 2048,
+                    len: frame.len() as u16,
+                }],
+                req_id: id,
+                ..Default::default()
+            })
+            .unwrap();
         let (db, tail) = (pair.tx_doorbell, pair.tx.tail());
         ena.doorbell(db, tail);
         let done = pair.tx_done.next_completed().expect("Tx completion");
         pair.tx.ack(used);
         let mut rb = [RxBuf::default(); 2];
-        let pkt = pair.rx_done.receive(&mut pair.rx, &mut rb).expect("Rx completion");
+        let pkt = pair
+            .rx_done
+            .receive(&mut pair.rx, &mut rb)
+            .expect("Rx completion");
         let mut got = vec![0u8; rb[0].len as usize];
         mem.read((32 + rb[0].req_id as usize) * 2048, &mut got);
-        println!("  tx req_id {done} ({used} desc) -> rx req_id {} ({} desc, {} bytes): {:?}", rb[0].req_id, pkt.descs, got.len(), String::from_utf8_lossy(&got));
+        println!(
+            "  tx req_id {done} ({used} desc) -> rx req_id {} ({} desc, {} bytes): {:?}",
+            rb[0].req_id,
+            pkt.descs,
+            got.len(),
+            String::from_utf8_lossy(&got)
+        );
         assert_eq!(got, frame, "frame {n} changed on the way");
-        pair.rx.add(mem.phys() + (32 + rb[0].req_id as u64) * 2048, 2048, rb[0].req_id).unwrap();
+        pair.rx
+            .add(
+                mem.phys() + (32 + rb[0].req_id as u64) * 2048,
+                2048,
+                rb[0].req_id,
+            )
+            .unwrap();
         let (db, tail) = (pair.rx_doorbell, pair.rx.tail());
         ena.doorbell(db, tail);
     }
-    println!("== ok: {} admin commands, {} sent, {} received", ena.regs.model.stats.admin_commands, ena.regs.model.stats.tx_pkts, ena.regs.model.stats.rx_pkts);
+    println!(
+        "== ok: {} admin commands, {} sent, {} received",
+        ena.regs.model.stats.admin_commands,
+        ena.regs.model.stats.tx_pkts,
+        ena.regs.model.stats.rx_pkts
+    );
 }

@@ -2,8 +2,15 @@
 use std::process::Command;
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ena-trace")).args(args).output().expect("running ena-trace");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    let out = Command::new(env!("CARGO_BIN_EXE_ena-trace"))
+        .args(args)
+        .output()
+        .expect("running ena-trace");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
@@ -35,7 +42,10 @@ fn without_trace_no_register_lines_and_bad_arguments_are_refused() {
     let (code, out, _) = run(&[]);
     assert_eq!(code, 0);
     assert!(!out.contains("write DEV_CTL"));
-    assert!(!out.contains("command:"), "decoded admin fields belong to --trace");
+    assert!(
+        !out.contains("command:"),
+        "decoded admin fields belong to --trace"
+    );
     assert!(out.contains("3 sent, 3 received"));
     let (code, _, err) = run(&["--frobnicate"]);
     assert_eq!(code, 2);
