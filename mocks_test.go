@@ -65,6 +65,7 @@ type labMocks struct {
 	hostGone  bool              // EC2 lists no running lab instance
 	// pinnedZone, if set, is the zone an existing subnet was created in.
 	pinnedZone string
+	lab        *Lab // what the program declared, as typed handles
 }
 
 func (m *labMocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -211,11 +212,12 @@ func runOn(t *testing.T, m *labMocks, stack string, cfg map[string]string) (*lab
 	withConfig := func(info *pulumi.RunInfo) { info.Config = full }
 	outputs := map[string]internals.UnsafeAwaitOutputResult{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		out, err := buildLab(ctx)
+		lab, err := buildLab(ctx)
 		if err != nil {
 			return err
 		}
-		for name, v := range out {
+		m.lab = lab
+		for name, v := range lab.Outputs() {
 			r, err := internals.UnsafeAwaitOutput(ctx.Context(), pulumi.ToOutput(v))
 			if err != nil {
 				return fmt.Errorf("output %s: %w", name, err)

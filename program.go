@@ -21,22 +21,35 @@ const rootVolumeGiB = 16
 
 // program builds the whole stack: exactly what `pulumi up` runs.
 func program(ctx *pulumi.Context) error {
-	outputs, err := buildLab(ctx)
+	lab, err := buildLab(ctx)
 	if err != nil {
 		return err
 	}
-	for name, value := range outputs {
+	for name, value := range lab.Outputs() {
 		ctx.Export(name, value)
 	}
 	return nil
 }
 
-// buildLab declares every resource and returns the stack outputs.
-func buildLab(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
+// Lab is what one stack declares, as typed handles: the AWS side, the
+// runner on the host and each step run there.
+type Lab struct {
+	Stack    string
+	Type     infra.InstanceType
+	Network  *infra.Network
+	Firewall *infra.Firewall
+	Host     *infra.Host
+	Runner   *remote.Runner
+	Steps    HostSteps
+}
+
+// buildLab declares every resource.
+func buildLab(ctx *pulumi.Context) (*Lab, error) {
 	settings, err := loadSettings(ctx)
 	if err != nil {
 		return nil, err
 	}
+	lab := &Lab{Stack: ctx.Stack()}
 	naming := infra.NamingFor(ctx)
 	provider, err := infra.NewProvider(ctx, naming, config.New(ctx, "aws").Get("region"))
 	if err != nil {
@@ -45,39 +58,38 @@ func buildLab(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 	useProvider := pulumi.Provider(provider)
 	inAWS := pulumi.Providers(provider)
 
-	itype, err := infra.CheckInstanceType(ctx, settings.InstanceType, useProvider)
-	if err != nil {
+	if lab.Type, err = infra.CheckInstanceType(ctx, settings.InstanceType, useProvider); err != nil {
 		return nil, err
 	}
-	ami, err := infra.ResolveAMI(ctx, itype.Architecture, settings.AmiID, useProvider)
+	ami, err := infra.ResolveAMI(ctx, lab.Type.Architecture, settings.AmiID, useProvider)
 	if err != nil {
 		return nil, err
 	}
 
-	network, err := infra.NewNetwork(ctx, "lab", infra.NetworkArgs{
+	lab.Network, err = infra.NewNetwork(ctx, "lab", infra.NetworkArgs{
 		VpcCidr:    settings.VpcCidr,
 		SubnetCidr: settings.SubnetCidr,
-		Zone:       itype.Zone,
+		Zone:       lab.Type.Zone,
 		Naming:     naming,
 	}, inAWS)
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
-	firewall, err := infra.NewFirewall(ctx, "lab", infra.FirewallArgs{
-		VpcID:   network.Vpc.ID(),
+	lab.Firewall, err = infra.NewFirewall(ctx, "lab", infra.FirewallArgs{
+		VpcID:   lab.Network.Vpc.ID(),
 		SSHCidr: settings.SSHCidr,
 		Naming:  naming,
 	}, inAWS)
 	if err != nil {
 		return nil, fmt.Errorf("firewall: %w", err)
 	}
-	host, err := infra.NewHost(ctx, "lab", infra.HostArgs{
-		InstanceType:    itype.Name,
+	lab.Host, err = infra.NewHost(ctx, "lab", infra.HostArgs{
+		InstanceType:    lab.Type.Name,
 		AmiID:           ami,
 		AmiFromSSM:      settings.AmiID == "",
-		Network:         network,
-		Zones:           itype.Zones,
-		SecurityGroupID: firewall.Group.ID(),
+		Network:         lab.Network,
+		Zones:           lab.Type.Zones,
+		SecurityGroupID: lab.Firewall.Group.ID(),
 		Spot:            settings.Spot,
 		TTLHours:        settings.TTLHours,
 		RootVolumeGiB:   rootVolumeGiB,
@@ -87,52 +99,42 @@ func buildLab(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 		return nil, fmt.Errorf("host: %w", err)
 	}
 
-	onHost, err := remote.NewHost(ctx, "lab", remote.HostArgs{
-		Address:    host.Address,
-		PrivateKey: host.Key.PrivateKeyOpenssh,
-		Instance:   host.Instance,
-		DependsOn:  []pulumi.Resource{host.Attachment},
+	lab.Runner, err = remote.NewRunner(ctx, "lab", remote.RunnerArgs{
+		Address:    lab.Host.Address,
+		PrivateKey: lab.Host.Key.PrivateKeyOpenssh,
+		Instance:   lab.Host.Instance,
+		DependsOn:  []pulumi.Resource{lab.Host.Attachment},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("host steps: %w", err)
 	}
-	nitro, err := onHost.Run(remote.Step{
-		Name:    "nitro-check",
-		Script:  "nitro-check.sh",
-		Sources: []string{"lib.sh"},
-		Timeout: 2 * time.Minute,
-	})
-	if err != nil {
+	if lab.Steps, err = declareSteps(lab.Runner, settings, lab.Host); err != nil {
 		return nil, err
 	}
+	return lab, nil
+}
 
-	driver, err := driverSteps(onHost, driverLab{
-		settings:  settings,
-		host:      host,
-		nitro:     nitro,
-		primaryIP: host.Instance.PrivateIp,
-	})
-	if err != nil {
-		return nil, err
-	}
-
-	outputs := map[string]pulumi.Input{
-		"instanceId":   host.Instance.ID(),
-		"instanceType": pulumi.String(itype.Name),
-		"publicIp":     host.Instance.PublicIp,
-		"privateKey":   pulumi.ToSecret(host.Key.PrivateKeyOpenssh),
-		"sshCommand":   sshCommand(ctx.Stack(), host.Instance.PublicIp),
+// Outputs are the stack outputs: how to reach the host, the secondary ENI
+// and each step's result.
+func (l *Lab) Outputs() map[string]pulumi.Input {
+	h, s := l.Host, l.Steps
+	return map[string]pulumi.Input{
+		"instanceId":   h.Instance.ID(),
+		"instanceType": pulumi.String(l.Type.Name),
+		"publicIp":     h.Instance.PublicIp,
+		"privateKey":   pulumi.ToSecret(h.Key.PrivateKeyOpenssh),
+		"sshCommand":   sshCommand(l.Stack, h.Instance.PublicIp),
 		"secondaryEni": pulumi.Map{
-			"id":        host.Secondary.ID(),
-			"mac":       host.Secondary.MacAddress,
-			"privateIp": host.Secondary.PrivateIp,
+			"id":        h.Secondary.ID(),
+			"mac":       h.Secondary.MacAddress,
+			"privateIp": h.Secondary.PrivateIp,
 		},
-		"nitroCheck": remote.Result("nitro-check", nitro),
+		"nitroCheck":  s.NitroCheck.Result,
+		"driverBuild": s.Build.Result,
+		"baseline":    s.Baseline.Result,
+		"binding":     s.Bind.Result,
+		"validation":  s.Validate.Result,
 	}
-	for k, v := range driver {
-		outputs[k] = v
-	}
-	return outputs, nil
 }
 
 func loadSettings(ctx *pulumi.Context) (stackconfig.Settings, error) {

@@ -74,7 +74,7 @@ func TestDefaultStackDeclaresTheWholeLab(t *testing.T) {
 		"aws:ec2/instance:Instance":                                     1,
 		"aws:ec2/networkInterface:NetworkInterface":                     1,
 		"aws:ec2/networkInterfaceAttachment:NetworkInterfaceAttachment": 1,
-		"enalab:remote:Host":                                            1,
+		"enalab:remote:Runner":                                          1,
 		"command:remote:Command":                                        8,
 	}
 	got := map[string]int{}
@@ -345,8 +345,8 @@ func TestEveryRemoteStepWaitsForReadinessAndGoesWithTheInstance(t *testing.T) {
 		if tr := prop(t, c.Inputs, "triggers").ArrayValue(); len(tr) < 1 || len(tr[0].StringValue()) != 64 {
 			t.Errorf("step %s triggers %v, want the sha256 of its program first", c.Name, tr)
 		}
-		if c.RPC.GetParent() == "" || !strings.Contains(c.RPC.GetParent(), "enalab:remote:Host") {
-			t.Errorf("step %s is not grouped under the remote Host component", c.Name)
+		if c.RPC.GetParent() == "" || !strings.Contains(c.RPC.GetParent(), "enalab:remote:Runner") {
+			t.Errorf("step %s is not grouped under the remote Runner component", c.Name)
 		}
 	}
 }
@@ -514,4 +514,19 @@ func hasSuffix(list []string, suffix string) bool {
 		}
 	}
 	return false
+}
+
+// remote.Runner was remote.Host: an existing stack's steps keep their URNs.
+func TestTheRunnerAnswersToItsOldName(t *testing.T) {
+	m, _ := mustRun(t, "dev", base)
+	r := m.one(t, "enalab:remote:Runner")
+	found := false
+	for _, a := range r.RPC.GetAliases() {
+		if spec := a.GetSpec(); spec != nil && spec.GetType() == "enalab:remote:Host" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the runner has no alias to enalab:remote:Host: every step of an existing stack would be replaced (%v)", r.RPC.GetAliases())
+	}
 }

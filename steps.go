@@ -1,11 +1,9 @@
 package main
 
 import (
-	"fmt"
 	"strconv"
 	"time"
 
-	cmd "github.com/pulumi/pulumi-command/sdk/go/command/remote"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/enalab/enalab/infra"
@@ -25,131 +23,110 @@ const (
 	iperfStreams = 4
 )
 
-// driverLab is what the driver steps need from the rest of the stack.
-type driverLab struct {
-	settings  stackconfig.Settings
-	host      *infra.Host
-	nitro     *cmd.Command
-	primaryIP pulumi.StringOutput
+// HostSteps are the steps run on the host, in the order they run.
+type HostSteps struct {
+	NitroCheck, Prereqs, Build, Baseline, Bind, Netns, Validate *remote.StepRun
 }
 
-// driverSteps adds, after the Nitro check and each after the previous one:
-// prereqs, build, baseline, bind, netns and validate.
-func driverSteps(onHost *remote.Host, lab driverLab) (map[string]pulumi.Input, error) {
-	s := lab.settings
-	mac := lab.host.Secondary.MacAddress
-	ip := lab.host.Secondary.PrivateIp
-	nitro := remote.Result("nitro-check", lab.nitro)
+// declareSteps adds, after readiness and each after the previous one: the
+// Nitro check, prereqs, build, baseline, bind, netns and validate.
+func declareSteps(run *remote.Runner, s stackconfig.Settings, host *infra.Host) (HostSteps, error) {
+	var st HostSteps
+	var err error
+	if st.NitroCheck, err = run.Run(remote.Step{
+		Name: "nitro-check", Script: "nitro-check.sh", Sources: []string{"lib.sh"},
+		Timeout: 2 * time.Minute,
+	}); err != nil {
+		return st, err
+	}
+
+	mac := host.Secondary.MacAddress
 	// The primary ENI, known by the MAC the instance metadata gives: the
 	// steps that move a NIC refuse it (every ENI has a default route on AL2023).
-	primaryMac := field(nitro, "primaryMac")
+	primaryMac := st.NitroCheck.Field("primaryMac")
 	network := map[string]pulumi.StringInput{
 		"ENA_LAB_MAC":         mac,
 		"ENA_LAB_PRIMARY_MAC": primaryMac,
-		"ENA_LAB_IP":          ip,
+		"ENA_LAB_IP":          host.Secondary.PrivateIp,
 		"ENA_LAB_PREFIX":      pulumi.String(strconv.Itoa(s.SubnetCidr.Bits())),
 		"ENA_LAB_GATEWAY":     pulumi.String(infra.SubnetRouter(s.SubnetCidr).String()),
 	}
 	measure := map[string]pulumi.StringInput{
 		"ENA_LAB_MAC":       mac,
-		"ENA_LAB_SERVER_IP": lab.primaryIP,
+		"ENA_LAB_SERVER_IP": host.Instance.PrivateIp,
 		"ENA_LAB_DURATION":  pulumi.String(strconv.Itoa(iperfSeconds)),
 		"ENA_LAB_STREAMS":   pulumi.String(strconv.Itoa(iperfStreams)),
 	}
 
-	if _, err := onHost.Run(remote.Step{
+	if st.Prereqs, err = run.Run(remote.Step{
 		Name: "prereqs", Script: "prereqs.sh", Sources: []string{"lib.sh"},
 		Timeout: 15 * time.Minute,
 	}); err != nil {
-		return nil, err
+		return st, err
 	}
 
 	files := map[string][]byte{}
 	for name, b := range driverFiles() {
 		files["kmod/"+name] = b
 	}
-	buildStep := remote.Step{
+	build := remote.Step{
 		Name: "build", Script: "build-driver.sh", Sources: []string{"lib.sh"}, Files: files,
 		Timeout: 20 * time.Minute,
 	}
-	buildStep.Inputs = map[string]pulumi.StringInput{
-		"ENA_LAB_KMOD_DIR":       pulumi.String(buildStep.Dir() + "/kmod"),
+	build.Inputs = map[string]pulumi.StringInput{
+		"ENA_LAB_KMOD_DIR":       pulumi.String(build.Dir() + "/kmod"),
 		"ENA_LAB_DRIVER_VERSION": pulumi.String(s.DriverVersion),
-		"ENA_LAB_KERNEL_RELEASE": field(nitro, "kernel"),
+		"ENA_LAB_KERNEL_RELEASE": st.NitroCheck.Field("kernel"),
 	}
-	build, err := onHost.Run(buildStep)
-	if err != nil {
-		return nil, err
+	if st.Build, err = run.Run(build); err != nil {
+		return st, err
 	}
-	manifest := remote.Result("build", build)
 
-	baseline, err := onHost.Run(remote.Step{
+	if st.Baseline, err = run.Run(remote.Step{
 		Name: "baseline", Script: "baseline.sh", Sources: []string{"lib.sh", "netns.sh", "validate.sh"},
 		Inputs:  merge(network, measure, map[string]pulumi.StringInput{"ENA_LAB_STOCK_DRIVER": pulumi.String("ena")}),
 		Timeout: 10 * time.Minute,
-	})
-	if err != nil {
-		return nil, err
+	}); err != nil {
+		return st, err
 	}
 
-	version := field(manifest, "moduleVersion")
-	bind, err := onHost.Run(remote.Step{
+	version := st.Build.Field("moduleVersion")
+	if st.Bind, err = run.Run(remote.Step{
 		Name: "bind", Script: "bind.sh", Sources: []string{"lib.sh"}, DeleteScript: "unbind.sh",
 		Inputs: map[string]pulumi.StringInput{
 			"ENA_LAB_MAC":            mac,
 			"ENA_LAB_PRIMARY_MAC":    primaryMac,
-			"ENA_LAB_MODULE":         field(manifest, "modulePath"),
+			"ENA_LAB_MODULE":         st.Build.Field("modulePath"),
 			"ENA_LAB_EXPECT_VERSION": version,
 			"ENA_LAB_PARAMS":         pulumi.String(s.DriverParamsString()),
 		},
 		Timeout: 5 * time.Minute,
-	})
-	if err != nil {
-		return nil, err
+	}); err != nil {
+		return st, err
 	}
-	bound := remote.Result("bind", bind)
 
-	if _, err := onHost.Run(remote.Step{
+	bound := st.Bind.Field("version")
+	if st.Netns, err = run.Run(remote.Step{
 		Name: "netns", Script: "netns.sh", Sources: []string{"lib.sh"},
 		DeleteScript: "netns.sh", DeleteArgs: []string{"down"},
 		Inputs:  network,
-		RerunOn: []pulumi.StringInput{field(bound, "version")},
+		RerunOn: []pulumi.StringInput{bound},
 		Timeout: 2 * time.Minute,
 	}); err != nil {
-		return nil, err
+		return st, err
 	}
 
-	validate, err := onHost.Run(remote.Step{
+	st.Validate, err = run.Run(remote.Step{
 		Name: "validate", Script: "validate.sh", Sources: []string{"lib.sh"},
 		Inputs: merge(measure, map[string]pulumi.StringInput{
 			"ENA_LAB_EXPECT_DRIVER":  pulumi.String(kmod.ModuleName),
 			"ENA_LAB_EXPECT_VERSION": version,
 			"ENA_LAB_MIN_RATIO":      pulumi.String(strconv.FormatFloat(s.MinThroughputRatio, 'f', -1, 64)),
 		}),
-		RerunOn: []pulumi.StringInput{field(bound, "version")},
+		RerunOn: []pulumi.StringInput{bound},
 		Timeout: 10 * time.Minute,
 	})
-	if err != nil {
-		return nil, err
-	}
-
-	return map[string]pulumi.Input{
-		"driverBuild": manifest,
-		"baseline":    remote.Result("baseline", baseline),
-		"binding":     bound,
-		"validation":  remote.Result("validate", validate),
-	}, nil
-}
-
-// field is one string field of a step's JSON result.
-func field(result pulumi.MapOutput, key string) pulumi.StringOutput {
-	return result.ApplyT(func(m map[string]interface{}) (string, error) {
-		v, ok := m[key].(string)
-		if !ok {
-			return "", fmt.Errorf("step result has no string %q: %v", key, m)
-		}
-		return v, nil
-	}).(pulumi.StringOutput)
+	return st, err
 }
 
 func merge(maps ...map[string]pulumi.StringInput) map[string]pulumi.StringInput {

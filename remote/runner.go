@@ -8,40 +8,65 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// HostArgs says how to reach the instance.
-type HostArgs struct {
+// RunnerArgs says how to reach the instance.
+type RunnerArgs struct {
 	Address    pulumi.StringInput
 	PrivateKey pulumi.StringInput
 	// Instance owns every step: when it is deleted the steps go with it
 	// without running their Delete, so destroy never waits on a dead host.
 	Instance pulumi.Resource
-	// DependsOn: what must exist before the host is worth dialling (the ENI attachment).
+	// DependsOn: what must exist before the host is worth dialling (the ENI
+	// attachment); the readiness step waits for it, and so every step.
 	DependsOn []pulumi.Resource
 }
 
 // User is the Amazon Linux 2023 login user (the provider defaults to root).
 const User = "ec2-user"
 
-// Readiness waits this long for a booting instance (sshd, then cloud-init).
+// ReadinessTimeout is how long a booting instance may take (sshd, then cloud-init).
 const ReadinessTimeout = 15 * time.Minute
 
-// Host groups the steps run on one instance; each runs after the previous.
-type Host struct {
+// Runner runs the lab's steps on one instance over SSH, each after the
+// readiness step and after the step run before it.
+type Runner struct {
 	pulumi.ResourceState
 
-	Ready *cmd.Command
+	Ready *StepRun
 	ctx   *pulumi.Context
-	args  HostArgs
+	args  RunnerArgs
 	last  pulumi.Resource
 }
 
-// NewHost declares the readiness step every later step depends on.
-func NewHost(ctx *pulumi.Context, name string, args HostArgs, opts ...pulumi.ResourceOption) (*Host, error) {
-	h := &Host{ctx: ctx, args: args}
-	if err := ctx.RegisterComponentResource("enalab:remote:Host", name, h, opts...); err != nil {
+// StepRun is one step as declared: its command and its parsed JSON result.
+type StepRun struct {
+	Command *cmd.Command
+	// Result is the JSON object the step printed last: a stack output.
+	Result pulumi.MapOutput
+	name   string
+}
+
+// Field is one string field of the step's result; a step that did not
+// print it fails the update, naming the step and the field.
+func (r *StepRun) Field(key string) pulumi.StringOutput {
+	return r.Result.ApplyT(func(m map[string]interface{}) (string, error) {
+		v, ok := m[key].(string)
+		if !ok {
+			return "", fmt.Errorf("step %s: its result has no string %q: %v", r.name, key, m)
+		}
+		return v, nil
+	}).(pulumi.StringOutput)
+}
+
+// NewRunner declares the readiness step every later step depends on; opts
+// apply to the runner component.
+func NewRunner(ctx *pulumi.Context, name string, args RunnerArgs, opts ...pulumi.ResourceOption) (*Runner, error) {
+	r := &Runner{ctx: ctx, args: args}
+	// The Go type was remote.Host: existing stacks keep their steps.
+	opts = append(opts, pulumi.Aliases([]pulumi.Alias{{Type: pulumi.String("enalab:remote:Host")}}))
+	if err := ctx.RegisterComponentResource("enalab:remote:Runner", name, r, opts...); err != nil {
 		return nil, err
 	}
-	ready, err := h.command(Step{
+	ready, err := r.command(Step{
 		Name:    "ready",
 		Script:  "ready.sh",
 		Timeout: ReadinessTimeout,
@@ -49,50 +74,51 @@ func NewHost(ctx *pulumi.Context, name string, args HostArgs, opts ...pulumi.Res
 	if err != nil {
 		return nil, err
 	}
-	h.Ready, h.last = ready, ready
-	return h, ctx.RegisterResourceOutputs(h, pulumi.Map{"ready": ready.Stdout})
+	r.Ready, r.last = ready, ready.Command
+	return r, ctx.RegisterResourceOutputs(r, pulumi.Map{"ready": ready.Command.Stdout})
 }
 
-// Run adds a step after readiness and after the step added before it.
-func (h *Host) Run(s Step) (*cmd.Command, error) {
-	deps := []pulumi.Resource{h.Ready}
-	if h.last != h.Ready {
-		deps = append(deps, h.last)
+// Run adds a step after readiness and after the step added before it; opts
+// are merged into the command's own (more dependencies, say).
+func (r *Runner) Run(s Step, opts ...pulumi.ResourceOption) (*StepRun, error) {
+	deps := []pulumi.Resource{r.Ready.Command}
+	if r.last != r.Ready.Command {
+		deps = append(deps, r.last)
 	}
-	c, err := h.command(s, 30, deps)
+	c, err := r.command(s, 30, deps, opts...)
 	if err != nil {
 		return nil, err
 	}
-	h.last = c
+	r.last = c.Command
 	return c, nil
 }
 
-func (h *Host) connection(dialErrorLimit int) cmd.ConnectionArgs {
+func (r *Runner) connection(dialErrorLimit int) cmd.ConnectionArgs {
 	return cmd.ConnectionArgs{
-		Host:           h.args.Address,
+		Host:           r.args.Address,
 		User:           pulumi.String(User),
-		PrivateKey:     h.args.PrivateKey,
+		PrivateKey:     r.args.PrivateKey,
 		DialErrorLimit: pulumi.Int(dialErrorLimit),
 		PerDialTimeout: pulumi.Int(15),
 	}
 }
 
-func (h *Host) command(s Step, dialErrorLimit int, deps []pulumi.Resource) (*cmd.Command, error) {
+func (r *Runner) command(s Step, dialErrorLimit int, deps []pulumi.Resource, extra ...pulumi.ResourceOption) (*StepRun, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
 	program := resolveInputs(s.Inputs, s.Program)
 	args := &cmd.CommandArgs{
-		Connection:             h.connection(dialErrorLimit),
+		Connection:             r.connection(dialErrorLimit),
 		Create:                 pulumi.String("sudo bash -s"),
 		Stdin:                  program.ToStringPtrOutput(),
 		AddPreviousOutputInEnv: pulumi.Bool(false),
 		Triggers:               triggers(program, s.RerunOn),
 	}
 	opts := []pulumi.ResourceOption{
-		pulumi.Parent(h),
-		pulumi.DependsOn(append(deps, s.DependsOn...)),
-		pulumi.DeletedWith(h.args.Instance),
+		pulumi.Parent(r),
+		pulumi.DependsOn(deps),
+		pulumi.DeletedWith(r.args.Instance),
 		pulumi.Timeouts(&pulumi.CustomTimeouts{
 			Create: (s.Timeout + 2*time.Minute).String(),
 			Update: (s.Timeout + 2*time.Minute).String(),
@@ -106,11 +132,11 @@ func (h *Host) command(s Step, dialErrorLimit int, deps []pulumi.Resource) (*cmd
 		// The old step's Delete must undo it before the new one runs.
 		opts = append(opts, pulumi.DeleteBeforeReplace(true))
 	}
-	c, err := cmd.NewCommand(h.ctx, s.Name, args, opts...)
+	c, err := cmd.NewCommand(r.ctx, s.Name, args, append(opts, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("remote step %s: %w", s.Name, err)
 	}
-	return c, nil
+	return &StepRun{Command: c, Result: result(s.Name, c), name: s.Name}, nil
 }
 
 // triggers: the program's fingerprint, then every RerunOn value.
@@ -122,8 +148,8 @@ func triggers(program pulumi.StringOutput, rerunOn []pulumi.StringInput) pulumi.
 	return t
 }
 
-// Result parses a step's JSON result for a stack output.
-func Result(name string, c *cmd.Command) pulumi.MapOutput {
+// result parses a step's JSON result for a stack output.
+func result(name string, c *cmd.Command) pulumi.MapOutput {
 	return c.Stdout.ApplyT(func(out string) (map[string]interface{}, error) {
 		return ParseResult(name, out)
 	}).(pulumi.MapOutput)

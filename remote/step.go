@@ -59,8 +59,6 @@ type Step struct {
 	Inputs map[string]pulumi.StringInput
 	// Timeout bounds the script on the host; Pulumi's own timeout adds a margin.
 	Timeout time.Duration
-	// DependsOn lists what must finish first (the previous step).
-	DependsOn []pulumi.Resource
 	// RerunOn are values that re-run the step when they change although the
 	// script does not read them (e.g. the version an earlier step bound).
 	RerunOn []pulumi.StringInput
@@ -155,8 +153,10 @@ func (s Step) validate() error {
 			return fmt.Errorf("step %s: %w", s.Name, err)
 		}
 	}
-	_, err := s.files()
-	return err
+	if _, err := s.files(); err != nil {
+		return err
+	}
+	return s.checkContract()
 }
 
 // resolveInputs waits for every input value and calls f with them.

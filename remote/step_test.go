@@ -235,3 +235,54 @@ func TestDeleteCommandRunsTheScriptLeftByCreate(t *testing.T) {
 		t.Errorf("delete command\n got %s\nwant %s", got, want)
 	}
 }
+
+// The Go side and the scripts' headers agree, or the step is refused when
+// the program is declared (at preview), not on the host.
+func TestAStepMustKeepItsScriptsContract(t *testing.T) {
+	good := Step{Name: "netns", Script: "netns.sh", Sources: []string{"lib.sh"}, Timeout: time.Minute,
+		Inputs: map[string]pulumi.StringInput{}}
+	for _, k := range []string{"ENA_LAB_MAC", "ENA_LAB_PRIMARY_MAC", "ENA_LAB_IP", "ENA_LAB_PREFIX", "ENA_LAB_GATEWAY"} {
+		good.Inputs[k] = pulumi.String("x")
+	}
+	if err := good.validate(); err != nil {
+		t.Fatalf("a step that keeps the contract is refused: %v", err)
+	}
+	misspelt := good
+	misspelt.Inputs = map[string]pulumi.StringInput{"ENA_LAB_GATEWY": pulumi.String("x")}
+	for k, v := range good.Inputs {
+		if k != "ENA_LAB_GATEWAY" {
+			misspelt.Inputs[k] = v
+		}
+	}
+	err := misspelt.validate()
+	if err == nil || !strings.Contains(err.Error(), "ENA_LAB_GATEWY, which no header") {
+		t.Errorf("a misspelt input must be refused by name, got %v", err)
+	}
+	missing := good
+	missing.Inputs = map[string]pulumi.StringInput{"ENA_LAB_MAC": pulumi.String("x")}
+	if err := missing.validate(); err == nil || !strings.Contains(err.Error(), "ENA_LAB_PRIMARY_MAC (required by netns.sh)") {
+		t.Errorf("a required input left out must be refused, naming it and its script: %v", err)
+	}
+	// baseline.sh runs netns.sh and validate.sh: they must be shipped with it.
+	unshipped := Step{Name: "baseline", Script: "baseline.sh", Sources: []string{"lib.sh", "validate.sh"}, Timeout: time.Minute}
+	if err := unshipped.validate(); err == nil || !strings.Contains(err.Error(), "baseline.sh sources or runs netns.sh, which is not in the step's Sources") {
+		t.Errorf("a sibling the script runs must be in Sources: %v", err)
+	}
+}
+
+func TestEveryScriptHeaderParses(t *testing.T) {
+	names, err := scripts.ReadDir("scripts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range names {
+		c, err := readContract(e.Name())
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if e.Name() != "ready.sh" && e.Name() != "lib.sh" && len(c.inputs) == 0 {
+			t.Errorf("%s declares no inputs: every step script says what it reads", e.Name())
+		}
+	}
+}
