@@ -9,8 +9,7 @@ TOP=$(cd "$HERE/.." && pwd)
 FIXTURES=${ENA_LAB_FIXTURES:-$TOP/../shared/fixtures}
 
 "$TOP/tools/apt-install.sh" linux-headers-amd64 kmod make gcc libelf-dev
-KVER=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | grep -o 'linux-headers-[0-9][^ ,]*-amd64' | head -n 1)
-KVER=${KVER#linux-headers-}
+KVER=$("$TOP/tools/debian-kernel.sh")
 TMP=$(mktemp -d /tmp/kmod-bench.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 cp -r "$HERE" "$TMP/kmod"

@@ -69,8 +69,7 @@ ensure_tools() {
 # modules built against those headers load in the VM kernel.
 kernel_version() {
 	if [[ -z $KVER ]]; then
-		KVER=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | grep -o 'linux-headers-[0-9][^ ,]*-amd64' | head -n 1)
-		KVER=${KVER#linux-headers-}
+		KVER=$("$HERE/../tools/debian-kernel.sh") || die "no Debian kernel release to boot"
 	fi
 	[[ $KVER =~ ^[0-9]+\.[0-9]+\.[0-9]+-[0-9]+-amd64$ ]] || die "cannot tell the Debian kernel release (got '$KVER')"
 }
@@ -149,6 +148,9 @@ build_initramfs() {
 	for f in "${BINS[@]}"; do copy_bin "$f"; done
 	# Scripts written for the host say #!/usr/bin/env bash.
 	[[ -e $IRD/usr/bin/env ]] || ln -s /bin/busybox "$IRD/usr/bin/env"
+	# The guest half of the protocol: markers, check, wait_for.
+	mkdir -p "$IRD/usr/lib/vmtest"
+	cp "$HERE/guest.sh" "$IRD/usr/lib/vmtest/guest.sh"
 	cp "$SCRIPT" "$IRD/test.sh"
 	chmod +x "$IRD/test.sh"
 	check_interpreter

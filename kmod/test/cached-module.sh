@@ -9,8 +9,6 @@ TOP=$(cd "$HERE/../.." && pwd)
 FIXTURES=${ENA_LAB_FIXTURES:-$TOP/../shared/fixtures}
 
 "$TOP/tools/apt-install.sh" linux-headers-amd64 kmod make gcc libelf-dev
-KVER=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | grep -o 'linux-headers-[0-9][^ ,]*-amd64' | head -n 1)
-KVER=${KVER#linux-headers-}
-[[ -n $KVER ]] || { echo "cannot tell the release of linux-headers-amd64" >&2; exit 1; }
+KVER=$("$TOP/tools/debian-kernel.sh")
 exec "$TOP/kmod/build.sh" --version 2.15.0 --source "tarball:$FIXTURES/amzn-drivers-ena_linux_2.15.0.tar.gz" \
 	--kernel-build "/usr/src/linux-headers-$KVER" --work "$TOP/.cache/kmod/work" --install "$TOP/.cache/kmod/modules"

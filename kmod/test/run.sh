@@ -10,22 +10,14 @@ KMOD=$(cd "$HERE/.." && pwd)
 TOP=$(cd "$KMOD/.." && pwd)
 FIXTURES=${ENA_LAB_FIXTURES:-$TOP/../shared/fixtures}
 CACHE=$TOP/.cache/kmod
-PASSED=0 FAILED=0
+# shellcheck source=../../tools/test/testlib.sh
+source "$TOP/tools/test/testlib.sh"
 
 say() { echo "[kmod-test] $*" >&2; }
-pass() { PASSED=$((PASSED + 1)); echo "PASS $1"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL $1: $2"; }
-# expect NAME WHY CMD...: pass when CMD succeeds, else fail saying WHY.
-expect() {
-	local name=$1 why=$2
-	shift 2
-	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
-}
 
 setup() {
 	"$TOP/tools/apt-install.sh" linux-headers-amd64 kmod make gcc git libelf-dev
-	KVER=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | grep -o 'linux-headers-[0-9][^ ,]*-amd64' | head -n 1)
-	KVER=${KVER#linux-headers-}
+	KVER=$("$TOP/tools/debian-kernel.sh")
 	KBUILD=/usr/src/linux-headers-$KVER
 	[[ -d $KBUILD ]] || { echo "linux-headers-$KVER is not installed at $KBUILD" >&2; exit 1; }
 	[[ -f $FIXTURES/SHA256SUMS ]] || { echo "fixtures not found at $FIXTURES" >&2; exit 1; }
@@ -132,35 +124,22 @@ check_autoload() {
 	fi
 }
 
-# expect_refusal NAME PATTERN CMD...: CMD must fail, and say PATTERN.
-expect_refusal() {
-	local name=$1 pattern=$2 out
-	shift 2
-	if out=$("$@" 2>&1); then
-		fail "$name" "succeeded"
-	elif tr '\n' ' ' <<<"$out" | grep -qE "$pattern"; then
-		pass "$name"
-	else
-		fail "$name" "message lacks /$pattern/: $out"
-	fi
-}
-
 check_refusals() {
 	local tb=$FIXTURES/amzn-drivers-ena_linux_2.15.0.tar.gz common=(--kernel-build "$KBUILD" --work "$TMP/work" --install "$TMP/inst")
-	expect_refusal refuses-wrong-commit "is commit '296d60c4.*but 2.17.0 is pinned to 1e6c8e9f" \
+	expect_failure refuses-wrong-commit "is commit '296d60c4.*but 2.17.0 is pinned to 1e6c8e9f" \
 		"$KMOD/build.sh" --version 2.17.0 --source "tarball:$tb" "${common[@]}"
 	mkdir -p "$TMP/badsum" && cp "$tb" "$TMP/badsum/"
 	echo "0000000000000000000000000000000000000000000000000000000000000000  $(basename "$tb")" >"$TMP/badsum/SHA256SUMS"
-	expect_refusal refuses-wrong-checksum "checksum mismatch.*expected 0{64}, got $(sha256sum "$tb" | cut -c1-64)" \
+	expect_failure refuses-wrong-checksum "checksum mismatch.*expected 0{64}, got $(sha256sum "$tb" | cut -c1-64)" \
 		"$KMOD/build.sh" --version 2.15.0 --source "tarball:$TMP/badsum/$(basename "$tb")" "${common[@]}"
-	expect_refusal refuses-missing-kernel-dir "kernel build directory '/nonexistent/build' does not exist" \
+	expect_failure refuses-missing-kernel-dir "kernel build directory '/nonexistent/build' does not exist" \
 		"$KMOD/build.sh" --version 2.15.0 --source "tarball:$tb" --kernel-build /nonexistent/build --work "$TMP/work" --install "$TMP/inst"
-	expect_refusal refuses-unknown-version "'2.14.9' is not supported; known: 2.15.0 2.16.1 2.17.0" \
+	expect_failure refuses-unknown-version "'2.14.9' is not supported; known: 2.15.0 2.16.1 2.17.0" \
 		"$KMOD/build.sh" --version 2.14.9 --source "tarball:$tb" "${common[@]}"
 	# A git tag that points elsewhere than the pinned commit: refused before building.
 	git init -q "$TMP/fake-upstream" && (cd "$TMP/fake-upstream" && mkdir -p kernel/linux && echo x >kernel/linux/README &&
 		git add -A && git -c user.name=t -c user.email=t@t commit -qm fake && git tag ena_linux_2.15.0)
-	expect_refusal refuses-wrong-git-commit "tag ena_linux_2.15.0 is commit [0-9a-f]{40}, but 2.15.0 is pinned to 296d60c4" \
+	expect_failure refuses-wrong-git-commit "tag ena_linux_2.15.0 is commit [0-9a-f]{40}, but 2.15.0 is pinned to 296d60c4" \
 		"$KMOD/build.sh" --version 2.15.0 --source git --repo "file://$TMP/fake-upstream" "${common[@]}"
 	expect refusals-build-nothing "a refused run left a tree in $TMP/work" test ! -e "$TMP/work/tree"
 	# A patch that no longer applies: named, with its rejected hunk.
@@ -180,7 +159,7 @@ diff --git a/kernel/linux/ena/ena_netdev.c b/kernel/linux/ena/ena_netdev.c
  and the build must stop
 EOF
 	echo 0099-broken.patch >>"$TMP/kmod-broken/patches/series"
-	expect_refusal refuses-patch-that-does-not-apply "patch 0099-broken.patch does not apply.*rejected hunk.*\+so the hunk is rejected" \
+	expect_failure refuses-patch-that-does-not-apply "patch 0099-broken.patch does not apply.*rejected hunk.*\+so the hunk is rejected" \
 		"$TMP/kmod-broken/build.sh" --version 2.15.0 --source "tarball:$tb" "${common[@]}"
 	expect broken-series-installs-nothing "a manifest was written" test ! -e "$TMP/inst/$KVER/2.15.0/manifest.json"
 }
@@ -251,8 +230,7 @@ main() {
 	check_vmtest_harness
 	check_vm
 	check_autoload
-	echo "kmod: $PASSED passed, $FAILED failed"
-	((FAILED == 0))
+	summary kmod
 }
 
 main "$@"

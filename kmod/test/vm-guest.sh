@@ -6,14 +6,8 @@ KO=/opt/ena-lab/ena_custom.ko
 WANT_VERSION=$(cat /opt/ena-lab/version)
 DBG=/sys/kernel/debug/ena_custom
 
-pass() { echo "VMTEST-PASS $1"; }
-fail() { echo "VMTEST-FAIL $1: $2"; }
-# check NAME COMMAND...: pass when the command succeeds.
-check() {
-	name=$1
-	shift
-	if "$@" >/tmp/check.out 2>&1; then pass "$name"; else fail "$name" "'$*' failed: $(tail -n 2 /tmp/check.out | tr '\n' ' ')"; fi
-}
+# shellcheck source=../../vmtest/guest.sh
+. /usr/lib/vmtest/guest.sh
 loaded() { grep -q "^$1 " /proc/modules; }
 not_loaded() { ! loaded "$1"; }
 same() { [ "$1" = "$2" ] || { echo "got '$1', want '$2'"; return 1; }; }

@@ -2,8 +2,8 @@
 # Runs inside a VM booted with lockdown=integrity, what UEFI Secure Boot turns
 # on: the signed stock ena loads, the unsigned ena_custom is refused. This is
 # why the Nitro check fails a host in lockdown.
-pass() { echo "VMTEST-PASS $1"; }
-fail() { echo "VMTEST-FAIL $1: $2"; }
+# shellcheck source=../../vmtest/guest.sh
+. /usr/lib/vmtest/guest.sh
 
 case $(cat /sys/kernel/security/lockdown) in
 *"[integrity]"*) pass lockdown-is-integrity ;;

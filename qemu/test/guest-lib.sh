@@ -19,10 +19,8 @@ PORT_LINK=0x1c
 # bits N: the set bits of N, as a list ("1 2 26").
 bits() { local v=$1 i out=""; for i in $(seq 0 31); do (((v >> i) & 1)) && out="$out $i"; done; echo "${out# }"; }
 
-pass() { echo "VMTEST-PASS $1"; }
-fail() { echo "VMTEST-FAIL $1: $2"; }
-info() { echo "VMTEST-INFO $*"; }
-check() { name=$1; shift; if "$@"; then pass "$name"; else fail "$name" "$*"; fi; }
+# shellcheck source=../../vmtest/guest.sh
+. /usr/lib/vmtest/guest.sh
 
 # nic MAC [NS]: the interface with that MAC, in the root or a namespace.
 nic() {
@@ -35,17 +33,6 @@ nic() {
 bdf_of_mac() { for n in /sys/class/net/*; do [ "$(cat "$n/address")" = "$1" ] && basename "$(readlink -f "$n/device")"; done; }
 driver_of_bdf() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
 
-# wait_for SECONDS CMD...: poll every 0.2 s.
-wait_for() {
-	t=$(($1 * 5))
-	shift
-	while [ "$t" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.2
-		t=$((t - 1))
-	done
-	return 1
-}
 has_nic() { [ -n "$(nic "$@")" ]; }
 carrier_on() { [ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" = 1 ]; }
 carrier_on_ns() { ip -n "$2" link show "$1" | grep -q 'LOWER_UP'; }

@@ -80,16 +80,7 @@ lab_netdev() {
 # netdev_of: the interface the function has now (any namespace), if any.
 netdev_of() { if lab_netdev; then echo "$NIC_IF"; fi; }
 
-wait_netdev() {
-	local i
-	settle_udev
-	for ((i = 0; i < TIMEOUT * 10; i++)); do
-		lab_netdev && return 0
-		sleep 0.1
-		settle_udev
-	done
-	return 1
-}
+wait_netdev() { retry_for "$TIMEOUT" lab_netdev; }
 
 # module_version: what the loaded target module reports (modinfo, ethtool -i).
 module_version() { cat "/sys/module/$TARGET/version" 2>/dev/null || true; }
@@ -145,13 +136,7 @@ rollback() {
 	local why=$1 dmesg_tail line now outcome
 	dmesg_tail=$(last_dmesg 8)
 	say "rolling back $BDF ($MAC) to ${PREV:-no driver}: $why"
-	echo >"$DEV/driver_override" 2>/dev/null || true
-	if [[ -L $DEV/driver && $(current_driver) != "$PREV" ]]; then
-		echo "$BDF" >"$DEV/driver/unbind" 2>/dev/null || true
-	fi
-	if [[ -n $PREV && ! -L $DEV/driver ]]; then
-		echo "$BDF" >"$PCI/drivers/$PREV/bind" 2>/dev/null || echo "$BDF" >"$PCI/drivers_probe" 2>/dev/null || true
-	fi
+	return_to_driver "$BDF" "$PREV"
 	if [[ -n $PREV_NETDEV ]] && wait_netdev; then
 		if [[ $PREV_UP == 1 ]]; then in_ns "$NIC_NS" ip link set dev "$NIC_IF" up 2>/dev/null || true; fi
 		say "$BDF is back on $(current_driver) as $NIC_IF"
@@ -208,15 +193,11 @@ persist() {
 	# The boot unit's bound: load, probe and netdev, with room to roll back.
 	local limit=$((2 * TIMEOUT + 60))
 	self=$(readlink -f "${BASH_SOURCE[0]}")
-	{
-		printf 'ENA_LAB_MAC=%s\nENA_LAB_PRIMARY_MAC=%s\nENA_LAB_TARGET_DRIVER=%s\nENA_LAB_MODULE=%s\n' \
-			"$MAC" "$ENA_LAB_PRIMARY_MAC" "$TARGET" "$MODULE"
-		printf 'ENA_LAB_EXPECT_VERSION=%s\nENA_LAB_PARAMS="%s"\nENA_LAB_EXPECT_NETDEV=%s\nENA_LAB_NETNS=%s\n' \
-			"${ENA_LAB_EXPECT_VERSION:-}" "$PARAMS" "$EXPECT_NETDEV" "$NS"
-		# The same state and log places as this run, so the boot run finds the state.
-		printf 'ENA_LAB_TIMEOUT=%s\nENA_LAB_STATE_DIR=%s\nENA_LAB_LOG_DIR=%s\nENA_LAB_SYSTEMD_DIR=%s\n' \
-			"$TIMEOUT" "$STATE_DIR" "$LOG_DIR" "$UNIT_DIR"
-	} >"$env.tmp" && mv "$env.tmp" "$env"
+	# The same state and log places as this run, so the boot run finds the state.
+	write_env "$env" ENA_LAB_MAC="$MAC" ENA_LAB_PRIMARY_MAC="$ENA_LAB_PRIMARY_MAC" ENA_LAB_TARGET_DRIVER="$TARGET" \
+		ENA_LAB_MODULE="$MODULE" ENA_LAB_EXPECT_VERSION="${ENA_LAB_EXPECT_VERSION:-}" ENA_LAB_PARAMS="$PARAMS" \
+		ENA_LAB_EXPECT_NETDEV="$EXPECT_NETDEV" ENA_LAB_NETNS="$NS" ENA_LAB_TIMEOUT="$TIMEOUT" \
+		ENA_LAB_STATE_DIR="$STATE_DIR" ENA_LAB_LOG_DIR="$LOG_DIR" ENA_LAB_SYSTEMD_DIR="$UNIT_DIR"
 	install_unit "$UNIT" "$UNIT_DIR" <<EOF
 [Unit]
 Description=ENA lab: bind the lab NIC ($MAC) to $TARGET

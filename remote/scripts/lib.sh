@@ -135,6 +135,46 @@ netdev_of_pci() {
 	return 1
 }
 
+# return_to_driver BDF PREV: the function back on driver PREV: the override
+# cleared, any other driver unbound, PREV bound (else whatever probes it).
+# PREV "" leaves it on no driver; "any" lets the PCI core choose.
+return_to_driver() {
+	local bdf=$1 prev=$2 dev=/sys/bus/pci/devices/$1
+	echo >"$dev/driver_override" 2>/dev/null || true
+	if [[ -L $dev/driver && $(pci_driver "$bdf") != "$prev" ]]; then
+		echo "$bdf" >"$dev/driver/unbind" 2>>"$LOG" || true
+	fi
+	[[ -n $prev && ! -L $dev/driver ]] || return 0
+	if [[ $prev != any ]] && echo "$bdf" >"/sys/bus/pci/drivers/$prev/bind" 2>>"$LOG"; then return 0; fi
+	echo "$bdf" >/sys/bus/pci/drivers_probe 2>>"$LOG" || true
+}
+
+# retry_for SECONDS CMD...: CMD until it succeeds, every 0.1 s, letting udev
+# finish between tries.
+retry_for() {
+	local i n=$(($1 * 10))
+	shift
+	for ((i = 0; i < n; i++)); do
+		settle_udev
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# write_env FILE NAME=VALUE...: a systemd EnvironmentFile, every value
+# double-quoted (\ and " escaped), replaced whole.
+write_env() {
+	local file=$1 kv v
+	shift
+	for kv in "$@"; do
+		v=${kv#*=}
+		v=${v//\\/\\\\}
+		printf '%s="%s"\n' "${kv%%=*}" "${v//\"/\\\"}"
+	done >"$file.tmp"
+	mv "$file.tmp" "$file"
+}
+
 # driver_of IFACE NS: the kernel driver behind an interface (ethtool -i).
 driver_of() { in_ns "$2" ethtool -i "$1" 2>/dev/null | sed -n 's/^driver: //p'; }
 version_of() { in_ns "$2" ethtool -i "$1" 2>/dev/null | sed -n 's/^version: //p'; }

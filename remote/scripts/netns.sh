@@ -83,12 +83,9 @@ setup() {
 persist() {
 	local env=$STATE_DIR/netns.env self
 	self=$(readlink -f "${BASH_SOURCE[0]}")
-	{
-		printf 'ENA_LAB_MAC=%s\nENA_LAB_PRIMARY_MAC=%s\nENA_LAB_NETNS=%s\nENA_LAB_IP=%s\nENA_LAB_PREFIX=%s\n' \
-			"$MAC" "$ENA_LAB_PRIMARY_MAC" "$NS" "$IP" "$PREFIX"
-		printf 'ENA_LAB_GATEWAY=%s\nENA_LAB_MTU=%s\nENA_LAB_STATE_DIR=%s\nENA_LAB_LOG_DIR=%s\nENA_LAB_SYSTEMD_DIR=%s\n' \
-			"$GW" "$MTU" "$STATE_DIR" "$LOG_DIR" "$UNIT_DIR"
-	} >"$env.tmp" && mv "$env.tmp" "$env"
+	write_env "$env" ENA_LAB_MAC="$MAC" ENA_LAB_PRIMARY_MAC="$ENA_LAB_PRIMARY_MAC" ENA_LAB_NETNS="$NS" \
+		ENA_LAB_IP="$IP" ENA_LAB_PREFIX="$PREFIX" ENA_LAB_GATEWAY="$GW" ENA_LAB_MTU="$MTU" \
+		ENA_LAB_STATE_DIR="$STATE_DIR" ENA_LAB_LOG_DIR="$LOG_DIR" ENA_LAB_SYSTEMD_DIR="$UNIT_DIR"
 	install_unit "$UNIT" "$UNIT_DIR" <<EOF
 [Unit]
 Description=ENA lab: network namespace for the ena_custom NIC

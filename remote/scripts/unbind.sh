@@ -19,69 +19,67 @@ UNIT_DIR=${ENA_LAB_SYSTEMD_DIR:-/etc/systemd/system}
 UNIT=ena-lab-bind.service
 PCI=/sys/bus/pci
 
+# locate: the lab NIC's PCI function and its driver before bind.sh, from
+# bind.sh's state, else from the NIC's MAC.
+locate() {
+	KEY=${ENA_LAB_MAC//:/} BDF="" PREV=""
+	[[ -f $STATE_DIR/bind-$KEY.bdf ]] && BDF=$(<"$STATE_DIR/bind-$KEY.bdf")
+	[[ -f $STATE_DIR/bind-$KEY.previous ]] && PREV=$(<"$STATE_DIR/bind-$KEY.previous")
+	if [[ -z $BDF ]] && find_nic "$ENA_LAB_MAC" "$NS"; then
+		BDF=$(basename "$(in_ns "$NIC_NS" readlink -f "/sys/class/net/$NIC_IF/device")")
+	fi
+}
+
+# release: the function off the target, back on its previous driver (or
+# whichever takes it), with its interface; fails loud, state kept for a
+# retry, when the stock driver does not take it back.
+release() {
+	local drv
+	drv=$(pci_driver "$BDF")
+	if [[ -n $drv && $drv != "$TARGET" ]]; then
+		echo >"$PCI/devices/$BDF/driver_override"
+		say "$BDF ($ENA_LAB_MAC) is on $drv, not $TARGET: nothing to undo"
+		return
+	fi
+	[[ -z $drv ]] || say "unbinding $BDF ($ENA_LAB_MAC) from $TARGET"
+	return_to_driver "$BDF" "${PREV:-any}"
+	RESTORED=true
+	retry_for "$TIMEOUT" find_nic "$ENA_LAB_MAC" "$NS" && IFC=$NIC_IF
+	drv=$(pci_driver "$BDF")
+	if [[ -n $PREV && ($drv != "$PREV" || -z $IFC) ]]; then
+		die "$BDF ($ENA_LAB_MAC) did not come back on $PREV: it is on '${drv:-no driver}', interface '${IFC:-none}'. Last kernel message: $(last_dmesg 1)"
+	fi
+	say "$BDF is on ${drv:-no driver}${IFC:+ as $IFC}"
+}
+
+# forget: the boot unit, bind.sh's state, and the target module once no
+# device uses it.
+forget() {
+	remove_unit "$UNIT" "$UNIT_DIR"
+	rm -f "$STATE_DIR/bind.env"
+	if [[ -d /sys/module/$TARGET ]] && ! compgen -G "$PCI/drivers/$TARGET/0000:*" >/dev/null; then
+		if rmmod "$TARGET" 2>>"$LOG"; then say "unloaded $TARGET"; fi
+	fi
+	rm -f "$STATE_DIR/bind-$KEY.bdf" "$STATE_DIR/bind-$KEY.previous"
+}
+
 main() {
-	local key bdf="" prev="" dev drv restored=false ifc=""
+	RESTORED=false IFC=""
 	init_step
 	require_mac ENA_LAB_MAC
 	ENA_LAB_TARGET_DRIVER=$TARGET require_name ENA_LAB_TARGET_DRIVER
 	ENA_LAB_NETNS=$NS require_name ENA_LAB_NETNS
 	ENA_LAB_TIMEOUT=$TIMEOUT require_int ENA_LAB_TIMEOUT 1 600
-	key=${ENA_LAB_MAC//:/}
-	[[ -f $STATE_DIR/bind-$key.bdf ]] && bdf=$(<"$STATE_DIR/bind-$key.bdf")
-	[[ -f $STATE_DIR/bind-$key.previous ]] && prev=$(<"$STATE_DIR/bind-$key.previous")
-	if [[ -z $bdf ]] && find_nic "$ENA_LAB_MAC" "$NS"; then
-		bdf=$(basename "$(in_ns "$NIC_NS" readlink -f "/sys/class/net/$NIC_IF/device")")
-	fi
-	dev=$PCI/devices/$bdf
-	if [[ -n $bdf && -d $dev ]]; then
-		echo >"$dev/driver_override"
-		drv=""
-		[[ -L $dev/driver ]] && drv=$(basename "$(readlink "$dev/driver")")
-		if [[ $drv == "$TARGET" ]]; then
-			say "unbinding $bdf ($ENA_LAB_MAC) from $TARGET"
-			echo "$bdf" >"$dev/driver/unbind"
-			if [[ -n $prev ]]; then
-				echo "$bdf" >"$PCI/drivers/$prev/bind" 2>>"$LOG" || echo "$bdf" >"$PCI/drivers_probe" 2>>"$LOG" || true
-			else
-				echo "$bdf" >"$PCI/drivers_probe" 2>>"$LOG" || true
-			fi
-			restored=true
-		elif [[ -z $drv ]]; then
-			echo "$bdf" >"$PCI/drivers_probe" 2>>"$LOG" || true
-			restored=true
-		else
-			say "$bdf ($ENA_LAB_MAC) is on $drv, not $TARGET: nothing to undo"
-		fi
-		if $restored; then
-			local i
-			for ((i = 0; i < TIMEOUT * 10; i++)); do
-				find_nic "$ENA_LAB_MAC" "$NS" && break
-				sleep 0.1
-			done
-			settle_udev
-			if find_nic "$ENA_LAB_MAC" "$NS"; then ifc=$NIC_IF; fi
-			drv=""
-			[[ -L $dev/driver ]] && drv=$(basename "$(readlink "$dev/driver")")
-			# Fail loud, state kept for a retry, if the stock driver did not take it back.
-			if [[ -n $prev && ($drv != "$prev" || -z $ifc) ]]; then
-				die "$bdf ($ENA_LAB_MAC) did not come back on $prev: it is on '${drv:-no driver}', interface '${ifc:-none}'. Last kernel message: $(last_dmesg 1)"
-			fi
-			say "$bdf is on ${drv:-no driver}${ifc:+ as $ifc}"
-		fi
+	locate
+	if [[ -n $BDF && -d $PCI/devices/$BDF ]]; then
+		release
 	else
 		say "no device known for $ENA_LAB_MAC: nothing to undo"
 	fi
-	remove_unit "$UNIT" "$UNIT_DIR"
-	rm -f "$STATE_DIR/bind.env"
-	# Unload the target when no device uses it any more.
-	if [[ -d /sys/module/$TARGET ]] && ! compgen -G "$PCI/drivers/$TARGET/0000:*" >/dev/null; then
-		if rmmod "$TARGET" 2>>"$LOG"; then say "unloaded $TARGET"; fi
-	fi
-	rm -f "$STATE_DIR/bind-$key.bdf" "$STATE_DIR/bind-$key.previous"
-	drv=""
-	[[ -n $bdf && -L $dev/driver ]] && drv=$(basename "$(readlink "$dev/driver")")
-	printf '{"bdf":%s,"mac":%s,"driver":%s,"interface":%s,"restored":%s,"log":%s}\n' "$(json_str "$bdf")" \
-		"$(json_str "$ENA_LAB_MAC")" "$(json_str "$drv")" "$(json_str "$ifc")" "$restored" "$(json_str "$LOG")"
+	forget
+	printf '{"bdf":%s,"mac":%s,"driver":%s,"interface":%s,"restored":%s,"log":%s}\n' "$(json_str "$BDF")" \
+		"$(json_str "$ENA_LAB_MAC")" "$(json_str "$([[ -n $BDF ]] && pci_driver "$BDF")")" "$(json_str "$IFC")" \
+		"$RESTORED" "$(json_str "$LOG")"
 }
 
 main "$@"

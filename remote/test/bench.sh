@@ -9,13 +9,14 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 SCRIPTS=$TOP/remote/scripts
 NET=203.0.113
-H=elab-bh-$$ L=elab-bl-$$ MAC=02:e1:ab:00:01:02
+HOSTNS=elab-bh-$$ LABNS=elab-bl-$$
+# shellcheck source=fake-host.sh
+source "$HERE/fake-host.sh"
 
 secs() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.1f", e - s }'; }
 
-if ip -4 addr show | grep -q " $NET\."; then echo "refusing: $NET.0/24 in use here" >&2; exit 1; fi
 TMP=$(mktemp -d /tmp/remote-bench.XXXXXX)
-cleanup() { ip netns delete "$L" 2>/dev/null || true; ip netns delete "$H" 2>/dev/null || true; rm -rf "$TMP"; }
+cleanup() { fake_host_down; rm -rf "$TMP"; }
 trap cleanup EXIT
 
 rebuild=$("$TOP/kmod/bench.sh" | sed -n 's/^  one patch edited *\([0-9.]*\)s$/\1/p')
@@ -24,25 +25,19 @@ vm=$("$HERE/bind-test.sh" 2>&1 | tr -d '\r')
 bind=$(sed -n 's/.*bind to pci-stub took \([0-9.]*\)s.*/\1/p' <<<"$vm" | head -n 1)
 rollback=$(sed -n 's/.*bind + failed probe + rollback took \([0-9.]*\)s.*/\1/p' <<<"$vm" | head -n 1)
 
-ip netns add "$H"
-ip -n "$H" link set lo up
-ip -n "$H" link add prim0 type veth peer name eni0
-ip -n "$H" link set eni0 address "$MAC"
-ip -n "$H" addr add "$NET.1/24" dev prim0
-ip -n "$H" link set prim0 up
+fake_host_up
 run() {
-	nsenter --net="/run/netns/$H" env ENA_LAB_STATE_DIR="$TMP/state" ENA_LAB_LOG_DIR="$TMP/log" ENA_LAB_SYSTEMD_DIR="$TMP/sd" \
-		ENA_LAB_NETNS="$L" ENA_LAB_MAC="$MAC" ENA_LAB_IP="$NET.2" ENA_LAB_PREFIX=24 ENA_LAB_GATEWAY="$NET.1" \
-		ENA_LAB_SERVER_IP="$NET.1" ENA_LAB_STOCK_DRIVER=veth ENA_LAB_EXPECT_DRIVER=veth ENA_LAB_MTU=1500 "$@"
+	host_run "$1" ENA_LAB_MAC="$ENI_MAC" ENA_LAB_IP="$NET.2" ENA_LAB_PREFIX=24 ENA_LAB_GATEWAY="$NET.1" \
+		ENA_LAB_SERVER_IP="$NET.1" ENA_LAB_STOCK_DRIVER=veth ENA_LAB_EXPECT_DRIVER=veth ENA_LAB_MTU=1500 "${@:2}"
 }
-run bash "$SCRIPTS/baseline.sh" >/dev/null 2>&1
+run baseline.sh >/dev/null 2>&1
 s=$(date +%s.%N)
-run bash "$SCRIPTS/netns.sh" >/dev/null 2>&1
+run netns.sh >/dev/null 2>&1
 e=$(date +%s.%N)
 netns=$(secs "$s" "$e")
 s=$(date +%s.%N)
 # veth figures wander run to run: time the step, do not judge the ratio.
-out=$(run env ENA_LAB_MIN_RATIO=0 bash "$SCRIPTS/validate.sh" 2>"$TMP/validate.err") || { cat "$TMP/validate.err" >&2; exit 1; }
+out=$(run validate.sh ENA_LAB_MIN_RATIO=0 2>"$TMP/validate.err") || { cat "$TMP/validate.err" >&2; exit 1; }
 e=$(date +%s.%N)
 validate=$(secs "$s" "$e")
 

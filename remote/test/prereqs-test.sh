@@ -6,9 +6,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SCRIPT=$HERE/../scripts/prereqs.sh
 KERNEL=6.1.150-1.amzn2023.x86_64
-PASSED=0 FAILED=0
-pass() { PASSED=$((PASSED + 1)); echo "PASS $1"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL $1: $2"; }
+# shellcheck source=../../tools/test/testlib.sh
+source "$HERE/../../tools/test/testlib.sh"
 
 TMP=$(mktemp -d /tmp/prereqs-test.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
@@ -95,5 +94,4 @@ else
 	fail build-refuses-unpinned-upstream "$(cat "$FAKE/err")"
 fi
 
-echo "prereqs: $PASSED passed, $FAILED failed"
-((FAILED == 0))
+summary prereqs

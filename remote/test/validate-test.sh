@@ -1,88 +1,33 @@
 #!/usr/bin/env bash
-# The real netns.sh and validate.sh against real traffic, all inside network
-# namespaces this test creates: a "host" namespace holds the primary IP
-# (prim0) and a veth end standing in for the secondary ENI (eni0, found by its
-# MAC); the scripts move eni0 into the lab namespace themselves, configure it
-# and run iperf3 across the veth pair. 198.51.100.0/24 only (TEST-NET-2).
+# The real netns.sh, baseline.sh and validate.sh against real traffic, all
+# inside network namespaces this test creates (fake-host.sh: an AL2023 host
+# with its two ENIs); the scripts move eni0 into the lab namespace
+# themselves, configure it and run iperf3 across the veth pair.
+# 198.51.100.0/24 only (TEST-NET-2).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SCRIPTS=$(cd "$HERE/../scripts" && pwd)
 NET=198.51.100
 HOSTNS=elab-host-$$ LABNS=elab-lab-$$
-ENI_MAC=02:e1:ab:00:00:02 DEF_MAC=02:e1:ab:00:00:03
-PASSED=0 FAILED=0
-
-pass() { PASSED=$((PASSED + 1)); echo "PASS $1"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL $1: $2"; }
+# shellcheck source=../../tools/test/testlib.sh
+source "$HERE/../../tools/test/testlib.sh"
+# shellcheck source=fake-host.sh
+source "$HERE/fake-host.sh"
 
 cleanup() {
-	ip netns delete "$LABNS" 2>/dev/null || true
-	ip netns delete "$HOSTNS" 2>/dev/null || true
+	fake_host_down
 	rm -rf "$TMP"
 }
 
 setup() {
-	if ip -4 addr show | grep -q " $NET\."; then
-		echo "refusing to run: $NET.0/24 is already in use on this machine" >&2
-		exit 1
-	fi
 	TMP=$(mktemp -d /tmp/validate-test.XXXXXX)
 	trap cleanup EXIT
-	ip netns add "$HOSTNS"
-	ip -n "$HOSTNS" link set lo up
-	ip -n "$HOSTNS" link add prim0 type veth peer name eni0
-	ip -n "$HOSTNS" link set eni0 address "$ENI_MAC"
-	ip -n "$HOSTNS" addr add "$NET.1/24" dev prim0
-	ip -n "$HOSTNS" link set prim0 up
-	# A second link standing in for the primary ENI (def0, known by its MAC).
-	ip -n "$HOSTNS" link add def0 type veth peer name def1
-	ip -n "$HOSTNS" link set def0 address "$DEF_MAC"
-	ip -n "$HOSTNS" addr add 203.0.113.1/24 dev def0
-	ip -n "$HOSTNS" link set def0 up
-	ip -n "$HOSTNS" link set def1 up
-	ip -n "$HOSTNS" route add default via 203.0.113.2 dev def0 metric 512 onlink
-	al2023_secondary_route
-}
-
-# al2023_secondary_route: what amazon-ec2-net-utils gives the secondary ENI
-# on Amazon Linux 2023 whenever it is on ena in the host namespace: its
-# address and a default route of its own, metric 512 + device number 1.
-al2023_secondary_route() {
-	ip -n "$HOSTNS" link show eni0 >/dev/null 2>&1 || return 0
-	ip -n "$HOSTNS" link set eni0 up
-	ip -n "$HOSTNS" addr replace "$NET.2/24" dev eni0
-	ip -n "$HOSTNS" route replace default via "$NET.254" dev eni0 metric 513 onlink
-}
-
-# host_run SCRIPT [VAR=value...] [-- ARGS...]: a step as the host runs it.
-host_run() {
-	local script=$1 vars=() args=()
-	shift
-	while (($#)) && [[ $1 != -- ]]; do vars+=("$1"); shift; done
-	(($#)) && shift && args=("$@")
-	# nsenter, not `ip netns exec`: the latter gives a private mount namespace,
-	# where the lab namespace the script creates would not be seen by others.
-	nsenter --net="/run/netns/$HOSTNS" env ENA_LAB_STATE_DIR="$TMP/state" ENA_LAB_LOG_DIR="$TMP/log" \
-		ENA_LAB_SYSTEMD_DIR="$TMP/systemd" ENA_LAB_NETNS="$LABNS" ENA_LAB_PRIMARY_MAC="$DEF_MAC" \
-		"${vars[@]}" bash "$SCRIPTS/$script" "${args[@]}"
+	fake_host_up
 }
 
 netns_env=(ENA_LAB_MAC="$ENI_MAC" ENA_LAB_IP="$NET.2" ENA_LAB_PREFIX=24 ENA_LAB_GATEWAY="$NET.1" ENA_LAB_MTU=1500)
 measure_env=(ENA_LAB_MAC="$ENI_MAC" ENA_LAB_SERVER_IP="$NET.1" ENA_LAB_EXPECT_DRIVER=veth ENA_LAB_DURATION=1 ENA_LAB_STREAMS=2)
-
-# expect_failure NAME PATTERN CMD...: CMD fails and its stderr matches PATTERN.
-expect_failure() {
-	local name=$1 pattern=$2
-	shift 2
-	if "$@" >"$TMP/out" 2>"$TMP/err"; then
-		fail "$name" "succeeded: $(cat "$TMP/out") $(cat "$TMP/err")"
-	elif grep -qE "$pattern" "$TMP/err"; then
-		pass "$name"
-	else
-		fail "$name" "stderr lacks /$pattern/: $(tail -n 3 "$TMP/err")"
-	fi
-}
 
 test_netns() {
 	local out
@@ -120,7 +65,7 @@ test_netns() {
 	else
 		fail netns-second-run-changes-nothing "$out $(cat "$TMP/err")"
 	fi
-	if grep -q "^ExecStart=.*netns.sh" "$TMP/systemd/ena-lab-netns.service" && grep -q "^ENA_LAB_IP=$NET.2$" "$TMP/state/netns.env"; then
+	if grep -q "^ExecStart=.*netns.sh" "$TMP/systemd/ena-lab-netns.service" && grep -q "^ENA_LAB_IP=\"$NET.2\"$" "$TMP/state/netns.env"; then
 		pass netns-boot-unit-written
 	else
 		fail netns-boot-unit-written "no unit or env file"
@@ -253,8 +198,7 @@ main() {
 	if [[ -f $TMP/validate.json ]]; then
 		echo "validate over veth (1 s runs): $(jq -c '{custom, ratio}' "$TMP/validate.json")"
 	fi
-	echo "validate: $PASSED passed, $FAILED failed"
-	((FAILED == 0))
+	summary validate
 }
 
 main "$@"

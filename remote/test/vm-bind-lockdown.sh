@@ -5,8 +5,8 @@
 MAC=52:54:00:e1:ab:01
 S=/opt/ena-lab/scripts
 
-pass() { echo "VMTEST-PASS $1"; }
-fail() { echo "VMTEST-FAIL $1: $2"; }
+# shellcheck source=../../vmtest/guest.sh
+. /usr/lib/vmtest/guest.sh
 nic() { for n in /sys/class/net/*; do [ "$(cat "$n/address")" = "$MAC" ] && echo "${n##*/}"; done; }
 
 modprobe e1000

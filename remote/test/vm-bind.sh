@@ -9,9 +9,8 @@ PRIMARY_MAC=52:54:00:e1:ab:00
 S=/opt/ena-lab/scripts
 WANT=$(cat /opt/ena-lab/version)
 
-pass() { echo "VMTEST-PASS $1"; }
-fail() { echo "VMTEST-FAIL $1: $2"; }
-info() { echo "VMTEST-INFO $*"; }
+# shellcheck source=../../vmtest/guest.sh
+. /usr/lib/vmtest/guest.sh
 now() { cut -d' ' -f1 /proc/uptime; }
 step() {
 	script=$1

@@ -7,9 +7,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB=$HERE/../lab.sh
-PASSED=0 FAILED=0
-pass() { PASSED=$((PASSED + 1)); echo "PASS $1"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL $1: $2"; }
+# shellcheck source=testlib.sh
+source "$HERE/testlib.sh"
 
 TMP=$(mktemp -d /tmp/lab-test.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
@@ -117,5 +116,4 @@ else
 	fail refuses-a-pulumi-without-replacement-triggers "$(cat "$TMP/err")"
 fi
 rm -f "$TMP/version"
-echo "lab.sh: $PASSED passed, $FAILED failed"
-((FAILED == 0))
+summary lab.sh
