@@ -23,13 +23,46 @@ pub mod opcode {
     pub const GET_STATS: u8 = 11;
 }
 
-/// `enum ena_admin_aq_feature_id` (the ones bring-up uses).
+/// `enum ena_admin_aq_feature_id`: bring-up's, and those Linux's drivers
+/// ask of a device.
 pub mod feature {
     pub const DEVICE_ATTRIBUTES: u8 = 1;
     pub const MAX_QUEUES_NUM: u8 = 2;
     pub const LLQ: u8 = 4;
+    pub const STATELESS_OFFLOAD_CONFIG: u8 = 11;
+    pub const RSS_INDIRECTION_TABLE_CONFIG: u8 = 12;
+    pub const MTU: u8 = 14;
     pub const AENQ_CONFIG: u8 = 26;
+    pub const LINK_CONFIG: u8 = 27;
     pub const HOST_ATTR_CONFIG: u8 = 28;
+}
+
+/// `enum ena_admin_get_stats_type`
+pub mod stats_type {
+    pub const BASIC: u8 = 0;
+    pub const EXTENDED: u8 = 1;
+    pub const ENI: u8 = 2;
+}
+
+/// `device_attr.capabilities` bits (`enum ena_admin_aq_caps_id`).
+pub mod capability {
+    /// `ENA_ADMIN_ENI_STATS`: GET_STATS of type ENI is answered.
+    pub const ENI_STATS: u32 = 1 << 0;
+}
+
+/// `enum ena_admin_aq_completion_status`: what a device answers a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Status {
+    Success = 0,
+    ResourceAllocationFailure = 1,
+    BadOpcode = 2,
+    UnsupportedOpcode = 3,
+    MalformedRequest = 4,
+    /// Additional status is in the completion's `extended_status`.
+    IllegalParameter = 5,
+    UnknownError = 6,
+    ResourceBusy = 7,
 }
 
 /// `ENA_ADMIN_{AQ,ACQ}_COMMON_DESC_*`
@@ -62,16 +95,26 @@ pub enum AdminError {
 
 impl AdminError {
     pub fn from_status(s: u8) -> Option<Self> {
-        Some(match s {
-            0 => return None,
-            1 => Self::ResourceAllocationFailure,
-            2 => Self::BadOpcode,
-            3 => Self::UnsupportedOpcode,
-            4 => Self::MalformedRequest,
-            5 => Self::IllegalParameter,
-            6 => Self::UnknownError,
-            7 => Self::ResourceBusy,
-            s => Self::Status(s),
+        const S: [Status; 8] = [
+            Status::Success,
+            Status::ResourceAllocationFailure,
+            Status::BadOpcode,
+            Status::UnsupportedOpcode,
+            Status::MalformedRequest,
+            Status::IllegalParameter,
+            Status::UnknownError,
+            Status::ResourceBusy,
+        ];
+        Some(match S.get(s as usize) {
+            Some(Status::Success) => return None,
+            Some(Status::ResourceAllocationFailure) => Self::ResourceAllocationFailure,
+            Some(Status::BadOpcode) => Self::BadOpcode,
+            Some(Status::UnsupportedOpcode) => Self::UnsupportedOpcode,
+            Some(Status::MalformedRequest) => Self::MalformedRequest,
+            Some(Status::IllegalParameter) => Self::IllegalParameter,
+            Some(Status::UnknownError) => Self::UnknownError,
+            Some(Status::ResourceBusy) => Self::ResourceBusy,
+            None => Self::Status(s),
         })
     }
 }

@@ -277,6 +277,132 @@ wire_struct!(
     }
 );
 
+wire_struct!(
+    /// `struct ena_admin_aq_get_stats_cmd`
+    GetStatsCmd, 32, {
+        command_id: u16,
+        opcode: u8,
+        flags: u8,
+        /// `u.control_buffer.length`
+        control_buffer_length: u32,
+        /// `u.control_buffer.address.mem_addr_low`
+        control_buffer_lo: u32,
+        /// `u.control_buffer.address.mem_addr_high`
+        control_buffer_hi: u16,
+        /// `u.control_buffer.address.reserved16`
+        control_buffer_reserved16: u16,
+        /// `enum ena_admin_get_stats_type`
+        stats_type: u8,
+        /// `enum ena_admin_get_stats_scope`
+        scope: u8,
+        reserved3: u16,
+        queue_idx: u16,
+        device_id: u16,
+        requested_metrics: u64,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_basic_stats`: `u.basic_stats` of a GET_STATS
+    /// response, each counter low dword first.
+    BasicStats, 56, {
+        tx_bytes_low: u32,
+        tx_bytes_high: u32,
+        tx_pkts_low: u32,
+        tx_pkts_high: u32,
+        rx_bytes_low: u32,
+        rx_bytes_high: u32,
+        rx_pkts_low: u32,
+        rx_pkts_high: u32,
+        rx_drops_low: u32,
+        rx_drops_high: u32,
+        tx_drops_low: u32,
+        tx_drops_high: u32,
+        rx_overruns_low: u32,
+        rx_overruns_high: u32,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_eni_stats`: `u.eni_stats`, what EC2 shaped.
+    EniStats, 40, {
+        bw_in_allowance_exceeded: u64,
+        bw_out_allowance_exceeded: u64,
+        pps_allowance_exceeded: u64,
+        conntrack_allowance_exceeded: u64,
+        linklocal_allowance_exceeded: u64,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_get_feature_link_desc`: LINK_CONFIG.
+    LinkDesc, 12, {
+        /// Mb/s
+        speed: u32,
+        /// `enum ena_admin_link_types` bits
+        supported: u32,
+        /// autoneg 0, duplex (full) 1
+        flags: u32,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_set_feature_mtu_desc`: MTU, L2 excluded.
+    MtuDesc, 4, {
+        mtu: u32,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_feature_rss_ind_table`: RSS_INDIRECTION_TABLE_CONFIG.
+    RssIndTable, 16, {
+        /// log2 of the smallest table
+        min_size: u16,
+        max_size: u16,
+        /// log2 of the table set
+        size: u16,
+        /// one_entry_update 0
+        flags: u8,
+        reserved: u8,
+        /// the inline entry's index; u32::MAX: none, the table is in the
+        /// control buffer
+        inline_index: u32,
+        /// `inline_entry.cq_idx`
+        inline_cq_idx: u16,
+        /// `inline_entry.reserved`
+        inline_reserved: u16,
+    }
+);
+
+impl BasicStats {
+    /// The six counters, as the device keeps them.
+    pub fn new(
+        tx_bytes: u64,
+        tx_pkts: u64,
+        rx_bytes: u64,
+        rx_pkts: u64,
+        rx_drops: u64,
+        tx_drops: u64,
+    ) -> Self {
+        Self {
+            tx_bytes_low: tx_bytes as u32,
+            tx_bytes_high: (tx_bytes >> 32) as u32,
+            tx_pkts_low: tx_pkts as u32,
+            tx_pkts_high: (tx_pkts >> 32) as u32,
+            rx_bytes_low: rx_bytes as u32,
+            rx_bytes_high: (rx_bytes >> 32) as u32,
+            rx_pkts_low: rx_pkts as u32,
+            rx_pkts_high: (rx_pkts >> 32) as u32,
+            rx_drops_low: rx_drops as u32,
+            rx_drops_high: (rx_drops >> 32) as u32,
+            tx_drops_low: tx_drops as u32,
+            tx_drops_high: (tx_drops >> 32) as u32,
+            rx_overruns_low: 0,
+            rx_overruns_high: 0,
+        }
+    }
+}
+
 /// `ENA_ADMIN_AQ_CREATE_CQ_CMD_*`
 pub mod create_cq {
     pub const INTERRUPT_MODE_ENABLED_MASK: u8 = 1 << 5;

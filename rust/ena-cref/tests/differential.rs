@@ -267,6 +267,38 @@ fn wire_layouts_match_the_c_headers() {
         "aq_common_descriptor.command_id" => command_id, "aq_common_descriptor.opcode" => opcode,
         "aq_common_descriptor.flags" => flags, "cq_idx" => cq_idx, "reserved1" => reserved1,
     ]));
+    rust.extend(layout!("ena_admin_aq_get_stats_cmd", GetStatsCmd, [
+        "aq_common_descriptor.command_id" => command_id, "aq_common_descriptor.opcode" => opcode,
+        "aq_common_descriptor.flags" => flags, "u.control_buffer.length" => control_buffer_length,
+        "u.control_buffer.address.mem_addr_low" => control_buffer_lo,
+        "u.control_buffer.address.mem_addr_high" => control_buffer_hi,
+        "u.control_buffer.address.reserved16" => control_buffer_reserved16, "type" => stats_type,
+        "scope" => scope, "reserved3" => reserved3, "queue_idx" => queue_idx, "device_id" => device_id,
+        "requested_metrics" => requested_metrics,
+    ]));
+    rust.extend(layout!("ena_admin_basic_stats", BasicStats, [
+        "tx_bytes_low" => tx_bytes_low, "tx_bytes_high" => tx_bytes_high, "tx_pkts_low" => tx_pkts_low,
+        "tx_pkts_high" => tx_pkts_high, "rx_bytes_low" => rx_bytes_low, "rx_bytes_high" => rx_bytes_high,
+        "rx_pkts_low" => rx_pkts_low, "rx_pkts_high" => rx_pkts_high, "rx_drops_low" => rx_drops_low,
+        "rx_drops_high" => rx_drops_high, "tx_drops_low" => tx_drops_low, "tx_drops_high" => tx_drops_high,
+        "rx_overruns_low" => rx_overruns_low, "rx_overruns_high" => rx_overruns_high,
+    ]));
+    rust.extend(layout!("ena_admin_eni_stats", EniStats, [
+        "bw_in_allowance_exceeded" => bw_in_allowance_exceeded,
+        "bw_out_allowance_exceeded" => bw_out_allowance_exceeded,
+        "pps_allowance_exceeded" => pps_allowance_exceeded,
+        "conntrack_allowance_exceeded" => conntrack_allowance_exceeded,
+        "linklocal_allowance_exceeded" => linklocal_allowance_exceeded,
+    ]));
+    rust.extend(layout!("ena_admin_get_feature_link_desc", LinkDesc, [
+        "speed" => speed, "supported" => supported, "flags" => flags,
+    ]));
+    rust.extend(layout!("ena_admin_set_feature_mtu_desc", MtuDesc, ["mtu" => mtu]));
+    rust.extend(layout!("ena_admin_feature_rss_ind_table", RssIndTable, [
+        "min_size" => min_size, "max_size" => max_size, "size" => size, "flags" => flags,
+        "reserved" => reserved, "inline_index" => inline_index, "inline_entry.cq_idx" => inline_cq_idx,
+        "inline_entry.reserved" => inline_reserved,
+    ]));
     let c = c_layout();
     assert_eq!(
         c.len(),

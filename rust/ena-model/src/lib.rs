@@ -13,4 +13,6 @@ mod device;
 pub mod rss;
 
 pub use bus::{Bus, BusAlloc, BusMem, Platform, VirtualClock};
-pub use device::{test_port, Faults, Model, ModelConfig, Stats, CQ_UNMASK_BASE, SQ_DOORBELL_BASE};
+pub use device::{
+    test_port, Fault, Faults, Lifetime, Model, ModelConfig, Stats, CQ_UNMASK_BASE, SQ_DOORBELL_BASE,
+};

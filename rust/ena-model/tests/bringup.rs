@@ -10,7 +10,7 @@ use ena_core::dma::DmaMemory;
 use ena_core::rx::RxBuf;
 use ena_core::tx::{TxBuf, TxCtx};
 use ena_core::{Clock, Error};
-use ena_model::{Bus, BusAlloc, BusMem, Model, ModelConfig, VirtualClock};
+use ena_model::{Bus, BusAlloc, BusMem, Lifetime, Model, ModelConfig, VirtualClock};
 
 const DEPTH: u16 = 16;
 const GROUPS: u32 = aenq_group::LINK_CHANGE | aenq_group::KEEP_ALIVE;
@@ -343,7 +343,7 @@ fn keep_alive_and_link_events_reach_the_driver() {
 fn injected_faults_give_typed_errors_and_a_reset_recovers() {
     // A completion with another command id.
     let (mut d, _bus) = device(1);
-    d.regs.faults.wrong_completion_id = true;
+    d.regs.faults.wrong_completion_id.arm(Lifetime::Once);
     assert_eq!(
         d.bring_up(DEPTH, GROUPS).err(),
         Some(BringUpError::Admin {
@@ -358,7 +358,7 @@ fn injected_faults_give_typed_errors_and_a_reset_recovers() {
 
     // A completion that never comes: the admin timeout from CAPS (2 x 100 ms).
     let (mut d, _bus) = device(1);
-    d.regs.faults.withhold_completion = true;
+    d.regs.faults.withhold_completion.arm(Lifetime::Once);
     let t0 = d.clock.now_us();
     assert_eq!(
         d.bring_up(DEPTH, GROUPS).err(),
@@ -376,24 +376,24 @@ fn injected_faults_give_typed_errors_and_a_reset_recovers() {
 
     // Reset stuck in progress: CAPS' reset timeout (5 x 100 ms), then a typed error.
     let (mut d, _bus) = device(1);
-    d.regs.faults.reset_stuck = true;
+    d.regs.faults.reset_stuck.arm(Lifetime::UntilCleared);
     assert_eq!(
         d.reset(0),
         Err(BringUpError::ResetTimeout { entering: false })
     );
-    d.regs.faults.reset_stuck = false;
+    d.regs.faults.reset_stuck.clear();
     assert!(d.bring_up(DEPTH, GROUPS).is_ok());
     assert!(d.regs.stats.resets >= 2);
 
     // A Tx completion naming a request id past the queue.
     let (mut d, _bus, mut p, mut b) = ready();
-    d.regs.faults.bad_tx_req_id = true;
+    d.regs.faults.bad_tx_req_id.arm(Lifetime::UntilCleared);
     send(&mut d, &mut p, &mut b, 2, &frame(1));
     assert_eq!(
         p.tx_done.next_completed(),
         Err(Error::InvalidReqId(DEPTH + 1))
     );
-    d.regs.faults.bad_tx_req_id = false;
+    d.regs.faults.bad_tx_req_id.clear();
     let (_, mut p) = d
         .bring_up(DEPTH, GROUPS)
         .expect("reset and bring-up after a bad completion");
@@ -410,7 +410,7 @@ fn injected_faults_give_typed_errors_and_a_reset_recovers() {
     // A malformed Rx completion: no LAST bit, so the next packet's FIRST
     // arrives mid-packet.
     let (mut d, _bus, mut p, mut b) = ready();
-    d.regs.faults.rx_cdesc_without_last = true;
+    d.regs.faults.rx_cdesc_without_last.arm(Lifetime::Once);
     send(&mut d, &mut p, &mut b, 0, &frame(1));
     assert_eq!(
         receive(&mut p, &b),
@@ -437,7 +437,10 @@ fn injected_faults_give_typed_errors_and_a_reset_recovers() {
     // Missed keep-alives: the watchdog fires, a reset brings the device back.
     let (mut d, _bus) = device(1);
     d.bring_up(DEPTH, GROUPS).unwrap();
-    d.regs.faults.no_keep_alive = true;
+    d.regs
+        .faults
+        .withhold_keep_alive
+        .arm(Lifetime::UntilCleared);
     for _ in 0..7 {
         d.clock.sleep_us(1_000_000);
         d.regs.keep_alive();
@@ -447,7 +450,7 @@ fn injected_faults_give_typed_errors_and_a_reset_recovers() {
         d.keep_alive_missing(6_000_000),
         "no keep-alive for 7 s and the watchdog is quiet"
     );
-    d.regs.faults.no_keep_alive = false;
+    d.regs.faults.withhold_keep_alive.clear();
     d.bring_up(DEPTH, GROUPS).unwrap();
     d.regs.keep_alive();
     d.poll_events(|_| {});
@@ -504,7 +507,7 @@ fn read_less_register_reads_equal_plain_reads_and_time_out_when_unanswered() {
             "register {reg:#x}"
         );
     }
-    d.regs.faults.no_readless_answer = true;
+    d.regs.faults.no_readless_answer.arm(Lifetime::UntilCleared);
     let t0 = d.clock.now_us();
     assert_eq!(
         rl.read32(&mut d.regs, &mut d.clock, regs::CAPS),

@@ -19,7 +19,9 @@ use ena_core::regs::{self, Registers};
 use ena_core::rx::RxBuf;
 use ena_core::tx::{TxBuf, TxCtx};
 use ena_core::wire::Wire;
-use ena_model::{Bus, BusAlloc, Model, ModelConfig, VirtualClock};
+use ena_model::{
+    Bus, BusAlloc, Model, ModelConfig, VirtualClock, CQ_UNMASK_BASE, SQ_DOORBELL_BASE,
+};
 
 /// Registers that print every access when tracing.
 struct Traced {
@@ -45,7 +47,12 @@ fn reg_name(off: u32) -> String {
         regs::AENQ_HEAD_DB => "AENQ_HEAD_DB",
         regs::DEV_CTL => "DEV_CTL",
         regs::DEV_STS => "DEV_STS",
-        o if (0x1000..0x2000).contains(&o) => return format!("SQ{}_DOORBELL", (o - 0x1000) / 4),
+        o if (SQ_DOORBELL_BASE..CQ_UNMASK_BASE).contains(&o) => {
+            return format!("SQ{}_DOORBELL", (o - SQ_DOORBELL_BASE) / 4)
+        }
+        o if (CQ_UNMASK_BASE..CQ_UNMASK_BASE + 0x1000).contains(&o) => {
+            return format!("CQ{}_UNMASK", (o - CQ_UNMASK_BASE) / 4)
+        }
         o => return format!("{o:#06x}"),
     };
     n.to_string()
@@ -102,6 +109,10 @@ fn op_name(op: u8, feat: u8) -> String {
         feature::HOST_ATTR_CONFIG => "HOST_ATTR_CONFIG",
         feature::LLQ => "LLQ",
         feature::MAX_QUEUES_NUM => "MAX_QUEUES_NUM",
+        feature::STATELESS_OFFLOAD_CONFIG => "STATELESS_OFFLOAD_CONFIG",
+        feature::RSS_INDIRECTION_TABLE_CONFIG => "RSS_INDIRECTION_TABLE_CONFIG",
+        feature::MTU => "MTU",
+        feature::LINK_CONFIG => "LINK_CONFIG",
         _ => "",
     };
     match op {

@@ -1,0 +1,252 @@
+//! The IO queues: a Tx doorbell sends every whole packet posted up to it
+//! (`ena_com_prepare_tx` on the driver side), and a frame from the network
+//! lands in the Rx buffers the driver posted (`ena_com_rx_pkt`), steered by
+//! the RSS indirection table when one is set.
+
+use ena_core::defs::{rx_cdesc, tx_desc, RxCdesc, RxDesc, TxCdesc, TxDesc};
+use ena_core::wire::Wire;
+
+use super::{Model, Room, FRAME_OVERHEAD, MAX_RX_BUFS, MAX_TX_DESCS};
+
+impl Model {
+    /// A Tx doorbell: send every whole packet the driver posted up to `tail`.
+    pub(super) fn process_tx(&mut self, sqi: usize, tail: u16) {
+        let Some(Some(sq)) = self.sqs.get_mut(sqi) else {
+            return;
+        };
+        sq.tail = tail;
+        loop {
+            let Some(Some(sq)) = self.sqs.get(sqi) else {
+                return;
+            };
+            let mut ring = sq.ring;
+            if ring.index() == sq.tail {
+                return;
+            }
+            let (cqi, depth, tail) = (sq.cq, ring.depth, sq.tail);
+            let max_frame = self.config.max_mtu as usize + FRAME_OVERHEAD;
+            let mut frame = Vec::new();
+            let mut req_id = 0u16;
+            let mut first = true;
+            let mut descs = 0;
+            let mut oversize = false;
+            loop {
+                if ring.index() == tail || !ring.usable() {
+                    return; // the packet's last descriptor is not posted yet
+                }
+                let mut b = [0u8; 16];
+                self.bus.dma_read(ring.entry(16), &mut b);
+                let d = TxDesc::decode(&b);
+                if (d.len_ctrl & tx_desc::PHASE_MASK) >> tx_desc::PHASE_SHIFT != ring.phase() as u32
+                {
+                    return; // not written yet
+                }
+                ring.advance();
+                if d.len_ctrl & tx_desc::META_DESC_MASK != 0 {
+                    continue; // offload metadata: nothing to send
+                }
+                if first {
+                    req_id = (((d.len_ctrl & tx_desc::REQ_ID_HI_MASK) >> tx_desc::REQ_ID_HI_SHIFT)
+                        << 10
+                        | (d.meta_ctrl & tx_desc::REQ_ID_LO_MASK) >> tx_desc::REQ_ID_LO_SHIFT)
+                        as u16;
+                    first = false;
+                }
+                let len = (d.len_ctrl & tx_desc::LENGTH_MASK) as usize;
+                let addr = d.buff_addr_lo as u64
+                    | ((d.buff_addr_hi_hdr_sz & tx_desc::ADDR_HI_MASK) as u64) << 32;
+                descs += 1;
+                // Too many buffers or too long: consumed and completed, not sent.
+                oversize |= descs > MAX_TX_DESCS || frame.len() + len > max_frame;
+                if !oversize {
+                    let start = frame.len();
+                    frame.resize(start + len, 0);
+                    self.bus.dma_read(addr, &mut frame[start..]);
+                }
+                if d.len_ctrl & tx_desc::LAST_MASK != 0 {
+                    break;
+                }
+            }
+            if let Some(Some(sq)) = self.sqs.get_mut(sqi) {
+                sq.ring = ring;
+            }
+            let req_id = if self.faults.bad_tx_req_id.fires() {
+                depth + 1
+            } else {
+                req_id
+            };
+            let complete = !self.faults.withhold_tx_completions.fires();
+            if let Some(Some(cq)) = self.cqs.get_mut(cqi).filter(|_| complete) {
+                let c = TxCdesc {
+                    req_id,
+                    flags: cq.ring.phase(),
+                    ..Default::default()
+                };
+                let mut b = [0u8; 8];
+                c.encode(&mut b);
+                self.bus.dma_write(cq.ring.entry(cq.entry_size), &b);
+                cq.ring.advance();
+            }
+            if complete {
+                self.io_interrupt(cqi);
+            }
+            if oversize {
+                self.stats.tx_drops += 1;
+                continue;
+            }
+            self.stats.tx_pkts += 1;
+            self.stats.tx_bytes += frame.len() as u64;
+            if !self.link_up || self.bus.transmit(&frame) {
+                continue;
+            }
+            match &self.peer {
+                Some(p) => p.borrow_mut().push_back(frame),
+                None => self.inbox.borrow_mut().push_back(frame),
+            }
+            self.deliver();
+        }
+    }
+
+    /// An Rx doorbell: buffers up to `tail` are the device's to fill.
+    pub(super) fn post_rx(&mut self, sqi: usize, tail: u16) {
+        if let Some(Some(sq)) = self.sqs.get_mut(sqi) {
+            sq.tail = tail;
+        }
+        self.deliver();
+        self.bus.rx_space();
+    }
+
+    /// Puts waiting frames (loopback or wire) into the Rx buffers the driver
+    /// offered; a frame with no room is dropped, as a device does.
+    pub fn deliver(&mut self) {
+        loop {
+            let Some(frame) = self.inbox.borrow_mut().pop_front() else {
+                return;
+            };
+            if !self.receive(&frame) {
+                self.stats.rx_drops += 1;
+            }
+        }
+    }
+
+    /// Whether a frame of `len` bytes fits the Rx buffers posted now.
+    /// With an indirection table set, the queue a frame needs is known only
+    /// from the frame: then a frame waits in `receive` if its queue is full.
+    pub fn can_receive(&self, len: usize) -> bool {
+        !matches!(self.rx_target(len), Room::Wait)
+    }
+
+    /// A frame from the network into its Rx queue: the one the RSS table
+    /// steers it to, else the first with room; across as many buffers as it
+    /// needs (FIRST on the first completion, LAST on the last). False, and
+    /// nothing consumed, when the posted buffers cannot hold it: the caller
+    /// may keep it and offer it again after `rx_space`.
+    pub fn receive(&mut self, frame: &[u8]) -> bool {
+        if !self.link_up {
+            return true; // the wire is cut: gone
+        }
+        if frame.len() > self.config.max_mtu as usize + FRAME_OVERHEAD {
+            self.stats.rx_drops += 1;
+            return true; // longer than any MTU the device allows: dropped
+        }
+        let steered = self
+            .rss
+            .steer(frame)
+            .filter(|(q, _)| matches!(self.sqs.get(*q as usize), Some(Some(s)) if !s.tx));
+        let hash = steered.map_or(0, |(_, h)| h);
+        let room = match steered {
+            Some((q, _)) => self.rx_room(q as usize, frame.len()),
+            None => self.rx_target(frame.len()),
+        };
+        let (q, descs) = match room {
+            Room::Fits(q, descs) => (q, descs),
+            Room::Wait => return false,
+            Room::Never => {
+                self.stats.rx_drops += 1;
+                return true; // more buffers than the driver takes per packet
+            }
+        };
+        let sq = self.sqs[q].as_mut().unwrap();
+        let cqi = sq.cq;
+        let mut ring = sq.ring;
+        let mut done = 0;
+        for (i, d) in descs.iter().enumerate() {
+            ring.advance();
+            let part = &frame[done..(done + d.length as usize).min(frame.len())];
+            self.bus
+                .dma_write(d.buff_addr_lo as u64 | (d.buff_addr_hi as u64) << 32, part);
+            done += part.len();
+            let last = i + 1 == descs.len();
+            let without_last = last && self.faults.rx_cdesc_without_last.fires();
+            let Some(Some(cq)) = self.cqs.get_mut(cqi) else {
+                continue;
+            };
+            let mut status = (cq.ring.phase() as u32) << rx_cdesc::PHASE_SHIFT;
+            if i == 0 {
+                status |= rx_cdesc::FIRST_MASK;
+            }
+            if last && !without_last {
+                status |= rx_cdesc::LAST_MASK;
+            }
+            let c = RxCdesc {
+                status,
+                length: part.len() as u16,
+                req_id: d.req_id,
+                hash,
+                ..Default::default()
+            };
+            let mut b = [0u8; 16];
+            c.encode(&mut b);
+            self.bus.dma_write(
+                cq.ring.entry(cq.entry_size),
+                &b[..cq.entry_size.min(16) as usize],
+            );
+            cq.ring.advance();
+        }
+        self.sqs[q].as_mut().unwrap().ring = ring;
+        self.stats.rx_pkts += 1;
+        self.stats.rx_bytes += frame.len() as u64;
+        self.io_interrupt(cqi);
+        true
+    }
+
+    fn rx_target(&self, len: usize) -> Room {
+        let mut best = Room::Wait;
+        for q in (0..self.sqs.len()).filter(|&q| matches!(&self.sqs[q], Some(s) if !s.tx)) {
+            match self.rx_room(q, len) {
+                Room::Wait => {}
+                Room::Never => best = Room::Never,
+                fits => return fits,
+            }
+        }
+        best
+    }
+
+    /// Where a frame of `len` bytes would go in Rx queue `q`.
+    fn rx_room(&self, q: usize, len: usize) -> Room {
+        let Some(sq) = self.sqs[q].as_ref() else {
+            return Room::Wait;
+        };
+        let mut ring = sq.ring;
+        let mut descs = Vec::new();
+        let mut room = 0usize;
+        while room < len.max(1) {
+            if descs.len() == MAX_RX_BUFS {
+                return Room::Never;
+            }
+            if ring.index() == sq.tail || descs.len() >= ring.depth as usize || !ring.usable() {
+                return Room::Wait;
+            }
+            let mut b = [0u8; 16];
+            self.bus.dma_read(ring.entry(16), &mut b);
+            let d = RxDesc::decode(&b);
+            if d.length == 0 {
+                return Room::Never; // malformed: a buffer that holds nothing
+            }
+            room += d.length as usize;
+            descs.push(d);
+            ring.advance();
+        }
+        Room::Fits(q, descs)
+    }
+}

@@ -1,0 +1,293 @@
+//! The device model, split the way the kernel splits the driver, each file
+//! named after what it answers: `registers` (BAR0 and the reset
+//! handshake), `admin` (one function per command and feature), `aenq`,
+//! `interrupts`, `io` (Tx and Rx) and `test_port`. This file holds the
+//! device's state and what it is configured with.
+
+mod admin;
+mod aenq;
+mod interrupts;
+mod io;
+mod registers;
+pub mod test_port;
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use ena_core::admin::ENTRY_SIZE;
+use ena_core::defs::RxDesc;
+use ena_core::ring::Cursor;
+
+use crate::bus::{Bus, Platform};
+use crate::rss::Indirection;
+
+pub use test_port::{Fault, Faults, Lifetime};
+
+/// Doorbells of submission queue `i` are at `SQ_DOORBELL_BASE + 4 * i`.
+pub const SQ_DOORBELL_BASE: u32 = 0x1000;
+/// Interrupt unmask registers of completion queue `i`.
+pub const CQ_UNMASK_BASE: u32 = 0x2000;
+
+/// What the model accepts per packet: `max_packet_tx_descs` and
+/// `max_packet_rx_descs` as MAX_QUEUES_NUM reports them, and the drivers'
+/// own Rx limit (ENA_PKT_MAX_BUFS, 19).
+const MAX_TX_DESCS: usize = 32;
+const MAX_RX_BUFS: usize = 19;
+/// Queues per direction (`max_sq_num`, `max_cq_num`): a Tx and an Rx of
+/// each kind per queue pair.
+const MAX_QUEUE_PAIRS: usize = 8;
+/// Ethernet header and a VLAN tag on top of the MTU: the longest frame.
+const FRAME_OVERHEAD: usize = 18;
+
+/// What the device reports about itself.
+#[derive(Clone, Copy, Debug)]
+pub struct ModelConfig {
+    pub mac: [u8; 6],
+    pub max_mtu: u32,
+    pub dma_width: u8,
+    /// CAPS reset timeout and admin timeout, in 100 ms units.
+    pub reset_timeout: u8,
+    pub admin_timeout: u8,
+    /// MAX_QUEUES_NUM: SQ/CQ depth limit the device reports.
+    pub max_queue_depth: u32,
+    /// LINK_CONFIG: what `ethtool` shows as the speed.
+    pub link_speed_mbps: u32,
+    /// Keep every admin command in `admin_log` and `admin_trace` (what
+    /// tests and the trace CLI read); off in a long-lived device, where a
+    /// guest could otherwise grow them without bound.
+    pub trace_admin: bool,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            mac: [0x02, 0xe1, 0xab, 0x00, 0x00, 0x01],
+            max_mtu: 9216,
+            dma_width: 48,
+            reset_timeout: 5,
+            admin_timeout: 2,
+            max_queue_depth: 1024,
+            link_speed_mbps: 25_000,
+            trace_admin: true,
+        }
+    }
+}
+
+/// What the device counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub tx_pkts: u64,
+    pub tx_bytes: u64,
+    pub rx_pkts: u64,
+    pub rx_bytes: u64,
+    pub rx_drops: u64,
+    /// Frames the device would not send: too many descriptors or longer
+    /// than the MTU allows.
+    pub tx_drops: u64,
+    /// Interrupts raised, management vector included.
+    pub interrupts: u64,
+    pub admin_commands: u64,
+    pub unsupported: u64,
+    pub resets: u64,
+    /// Feature ids asked for (GET or SET FEATURE) and answered unsupported,
+    /// one bit each: what a driver needs of a device.
+    pub features_asked: u32,
+    pub features_refused: u32,
+    /// Doorbell writes to Tx and Rx submission queues.
+    pub tx_doorbells: u64,
+    pub rx_doorbells: u64,
+}
+
+/// A ring the driver set up: where it is, and the device's place in it
+/// (`ena_core::ring::Cursor`, as the driver keeps its own). A depth that is
+/// not a power of two leaves it unusable: the driver wrote something no ENA
+/// accepts.
+#[derive(Clone, Copy, Default)]
+struct Ring {
+    base: u64,
+    depth: u16,
+    at: Option<Cursor>,
+}
+
+impl Ring {
+    fn new(base: u64, depth: u16) -> Self {
+        let at = depth.is_power_of_two().then(|| Cursor::new(depth));
+        Self {
+            base,
+            depth: if at.is_some() { depth } else { 0 },
+            at,
+        }
+    }
+    fn usable(&self) -> bool {
+        self.at.is_some()
+    }
+    fn index(&self) -> u16 {
+        self.at.map_or(0, |c| c.index)
+    }
+    fn phase(&self) -> u8 {
+        self.at.map_or(1, |c| c.phase)
+    }
+    fn slot(&self) -> u64 {
+        self.at.map_or(0, |c| c.slot() as u64)
+    }
+    fn advance(&mut self) {
+        if let Some(c) = &mut self.at {
+            c.advance();
+        }
+    }
+    /// The address of the entry at the cursor, entries `size` bytes each.
+    fn entry(&self, size: u64) -> u64 {
+        self.base + self.slot() * size
+    }
+}
+
+struct Cq {
+    ring: Ring,
+    entry_size: u64,
+    /// MSI-X vector, when the driver asked for interrupts.
+    vector: Option<u16>,
+}
+
+/// An IO vector fires once and stays masked until the driver writes the
+/// unmask register (after NAPI); what arrives meanwhile waits as pending.
+#[derive(Clone, Copy, Default)]
+struct Vector {
+    masked: bool,
+    pending: bool,
+}
+
+struct Sq {
+    ring: Ring,
+    tx: bool,
+    cq: usize,
+    /// Last tail the driver rang the doorbell with.
+    tail: u16,
+}
+
+/// Whether a frame fits the Rx buffers posted now.
+enum Room {
+    /// Rx queue and the buffers it takes.
+    Fits(usize, Vec<RxDesc>),
+    /// Not yet: more buffers may come.
+    Wait,
+    /// Never with buffers like these (more than MAX_RX_BUFS, or a buffer of
+    /// length 0): dropped.
+    Never,
+}
+
+/// The software ENA.
+pub struct Model {
+    bus: Rc<dyn Platform>,
+    pub config: ModelConfig,
+    pub faults: Faults,
+    pub stats: Stats,
+    /// Every admin command seen: (opcode, feature id or 0, status answered).
+    pub admin_log: Vec<(u8, u8, u8)>,
+    /// Every admin entry as read, with the completion written (None when a
+    /// fault withheld it): what a trace decodes.
+    pub admin_trace: Vec<([u8; ENTRY_SIZE], Option<[u8; ENTRY_SIZE]>)>,
+    resetting: bool,
+    last_reset_reason: u32,
+    aq: Ring,
+    acq: Ring,
+    aenq: Ring,
+    enabled_groups: u32,
+    host_os_type: Option<u32>,
+    cqs: Vec<Option<Cq>>,
+    sqs: Vec<Option<Sq>>,
+    link_up: bool,
+    rss: Indirection,
+    vectors: Vec<Vector>,
+    /// Where read-less answers go (MMIO_RESP_LO/HI).
+    readless_resp: u64,
+    /// Frames for a peer model (a wire), or None: loopback to our own Rx.
+    peer: Option<Rc<RefCell<VecDeque<Vec<u8>>>>>,
+    inbox: Rc<RefCell<VecDeque<Vec<u8>>>>,
+}
+
+impl Model {
+    pub fn new(bus: &Bus, config: ModelConfig) -> Self {
+        Self::with_platform(Rc::new(bus.clone()), config)
+    }
+
+    /// The model on any platform: QEMU's PCI device passes one that DMAs
+    /// into guest memory, raises MSI-X and sends to a network backend.
+    pub fn with_platform(bus: Rc<dyn Platform>, config: ModelConfig) -> Self {
+        Self {
+            bus,
+            config,
+            faults: Faults::default(),
+            stats: Stats::default(),
+            admin_log: Vec::new(),
+            admin_trace: Vec::new(),
+            resetting: false,
+            last_reset_reason: 0,
+            aq: Ring::default(),
+            acq: Ring::default(),
+            aenq: Ring::default(),
+            enabled_groups: 0,
+            host_os_type: None,
+            cqs: Vec::new(),
+            sqs: Vec::new(),
+            link_up: true,
+            rss: Indirection::default(),
+            vectors: Vec::new(),
+            readless_resp: 0,
+            peer: None,
+            inbox: Rc::new(RefCell::new(VecDeque::new())),
+        }
+    }
+
+    /// Joins two models with a wire: what one sends, the other receives.
+    pub fn connect(a: &mut Model, b: &mut Model) {
+        a.peer = Some(b.inbox.clone());
+        b.peer = Some(a.inbox.clone());
+    }
+
+    /// The OS type the driver sent in its host info, once it did.
+    pub fn host_os_type(&self) -> Option<u32> {
+        self.host_os_type
+    }
+    pub fn enabled_groups(&self) -> u32 {
+        self.enabled_groups
+    }
+    pub fn queues(&self) -> (usize, usize) {
+        (
+            self.sqs.iter().flatten().count(),
+            self.cqs.iter().flatten().count(),
+        )
+    }
+
+    /// The interface the host sees: link state (`ena_update_on_link_change`).
+    pub fn link_up(&self) -> bool {
+        self.link_up
+    }
+
+    /// `ena_com_dev_reset` as the device sees it: everything the driver set
+    /// up is forgotten, and the faults armed until a reset end.
+    fn reset(&mut self) {
+        self.aq = Ring::default();
+        self.acq = Ring::default();
+        self.aenq = Ring::default();
+        self.enabled_groups = 0;
+        self.cqs.clear();
+        self.sqs.clear();
+        self.vectors.clear();
+        self.rss = Indirection::default();
+        self.faults.device_reset();
+    }
+
+    /// A PCI reset (QEMU's system reset or FLR): as after power-on. Not
+    /// counted in `stats.resets`, which counts the driver's resets.
+    pub fn hw_reset(&mut self) {
+        self.reset();
+        self.resetting = false;
+        self.readless_resp = 0;
+        self.faults = Faults::default();
+        self.last_reset_reason = 0;
+        self.host_os_type = None;
+        self.admin_log.clear();
+        self.admin_trace.clear();
+    }
+}

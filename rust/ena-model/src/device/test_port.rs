@@ -1,0 +1,185 @@
+//! The test port: a window past the ENA registers that no driver touches,
+//! where a test arms faults and reads counters. Its layout is defined once,
+//! in `ena-capi/include/ena_model.h` (a test holds these to it); QEMU's
+//! device also shows it in config space, which a guest reaches through
+//! sysfs even while a driver owns BAR0.
+
+use super::Model;
+
+/// Where the port is in BAR0, and how long it is.
+pub const BASE: u32 = 0x3000;
+pub const SIZE: u32 = 0x20;
+/// Write: fault bits to arm; read: the bits still armed.
+pub const FAULTS: u32 = BASE;
+/// Read: device resets so far (each `ena_com_dev_reset` counts one).
+pub const RESETS: u32 = 0x3004;
+/// Read: the reason of the last reset, as DEV_CTL carried it
+/// (`enum ena_regs_reset_reason_types`).
+pub const LAST_RESET_REASON: u32 = 0x3008;
+/// Read: admin commands answered "unsupported" so far.
+pub const UNSUPPORTED: u32 = 0x300c;
+/// Read: admin commands executed so far.
+pub const ADMIN_COMMANDS: u32 = 0x3010;
+/// Read: bit N set when the driver asked for feature N (GET or SET).
+pub const FEATURES_ASKED: u32 = 0x3014;
+/// Read: bit N set when the model answered feature N "unsupported".
+pub const FEATURES_REFUSED: u32 = 0x3018;
+/// Read: 1 when the link is up. Write 0 or 1: cut or restore the wire
+/// (a LINK_CHANGE event, what `ena_update_on_link_change` handles).
+pub const LINK: u32 = 0x301c;
+/// Withhold keep-alive events until the next device reset.
+pub const WITHHOLD_KEEP_ALIVE: u32 = 1 << 0;
+/// The next admin command never completes.
+pub const WITHHOLD_COMPLETION: u32 = 1 << 1;
+/// The next admin completion carries another command id.
+pub const WRONG_COMPLETION_ID: u32 = 1 << 2;
+/// Frames are still sent, but no Tx completion is written until the
+/// next device reset (the driver's missing-completion check fires).
+pub const WITHHOLD_TX_COMPLETIONS: u32 = 1 << 3;
+
+/// How long an armed fault lasts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifetime {
+    /// Until it has fired once.
+    Once,
+    /// Until the driver resets the device (what recovery clears).
+    UntilReset,
+    /// Until the test clears it.
+    UntilCleared,
+}
+
+/// One fault switch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fault(Option<Lifetime>);
+
+impl Fault {
+    pub fn arm(&mut self, lifetime: Lifetime) {
+        self.0 = Some(lifetime);
+    }
+    pub fn clear(&mut self) {
+        self.0 = None;
+    }
+    pub fn armed(&self) -> bool {
+        self.0.is_some()
+    }
+    /// Whether the fault acts now; a `Once` fault is used up by it.
+    pub(super) fn fires(&mut self) -> bool {
+        match self.0 {
+            Some(Lifetime::Once) => {
+                self.0 = None;
+                true
+            }
+            Some(_) => true,
+            None => false,
+        }
+    }
+    fn device_reset(&mut self) {
+        if self.0 == Some(Lifetime::UntilReset) {
+            self.0 = None;
+        }
+    }
+}
+
+/// The faults a test arms, each named after the driver code it exercises.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Faults {
+    /// An admin completion carries another command id
+    /// (what `ena_com_handle_single_admin_completion` rejects).
+    pub wrong_completion_id: Fault,
+    /// An admin command never completes (`ena_com_wait_and_process_admin_cq_polling` times out).
+    pub withhold_completion: Fault,
+    /// The device does not leave reset (`ena_com_dev_reset` waits in vain).
+    pub reset_stuck: Fault,
+    /// Tx completions name a request id past the queue (`validate_tx_req_id` in the driver).
+    pub bad_tx_req_id: Fault,
+    /// An Rx completion lacks its LAST bit, so the packet after it starts
+    /// mid-packet: what `ena_com_cdesc_rx_pkt_get` rejects (-EFAULT).
+    pub rx_cdesc_without_last: Fault,
+    /// No keep-alive events (the driver's `check_for_missing_keep_alive`
+    /// fires; until reset, the device then recovers).
+    pub withhold_keep_alive: Fault,
+    /// Read-less register reads are not answered (`ena_com_reg_bar_read32` times out).
+    pub no_readless_answer: Fault,
+    /// No Tx completions (`check_missing_comp_in_tx_queue` in the driver).
+    pub withhold_tx_completions: Fault,
+}
+
+impl Faults {
+    /// A device reset ends the faults armed until it.
+    pub(super) fn device_reset(&mut self) {
+        for f in [
+            &mut self.wrong_completion_id,
+            &mut self.withhold_completion,
+            &mut self.reset_stuck,
+            &mut self.bad_tx_req_id,
+            &mut self.rx_cdesc_without_last,
+            &mut self.withhold_keep_alive,
+            &mut self.no_readless_answer,
+            &mut self.withhold_tx_completions,
+        ] {
+            f.device_reset();
+        }
+    }
+
+    /// The port's fault bits and the switch each arms, with its lifetime.
+    fn by_bit(&mut self) -> [(u32, &mut Fault, Lifetime); 4] {
+        [
+            (
+                WITHHOLD_KEEP_ALIVE,
+                &mut self.withhold_keep_alive,
+                Lifetime::UntilReset,
+            ),
+            (
+                WITHHOLD_COMPLETION,
+                &mut self.withhold_completion,
+                Lifetime::Once,
+            ),
+            (
+                WRONG_COMPLETION_ID,
+                &mut self.wrong_completion_id,
+                Lifetime::Once,
+            ),
+            (
+                WITHHOLD_TX_COMPLETIONS,
+                &mut self.withhold_tx_completions,
+                Lifetime::UntilReset,
+            ),
+        ]
+    }
+}
+
+impl Model {
+    /// A read of the port (`off` is a BAR0 offset within it).
+    pub(super) fn test_port_read(&mut self, off: u32) -> u32 {
+        match off {
+            FAULTS => self
+                .faults
+                .by_bit()
+                .iter()
+                .filter(|(_, f, _)| f.armed())
+                .fold(0, |bits, (bit, _, _)| bits | bit),
+            RESETS => self.stats.resets as u32,
+            LAST_RESET_REASON => self.last_reset_reason,
+            UNSUPPORTED => self.stats.unsupported as u32,
+            ADMIN_COMMANDS => self.stats.admin_commands as u32,
+            FEATURES_ASKED => self.stats.features_asked,
+            FEATURES_REFUSED => self.stats.features_refused,
+            LINK => self.link_up as u32,
+            _ => 0,
+        }
+    }
+
+    pub(super) fn test_port_write(&mut self, off: u32, v: u32) {
+        match off {
+            LINK if v <= 1 && self.link_up != (v == 1) => self.set_link(v == 1),
+            FAULTS => {
+                for (bit, fault, lifetime) in self.faults.by_bit() {
+                    if v & bit != 0 {
+                        fault.arm(lifetime);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
