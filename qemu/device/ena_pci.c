@@ -33,14 +33,14 @@ OBJECT_DECLARE_SIMPLE_TYPE(EnaPciState, ENA_PCI)
 #define ENA_TICK_MS 1000
 
 /*
- * The model's test port (fault switches and counters, at BAR0 0x3000) is
- * also reachable at config space 0xe0..0xff: a test in the guest cannot
- * map BAR0 while a driver owns it (IO_STRICT_DEVMEM), but root can always
- * read and write /sys/bus/pci/devices/BDF/config.
+ * The model's test port (ena_model.h) is also reachable in config space: a
+ * test in the guest cannot map BAR0 while a driver owns it
+ * (IO_STRICT_DEVMEM), but root can always read and write
+ * /sys/bus/pci/devices/BDF/config.
  */
-#define ENA_CFG_TEST_PORT 0xe0
-#define ENA_CFG_TEST_PORT_END 0x100
-#define ENA_BAR0_TEST_PORT 0x3000
+#define ENA_CFG_TEST_PORT ENA_MODEL_TEST_PORT_CFG
+#define ENA_CFG_TEST_PORT_END (ENA_MODEL_TEST_PORT_CFG + ENA_MODEL_TEST_PORT_SIZE)
+#define ENA_BAR0_TEST_PORT ENA_MODEL_TEST_PORT
 
 struct EnaPciState {
     PCIDevice parent_obj;

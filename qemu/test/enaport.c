@@ -1,11 +1,14 @@
 /*
- * enaport: read or write the ENA model's test port from inside the guest.
- * QEMU's ena device shows the port at config space 0xe0..0xff (offset 0 of
- * the port is config 0xe0): sysfs' config file reaches it even while a
- * driver owns the device, and no ENA driver reads there.
+ * enaport: read or write the ENA model's test port from inside the guest,
+ * by name. QEMU's ena device shows the port in config space (ena_model.h):
+ * sysfs' config file reaches it even while a driver owns the device, and
+ * no ENA driver reads there.
  *
- *   enaport BDF read OFFSET        OFFSET within the port: 0x0..0x1c
- *   enaport BDF write OFFSET VALUE
+ *   enaport BDF read REGISTER          faults resets last-reset-reason unsupported
+ *                                      admin-commands features-asked features-refused link
+ *   enaport BDF write REGISTER VALUE   (faults, link)
+ *   enaport BDF fault FAULT...         arm faults: withhold-keep-alive withhold-completion
+ *                                      wrong-completion-id withhold-tx-completions
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,41 +18,90 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PORT_BASE 0xe0
-#define PORT_SIZE 0x20
+#include "ena_model.h"
 
-static unsigned long parse(const char *what, const char *s, unsigned long max)
+struct name {
+	const char *name;
+	uint32_t value;
+};
+
+static const struct name registers[] = {
+	{ "faults", ENA_PORT_FAULTS },
+	{ "resets", ENA_PORT_RESETS },
+	{ "last-reset-reason", ENA_PORT_LAST_RESET_REASON },
+	{ "unsupported", ENA_PORT_UNSUPPORTED },
+	{ "admin-commands", ENA_PORT_ADMIN_COMMANDS },
+	{ "features-asked", ENA_PORT_FEATURES_ASKED },
+	{ "features-refused", ENA_PORT_FEATURES_REFUSED },
+	{ "link", ENA_PORT_LINK },
+	{ NULL, 0 },
+};
+
+static const struct name faults[] = {
+	{ "withhold-keep-alive", ENA_FAULT_WITHHOLD_KEEP_ALIVE },
+	{ "withhold-completion", ENA_FAULT_WITHHOLD_COMPLETION },
+	{ "wrong-completion-id", ENA_FAULT_WRONG_COMPLETION_ID },
+	{ "withhold-tx-completions", ENA_FAULT_WITHHOLD_TX_COMPLETIONS },
+	{ NULL, 0 },
+};
+
+static uint32_t lookup(const char *what, const struct name *table, const char *s)
+{
+	const struct name *n;
+
+	for (n = table; n->name; n++)
+		if (!strcmp(n->name, s))
+			return n->value;
+	fprintf(stderr, "enaport: unknown %s '%s'; known:", what, s);
+	for (n = table; n->name; n++)
+		fprintf(stderr, " %s", n->name);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+static uint32_t parse(const char *s)
 {
 	char *end;
 	unsigned long v;
 
 	errno = 0;
 	v = strtoul(s, &end, 0);
-	if (errno || *end || end == s || v > max) {
-		fprintf(stderr, "enaport: %s '%s' is not a number up to %#lx\n", what, s, max);
+	if (errno || *end || end == s || v > 0xffffffffUL) {
+		fprintf(stderr, "enaport: value '%s' is not a 32-bit number\n", s);
 		exit(2);
 	}
-	return v;
+	return (uint32_t)v;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: enaport BDF read REGISTER | enaport BDF write REGISTER VALUE | enaport BDF fault FAULT...\n");
+	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	char path[256];
-	unsigned long off;
-	uint32_t v;
-	int fd, write_op;
+	uint32_t off, v = 0;
+	int fd, i, write_op;
 	ssize_t n;
 
-	if (argc < 4 || (strcmp(argv[2], "read") && strcmp(argv[2], "write")) ||
-	    (!strcmp(argv[2], "write") && argc != 5)) {
-		fprintf(stderr, "usage: enaport BDF read OFFSET | enaport BDF write OFFSET VALUE\n");
-		return 2;
-	}
-	write_op = !strcmp(argv[2], "write");
-	off = parse("offset", argv[3], PORT_SIZE - 4);
-	if (off % 4) {
-		fprintf(stderr, "enaport: offset %#lx is not 32-bit aligned\n", off);
-		return 2;
+	if (argc < 4)
+		usage();
+	if (!strcmp(argv[2], "read") && argc == 4) {
+		write_op = 0;
+		off = lookup("register", registers, argv[3]);
+	} else if (!strcmp(argv[2], "write") && argc == 5) {
+		write_op = 1;
+		off = lookup("register", registers, argv[3]);
+		v = parse(argv[4]);
+	} else if (!strcmp(argv[2], "fault")) {
+		write_op = 1;
+		off = ENA_PORT_FAULTS;
+		for (i = 3; i < argc; i++)
+			v |= lookup("fault", faults, argv[i]);
+	} else {
+		usage();
 	}
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", argv[1]);
 	fd = open(path, write_op ? O_WRONLY : O_RDONLY);
@@ -57,14 +109,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "enaport: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	if (write_op) {
-		v = (uint32_t)parse("value", argv[4], 0xffffffffUL);
-		n = pwrite(fd, &v, sizeof(v), PORT_BASE + off);
-	} else {
-		n = pread(fd, &v, sizeof(v), PORT_BASE + off);
-	}
+	if (write_op)
+		n = pwrite(fd, &v, sizeof(v), ENA_MODEL_TEST_PORT_CFG + off);
+	else
+		n = pread(fd, &v, sizeof(v), ENA_MODEL_TEST_PORT_CFG + off);
 	if (n != sizeof(v)) {
-		fprintf(stderr, "enaport: %s at %#lx: %s\n", path, PORT_BASE + off, n < 0 ? strerror(errno) : "short transfer");
+		fprintf(stderr, "enaport: %s at %#x: %s\n", path, ENA_MODEL_TEST_PORT_CFG + off,
+			n < 0 ? strerror(errno) : "short transfer");
 		return 1;
 	}
 	if (!write_op)

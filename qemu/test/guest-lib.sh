@@ -7,15 +7,6 @@ MAC_A=02:e1:ab:00:00:0a
 MAC_B=02:e1:ab:00:00:0b
 IP_A=198.51.100.10
 IP_B=198.51.100.20
-PORT_FAULTS=0x0
-PORT_RESETS=0x4
-PORT_RESET_REASON=0x8
-PORT_UNSUPPORTED=0xc
-PORT_ADMIN_COMMANDS=0x10
-PORT_FEATURES_ASKED=0x14
-PORT_FEATURES_REFUSED=0x18
-PORT_LINK=0x1c
-
 # bits N: the set bits of N, as a list ("1 2 26").
 bits() { local v=$1 i out=""; for i in $(seq 0 31); do (((v >> i) & 1)) && out="$out $i"; done; echo "${out# }"; }
 

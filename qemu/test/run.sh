@@ -12,7 +12,7 @@ trap 'rm -rf "$WORK"' EXIT
 rc=0
 "$TOP/tools/apt-install.sh" gcc iproute2 ethtool iperf3 jq iputils-ping coreutils
 QEMU=$("$TOP/qemu/build.sh")
-gcc -O2 -Wall -Wextra -Werror -o "$WORK/enaport" "$HERE/enaport.c"
+gcc -O2 -Wall -Wextra -Werror -I "$TOP/rust/ena-capi/include" -o "$WORK/enaport" "$HERE/enaport.c"
 
 # ena_custom, built as the kmod tests build it (cached).
 "$TOP/kmod/test/cached-module.sh" >"$WORK/manifest.json"

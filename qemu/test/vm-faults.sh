@@ -11,7 +11,7 @@
 . /opt/ena-lab/guest-lib.sh
 
 DRV=$(cat /opt/ena-lab/fault-driver 2>/dev/null || echo ena)
-resets() { enaport "$BDF_B" read $PORT_RESETS; }
+resets() { enaport "$BDF_B" read resets; }
 said() { dmesg | grep -E "$DRV $BDF_B" | grep -q "$1"; }
 on_drv() { [ "$(driver_of_bdf "$BDF_B")" = "$DRV" ] && has_nic $MAC_B; }
 pings() { ip netns exec peer ping -c 2 -W 2 "$IP_A" >/dev/null 2>&1; }
@@ -35,19 +35,19 @@ r0=$(resets)
 
 # 1. No keep-alive: the watchdog (6 s) must fire and reset the device.
 t0=$(cut -d' ' -f1 /proc/uptime)
-enaport "$BDF_B" write $PORT_FAULTS 1
+enaport "$BDF_B" fault withhold-keep-alive
 check keep-alive-watchdog-fires wait_for 30 said 'Keep alive watchdog timeout'
 check device-reset-after-keep-alive-loss wait_for 30 said 'reset completed'
 info "keep-alive loss to recovery: $(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { print b - a }')s"
 r1=$(resets)
 [ "$r1" -gt "$r0" ] && pass device-saw-the-reset || fail device-saw-the-reset "resets $r0 -> $r1"
-[ "$(enaport "$BDF_B" read $PORT_FAULTS)" = 0 ] && pass fault-cleared-by-reset || fail fault-cleared-by-reset "port $(enaport "$BDF_B" read $PORT_FAULTS)"
+[ "$(enaport "$BDF_B" read faults)" = 0 ] && pass fault-cleared-by-reset || fail fault-cleared-by-reset "port $(enaport "$BDF_B" read faults)"
 check carrier-back-after-reset wait_for 15 carrier_on_ns "$B" peer
 check traffic-resumes-after-keep-alive-reset wait_for 15 pings
 
 # 2. An admin command without completion: ethtool -S asks for the ENI
 # stats, the command times out, the admin queue stops and the timer resets.
-enaport "$BDF_B" write $PORT_FAULTS 2
+enaport "$BDF_B" fault withhold-completion
 if ip netns exec peer ethtool -S "$B" >/dev/null 2>&1; then
 	info "ethtool -S answered despite the withheld completion"
 fi
@@ -65,7 +65,7 @@ ip netns exec peer ethtool -S "$B" | grep -q 'bw_in_allowance_exceeded' && pass 
 # driver's missing-completion check (or the netdev watchdog, once the ring
 # is full) must reset the device.
 resets_done() { [ "$(dmesg | grep -E "$DRV $BDF_B" | grep -c 'reset completed')" -ge "$1" ]; }
-enaport "$BDF_B" write $PORT_FAULTS 8
+enaport "$BDF_B" fault withhold-tx-completions
 iperf3 -s -B "$IP_A" -D -1 >/dev/null
 sleep 0.5
 ip netns exec peer timeout 20 iperf3 -c "$IP_A" -t 4 -P 4 >/dev/null 2>&1 || true

@@ -18,16 +18,16 @@ else
 	pass probe-without-errors
 fi
 # One reset each: the one every probe starts with (ena_com_dev_reset).
-[ "$(enaport "$BDF_A" read $PORT_RESETS)" = 1 ] && [ "$(enaport "$BDF_B" read $PORT_RESETS)" = 1 ] &&
-	pass one-reset-per-probe || fail one-reset-per-probe "A $(enaport "$BDF_A" read $PORT_RESETS), B $(enaport "$BDF_B" read $PORT_RESETS)"
+[ "$(enaport "$BDF_A" read resets)" = 1 ] && [ "$(enaport "$BDF_B" read resets)" = 1 ] &&
+	pass one-reset-per-probe || fail one-reset-per-probe "A $(enaport "$BDF_A" read resets), B $(enaport "$BDF_B" read resets)"
 
 # What the driver needed of the device at probe, from the model's counters.
-info "probe of A: $(enaport "$BDF_A" read $PORT_ADMIN_COMMANDS) admin commands;" \
-	"features asked: $(bits "$(enaport "$BDF_A" read $PORT_FEATURES_ASKED)");" \
-	"refused as unsupported: [$(bits "$(enaport "$BDF_A" read $PORT_FEATURES_REFUSED)")]," \
-	"$(enaport "$BDF_A" read $PORT_UNSUPPORTED) unsupported answers in all"
-[ "$(enaport "$BDF_A" read $PORT_FEATURES_REFUSED)" = 0 ] && pass probe-asks-only-offered-features ||
-	fail probe-asks-only-offered-features "refused: $(bits "$(enaport "$BDF_A" read $PORT_FEATURES_REFUSED)")"
+info "probe of A: $(enaport "$BDF_A" read admin-commands) admin commands;" \
+	"features asked: $(bits "$(enaport "$BDF_A" read features-asked)");" \
+	"refused as unsupported: [$(bits "$(enaport "$BDF_A" read features-refused)")]," \
+	"$(enaport "$BDF_A" read unsupported) unsupported answers in all"
+[ "$(enaport "$BDF_A" read features-refused)" = 0 ] && pass probe-asks-only-offered-features ||
+	fail probe-asks-only-offered-features "refused: $(bits "$(enaport "$BDF_A" read features-refused)")"
 
 wire_pair "$A" "$B"
 check carrier-from-link-event wait_for 10 carrier_on "$A"
@@ -79,10 +79,10 @@ info "A: $(grep -E 'tx_timeout|reset_fail|wd_expired|admin_q_pause|missed_tx|bad
 # The wire cut and restored by the device: carrier follows the AENQ
 # link events, and so does traffic.
 carrier_off_ns() { ! carrier_on_ns "$@"; }
-enaport "$BDF_B" write $PORT_LINK 0
+enaport "$BDF_B" write link 0
 check carrier-drops-on-link-down wait_for 10 carrier_off_ns "$B" peer
 ip netns exec peer ping -c 1 -W 1 "$IP_A" >/dev/null 2>&1 && fail no-traffic-while-link-down "a reply came" || pass no-traffic-while-link-down
-enaport "$BDF_B" write $PORT_LINK 1
+enaport "$BDF_B" write link 1
 check carrier-returns-on-link-up wait_for 10 carrier_on_ns "$B" peer
 check traffic-after-link-up wait_for 10 ip netns exec peer ping -c 1 -W 1 "$IP_A"
 
@@ -91,6 +91,6 @@ if dmesg | grep -E 'ena ' | grep -qiE 'reset|keep alive|timeout|missing'; then
 else
 	pass no-resets-under-traffic
 fi
-[ "$(enaport "$BDF_A" read $PORT_RESETS)" = 1 ] && pass device-saw-no-reset || fail device-saw-no-reset "resets: $(enaport "$BDF_A" read $PORT_RESETS)"
+[ "$(enaport "$BDF_A" read resets)" = 1 ] && pass device-saw-no-reset || fail device-saw-no-reset "resets: $(enaport "$BDF_A" read resets)"
 dmesg | grep -qE 'Oops|BUG:|Call Trace' && fail dmesg-clean "$(dmesg | grep -E 'Oops|BUG:' | head -n 2)" || pass dmesg-clean
 dmesg | grep -B2 -A12 "Call Trace" | head -n 30 | while IFS= read -r l; do info "trace: $l"; done

@@ -44,6 +44,31 @@ struct ena_model_stats {
  * 0x2000 and the model's test port at 0x3000. */
 #define ENA_MODEL_BAR0_SIZE 0x4000
 
+/*
+ * The test port: fault switches and counters no driver touches, at BAR0
+ * ENA_MODEL_TEST_PORT. QEMU's device also shows it at config space
+ * ENA_MODEL_TEST_PORT_CFG (a guest reaches config space through sysfs even
+ * while a driver owns BAR0). This header is the one definition: the model
+ * (rust/ena-model, checked by a test), the QEMU device and enaport use it.
+ */
+#define ENA_MODEL_TEST_PORT 0x3000
+#define ENA_MODEL_TEST_PORT_CFG 0xe0
+#define ENA_MODEL_TEST_PORT_SIZE 0x20
+/* Registers of the port, by offset within it. */
+#define ENA_PORT_FAULTS 0x00		/* write: faults to arm; read: those still armed */
+#define ENA_PORT_RESETS 0x04		/* device resets (ena_com_dev_reset) */
+#define ENA_PORT_LAST_RESET_REASON 0x08	/* enum ena_regs_reset_reason_types */
+#define ENA_PORT_UNSUPPORTED 0x0c	/* admin commands answered "unsupported" */
+#define ENA_PORT_ADMIN_COMMANDS 0x10	/* admin commands executed */
+#define ENA_PORT_FEATURES_ASKED 0x14	/* bit N: feature N asked for (GET or SET) */
+#define ENA_PORT_FEATURES_REFUSED 0x18	/* bit N: feature N answered unsupported */
+#define ENA_PORT_LINK 0x1c		/* 1: link up; write 0 or 1 to cut or restore it */
+/* Faults, the bits of ENA_PORT_FAULTS. */
+#define ENA_FAULT_WITHHOLD_KEEP_ALIVE (1u << 0)	/* until the next device reset */
+#define ENA_FAULT_WITHHOLD_COMPLETION (1u << 1)	/* the next admin command never completes */
+#define ENA_FAULT_WRONG_COMPLETION_ID (1u << 2)	/* the next admin completion has another id */
+#define ENA_FAULT_WITHHOLD_TX_COMPLETIONS (1u << 3)	/* until the next device reset */
+
 /* NULL when an argument is NULL or a callback is missing. */
 struct ena_model *ena_model_new(const struct ena_model_config *config,
 				const struct ena_model_host *host);

@@ -1,0 +1,121 @@
+//! `include/ena_model.h` is the one definition of what C sees: the test
+//! port's place and registers, its fault bits and the stats layout. The
+//! model's own constants must say the same.
+
+use std::collections::HashMap;
+
+use ena_capi::Stats;
+use ena_model::test_port;
+
+/// The header's `#define NAME value` lines with a numeric value.
+fn defines() -> HashMap<String, u32> {
+    let header =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/ena_model.h"))
+            .expect("include/ena_model.h");
+    let mut out = HashMap::new();
+    for line in header.lines() {
+        let mut words = line.split_whitespace();
+        if words.next() != Some("#define") {
+            continue;
+        }
+        let (Some(name), Some(value)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let value = value.trim_start_matches('(');
+        let v = if let Some(shift) = value.strip_prefix("1u") {
+            let bits: u32 = (shift.is_empty() && words.next() == Some("<<"))
+                .then(|| words.next())
+                .flatten()
+                .and_then(|w| w.trim_end_matches(')').parse().ok())
+                .unwrap_or_else(|| panic!("{name}: only (1u << N) shifts are understood"));
+            1 << bits
+        } else if let Some(hex) = value.strip_prefix("0x") {
+            u32::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("{name}: {value}"))
+        } else if let Ok(v) = value.parse() {
+            v
+        } else {
+            continue;
+        };
+        out.insert(name.to_string(), v);
+    }
+    out
+}
+
+#[test]
+fn the_test_port_is_where_the_header_says_with_its_registers() {
+    let d = defines();
+    let base = d["ENA_MODEL_TEST_PORT"];
+    for (name, model) in [
+        ("ENA_PORT_FAULTS", test_port::FAULTS),
+        ("ENA_PORT_RESETS", test_port::RESETS),
+        ("ENA_PORT_LAST_RESET_REASON", test_port::LAST_RESET_REASON),
+        ("ENA_PORT_UNSUPPORTED", test_port::UNSUPPORTED),
+        ("ENA_PORT_ADMIN_COMMANDS", test_port::ADMIN_COMMANDS),
+        ("ENA_PORT_FEATURES_ASKED", test_port::FEATURES_ASKED),
+        ("ENA_PORT_FEATURES_REFUSED", test_port::FEATURES_REFUSED),
+        ("ENA_PORT_LINK", test_port::LINK),
+    ] {
+        assert_eq!(base + d[name], model, "{name}: header and model disagree");
+        assert!(
+            d[name] < d["ENA_MODEL_TEST_PORT_SIZE"],
+            "{name} is outside the port"
+        );
+    }
+    assert!(base + d["ENA_MODEL_TEST_PORT_SIZE"] <= d["ENA_MODEL_BAR0_SIZE"]);
+}
+
+#[test]
+fn the_fault_bits_are_the_headers() {
+    let d = defines();
+    for (name, model) in [
+        (
+            "ENA_FAULT_WITHHOLD_KEEP_ALIVE",
+            test_port::WITHHOLD_KEEP_ALIVE,
+        ),
+        (
+            "ENA_FAULT_WITHHOLD_COMPLETION",
+            test_port::WITHHOLD_COMPLETION,
+        ),
+        (
+            "ENA_FAULT_WRONG_COMPLETION_ID",
+            test_port::WRONG_COMPLETION_ID,
+        ),
+        (
+            "ENA_FAULT_WITHHOLD_TX_COMPLETIONS",
+            test_port::WITHHOLD_TX_COMPLETIONS,
+        ),
+    ] {
+        assert_eq!(d[name], model, "{name}: header and model disagree");
+    }
+}
+
+#[test]
+fn the_stats_struct_has_the_headers_fields_in_order() {
+    let header =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/ena_model.h"))
+            .unwrap();
+    let body = header
+        .split("struct ena_model_stats {")
+        .nth(1)
+        .and_then(|s| s.split("};").next())
+        .expect("struct ena_model_stats in the header");
+    let fields: Vec<&str> = body
+        .lines()
+        .map(|l| l.split("/*").next().unwrap())
+        .filter_map(|l| l.trim().strip_prefix("uint64_t "))
+        .flat_map(|l| l.trim_end_matches(';').split(','))
+        .map(str::trim)
+        .collect();
+    let s = Stats::default();
+    let rust: Vec<String> = format!("{s:?}")
+        .trim_start_matches("Stats {")
+        .trim_end_matches('}')
+        .split(',')
+        .map(|f| f.split(':').next().unwrap().trim().to_string())
+        .collect();
+    assert_eq!(
+        fields, rust,
+        "struct ena_model_stats and ena_capi::Stats list other fields"
+    );
+    assert_eq!(std::mem::size_of::<Stats>(), fields.len() * 8);
+}
