@@ -118,7 +118,7 @@ func buildLab(ctx *pulumi.Context) (*Lab, error) {
 // and each step's result.
 func (l *Lab) Outputs() map[string]pulumi.Input {
 	h, s := l.Host, l.Steps
-	return map[string]pulumi.Input{
+	out := map[string]pulumi.Input{
 		"instanceId":   h.Instance.ID(),
 		"instanceType": pulumi.String(l.Type.Name),
 		"publicIp":     h.Instance.PublicIp,
@@ -129,12 +129,11 @@ func (l *Lab) Outputs() map[string]pulumi.Input {
 			"mac":       h.Secondary.MacAddress,
 			"privateIp": h.Secondary.PrivateIp,
 		},
-		"nitroCheck":  s.NitroCheck.Result,
-		"driverBuild": s.Build.Result,
-		"baseline":    s.Baseline.Result,
-		"binding":     s.Bind.Result,
-		"validation":  s.Validate.Result,
 	}
+	for k, v := range s.Outputs() {
+		out[k] = v
+	}
+	return out
 }
 
 func loadSettings(ctx *pulumi.Context) (stackconfig.Settings, error) {

@@ -129,6 +129,17 @@ func declareSteps(run *remote.Runner, s stackconfig.Settings, host *infra.Host) 
 	return st, err
 }
 
+// Outputs are the steps' results as stack outputs.
+func (st HostSteps) Outputs() map[string]pulumi.Input {
+	return map[string]pulumi.Input{
+		"nitroCheck":  st.NitroCheck.Result,
+		"driverBuild": st.Build.Result,
+		"baseline":    st.Baseline.Result,
+		"binding":     st.Bind.Result,
+		"validation":  st.Validate.Result,
+	}
+}
+
 func merge(maps ...map[string]pulumi.StringInput) map[string]pulumi.StringInput {
 	out := map[string]pulumi.StringInput{}
 	for _, m := range maps {

@@ -198,25 +198,10 @@ persist() {
 		ENA_LAB_MODULE="$MODULE" ENA_LAB_EXPECT_VERSION="${ENA_LAB_EXPECT_VERSION:-}" ENA_LAB_PARAMS="$PARAMS" \
 		ENA_LAB_EXPECT_NETDEV="$EXPECT_NETDEV" ENA_LAB_NETNS="$NS" ENA_LAB_TIMEOUT="$TIMEOUT" \
 		ENA_LAB_STATE_DIR="$STATE_DIR" ENA_LAB_LOG_DIR="$LOG_DIR" ENA_LAB_SYSTEMD_DIR="$UNIT_DIR"
-	install_unit "$UNIT" "$UNIT_DIR" <<EOF
-[Unit]
-Description=ENA lab: bind the lab NIC ($MAC) to $TARGET
-# After the network is up, never before it: the primary's DHCP, and so
-# SSH, must not wait for an experimental driver's probe.
-Wants=network-online.target
-After=network-online.target
-${MODULE:+ConditionPathExists=$MODULE}
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-TimeoutStartSec=$limit
-EnvironmentFile=$env
-ExecStart=/usr/bin/env bash $self
-
-[Install]
-WantedBy=multi-user.target
-EOF
+	# After the network is up, never before it: the primary's DHCP, and so
+	# SSH, must not wait for an experimental driver's probe.
+	boot_unit "$UNIT" "$UNIT_DIR" "$env" "$self" "$limit" "ENA lab: bind the lab NIC ($MAC) to $TARGET" \
+		Wants=network-online.target After=network-online.target ${MODULE:+"ConditionPathExists=$MODULE"}
 }
 
 main() {

@@ -201,6 +201,21 @@ install_unit() {
 	fi
 }
 
+# boot_unit NAME DIR ENVFILE SCRIPT SECONDS DESCRIPTION [UNIT-LINE...]: a
+# oneshot unit that re-runs SCRIPT at boot with the environment a step
+# saved, bounded by SECONDS, ordered by the [Unit] lines given.
+boot_unit() {
+	local name=$1 dir=$2 env=$3 script=$4 secs=$5 description=$6 line
+	shift 6
+	{
+		printf '[Unit]\nDescription=%s\n' "$description"
+		for line in "$@"; do printf '%s\n' "$line"; done
+		printf '\n[Service]\nType=oneshot\nRemainAfterExit=yes\nTimeoutStartSec=%s\n' "$secs"
+		printf 'EnvironmentFile=%s\nExecStart=/usr/bin/env bash %s\n' "$env" "$script"
+		printf '\n[Install]\nWantedBy=multi-user.target\n'
+	} | install_unit "$name" "$dir"
+}
+
 # remove_unit NAME DIR: disable and delete a unit install_unit wrote.
 remove_unit() {
 	local name=$1 dir=$2

@@ -86,22 +86,8 @@ persist() {
 	write_env "$env" ENA_LAB_MAC="$MAC" ENA_LAB_PRIMARY_MAC="$ENA_LAB_PRIMARY_MAC" ENA_LAB_NETNS="$NS" \
 		ENA_LAB_IP="$IP" ENA_LAB_PREFIX="$PREFIX" ENA_LAB_GATEWAY="$GW" ENA_LAB_MTU="$MTU" \
 		ENA_LAB_STATE_DIR="$STATE_DIR" ENA_LAB_LOG_DIR="$LOG_DIR" ENA_LAB_SYSTEMD_DIR="$UNIT_DIR"
-	install_unit "$UNIT" "$UNIT_DIR" <<EOF
-[Unit]
-Description=ENA lab: network namespace for the ena_custom NIC
-After=ena-lab-bind.service
-Requires=ena-lab-bind.service
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-TimeoutStartSec=60
-EnvironmentFile=$env
-ExecStart=/usr/bin/env bash $self
-
-[Install]
-WantedBy=multi-user.target
-EOF
+	boot_unit "$UNIT" "$UNIT_DIR" "$env" "$self" 60 "ENA lab: network namespace for the ena_custom NIC" \
+		After=ena-lab-bind.service Requires=ena-lab-bind.service
 }
 
 # release: the NIC back in the host namespace, the lab namespace gone.
