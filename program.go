@@ -35,6 +35,7 @@ func program(ctx *pulumi.Context) error {
 // runner on the host and each step run there.
 type Lab struct {
 	Stack    string
+	User     string // who logs in to the host
 	Type     infra.InstanceType
 	Network  *infra.Network
 	Firewall *infra.Firewall
@@ -61,7 +62,12 @@ func buildLab(ctx *pulumi.Context) (*Lab, error) {
 	if lab.Type, err = infra.CheckInstanceType(ctx, settings.InstanceType, useProvider); err != nil {
 		return nil, err
 	}
-	ami, err := infra.ResolveAMI(ctx, lab.Type.Architecture, settings.AmiID, useProvider)
+	distro, err := infra.LookupDistro(settings.Distro)
+	if err != nil {
+		return nil, err
+	}
+	lab.User = distro.User
+	ami, err := infra.ResolveAMI(ctx, distro, lab.Type.Architecture, settings.AmiID, useProvider)
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +97,7 @@ func buildLab(ctx *pulumi.Context) (*Lab, error) {
 		Zones:           lab.Type.Zones,
 		SecurityGroupID: lab.Firewall.Group.ID(),
 		Spot:            settings.Spot,
+		Distro:          distro.Name,
 		TTLHours:        settings.TTLHours,
 		RootVolumeGiB:   rootVolumeGiB,
 		Naming:          naming,
@@ -101,6 +108,7 @@ func buildLab(ctx *pulumi.Context) (*Lab, error) {
 
 	lab.Runner, err = remote.NewRunner(ctx, "lab", remote.RunnerArgs{
 		Address:    lab.Host.Address,
+		User:       lab.User,
 		PrivateKey: lab.Host.Key.PrivateKeyOpenssh,
 		Instance:   lab.Host.Instance,
 		DependsOn:  []pulumi.Resource{lab.Host.Attachment},
@@ -123,7 +131,8 @@ func (l *Lab) Outputs() map[string]pulumi.Input {
 		"instanceType": pulumi.String(l.Type.Name),
 		"publicIp":     h.Instance.PublicIp,
 		"privateKey":   pulumi.ToSecret(h.Key.PrivateKeyOpenssh),
-		"sshCommand":   sshCommand(l.Stack, h.Instance.PublicIp),
+		"sshCommand":   sshCommand(l.Stack, l.User, h.Instance.PublicIp),
+		"sshUser":      pulumi.String(l.User),
 		"secondaryEni": pulumi.Map{
 			"id":        h.Secondary.ID(),
 			"mac":       h.Secondary.MacAddress,
@@ -148,14 +157,15 @@ func loadSettings(ctx *pulumi.Context) (stackconfig.Settings, error) {
 			_, err := kmod.Lookup(v)
 			return err
 		},
-		KnownParams: kmod.KnownParams,
+		KnownParams:  kmod.KnownParams,
+		KnownDistros: infra.DistroNames(),
 	})
 }
 
 // sshCommand is copy-paste ready: it takes the key out of the stack state
 // into a private file, then logs in.
-func sshCommand(stack string, ip pulumi.StringOutput) pulumi.StringOutput {
+func sshCommand(stack, user string, ip pulumi.StringOutput) pulumi.StringOutput {
 	key := fmt.Sprintf("~/.ssh/ena-lab-%s", stack)
-	return pulumi.Sprintf("(umask 077; pulumi stack output -s %s --show-secrets privateKey > %s) && ssh -i %s ec2-user@%s",
-		stack, key, key, ip)
+	return pulumi.Sprintf("(umask 077; pulumi stack output -s %s --show-secrets privateKey > %s) && ssh -i %s %s@%s",
+		stack, key, key, user, ip)
 }

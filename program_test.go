@@ -462,6 +462,10 @@ func TestInvalidConfigIsRefusedWithKeyAndValue(t *testing.T) {
 		{"minThroughputRatio", "-1"},
 		{"minThroughputRatio", "fast"},
 		{"driverParams", "rx_queue_size"},
+		{"driverRepo", "ftp://example.com/amzn-drivers"},
+		{"driverRepo", "https://example.com/x y"},
+		{"driverCommit", "296d60c4"},
+		{"driverCommit", "HEAD"},
 	}
 	for _, c := range cases {
 		t.Run(c.key+"="+c.value, func(t *testing.T) {
@@ -528,5 +532,39 @@ func TestTheRunnerAnswersToItsOldName(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the runner has no alias to enalab:remote:Host: every step of an existing stack would be replaced (%v)", r.RPC.GetAliases())
+	}
+}
+
+func TestDebian12IsAHostDistributionToo(t *testing.T) {
+	m, outs := mustRun(t, "dev", with(map[string]string{"distro": "debian-12"}))
+	var asked string
+	for _, c := range m.calls {
+		if c.Token == "aws:ssm/getParameter:getParameter" {
+			asked = c.Args["name"].StringValue()
+		}
+	}
+	if asked != "/aws/service/debian/release/12/latest/amd64" {
+		t.Errorf("debian-12 on x86_64 asks SSM for %q, want Debian's own amd64 parameter", asked)
+	}
+	for _, c := range m.byType("command:remote:Command") {
+		if got := prop(t, c.Inputs, "connection.user").StringValue(); got != "admin" {
+			t.Errorf("step %s logs in as %q; Debian's AMIs log in as admin", c.Name, got)
+		}
+	}
+	if !strings.Contains(stdin(t, m, "prereqs"), "ENA_LAB_DISTRO='debian-12'") {
+		t.Error("prereqs is not told the host runs Debian 12")
+	}
+	if ssh, _ := outs["sshCommand"].(string); !strings.Contains(ssh, "ssh -i ~/.ssh/ena-lab-dev admin@") || outs["sshUser"] != "admin" {
+		t.Errorf("sshCommand %q, sshUser %v: want the admin user", ssh, outs["sshUser"])
+	}
+	al, _ := mustRun(t, "dev", base)
+	a := al.one(t, "aws:ec2/instance:Instance").RPC.GetReplacementTrigger().GetStringValue()
+	d := m.one(t, "aws:ec2/instance:Instance").RPC.GetReplacementTrigger().GetStringValue()
+	if a == d {
+		t.Error("a new distro leaves the instance (its AMI change is ignored): it must replace it")
+	}
+	_, _, err := run(t, "dev", with(map[string]string{"distro": "ubuntu"}))
+	if err == nil || !strings.Contains(err.Error(), `distro="ubuntu"`) || !strings.Contains(err.Error(), "al2023, debian-12") {
+		t.Errorf("an unknown distro must be refused naming the known ones: %v", err)
 	}
 }

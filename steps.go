@@ -60,6 +60,7 @@ func declareSteps(run *remote.Runner, s stackconfig.Settings, host *infra.Host) 
 
 	if st.Prereqs, err = run.Run(remote.Step{
 		Name: "prereqs", Script: "prereqs.sh", Sources: []string{"lib.sh"},
+		Inputs:  map[string]pulumi.StringInput{"ENA_LAB_DISTRO": pulumi.String(s.Distro)},
 		Timeout: 15 * time.Minute,
 	}); err != nil {
 		return st, err
@@ -76,6 +77,8 @@ func declareSteps(run *remote.Runner, s stackconfig.Settings, host *infra.Host) 
 	build.Inputs = map[string]pulumi.StringInput{
 		"ENA_LAB_KMOD_DIR":       pulumi.String(build.Dir() + "/kmod"),
 		"ENA_LAB_DRIVER_VERSION": pulumi.String(s.DriverVersion),
+		"ENA_LAB_REPO":           pulumi.String(s.DriverRepo),
+		"ENA_LAB_COMMIT":         pulumi.String(s.DriverCommit),
 		"ENA_LAB_KERNEL_RELEASE": st.NitroCheck.Field("kernel"),
 	}
 	if st.Build, err = run.Run(build); err != nil {

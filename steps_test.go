@@ -56,6 +56,21 @@ func TestBuildReRunsWhenAPatchChangesAndOnlyThen(t *testing.T) {
 	}
 	driverFiles = old
 
+	fork := "0123456789abcdef0123456789abcdef01234567"
+	forked, _ := mustRun(t, "dev", with(map[string]string{"driverRepo": "https://github.com/alice/amzn-drivers.git", "driverCommit": fork}))
+	if trigger(t, forked, "build") == trigger(t, before, "build") {
+		t.Error("building a fork at a commit does not re-run the driver build")
+	}
+	for _, want := range []string{"ENA_LAB_REPO='https://github.com/alice/amzn-drivers.git'", "ENA_LAB_COMMIT='" + fork + "'"} {
+		if !strings.Contains(stdin(t, forked, "build"), want) {
+			t.Errorf("the build step does not get %s", want)
+		}
+	}
+	if !strings.Contains(stdin(t, before, "build"), "ENA_LAB_REPO='https://github.com/amzn/amzn-drivers.git'") ||
+		!strings.Contains(stdin(t, before, "build"), "ENA_LAB_COMMIT=''") {
+		t.Error("by default the build takes upstream at the release's pinned tag")
+	}
+
 	newer, _ := mustRun(t, "dev", with(map[string]string{"driverVersion": "2.17.0"}))
 	if trigger(t, newer, "build") == trigger(t, before, "build") {
 		t.Error("changing driverVersion does not re-run the driver build")

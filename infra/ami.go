@@ -8,23 +8,19 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// AmiParameter is the public SSM parameter naming the latest Amazon Linux
-// 2023 AMI with the 6.1 kernel for an architecture.
-func AmiParameter(arch string) string {
-	return "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-" + arch
-}
-
-// ResolveAMI returns override when set, else the latest AL2023 kernel-6.1 AMI.
-func ResolveAMI(ctx *pulumi.Context, arch, override string, opts ...pulumi.InvokeOption) (string, error) {
+// ResolveAMI returns override when set, else the distribution's latest AMI
+// for the architecture.
+func ResolveAMI(ctx *pulumi.Context, d Distro, arch, override string, opts ...pulumi.InvokeOption) (string, error) {
 	if override != "" {
 		return override, nil
 	}
-	p, err := ssmLookup(ctx, AmiParameter(arch), opts...)
+	param := d.AmiParameter(arch)
+	p, err := ssmLookup(ctx, param, opts...)
 	if err != nil {
-		return "", fmt.Errorf("resolving the Amazon Linux 2023 AMI for %s (%s): %w", arch, AmiParameter(arch), err)
+		return "", fmt.Errorf("resolving the %s AMI for %s (%s): %w", d.Name, arch, param, err)
 	}
 	if !strings.HasPrefix(p, "ami-") {
-		return "", fmt.Errorf("SSM parameter %s holds %q, not an AMI id", AmiParameter(arch), p)
+		return "", fmt.Errorf("SSM parameter %s holds %q, not an AMI id", param, p)
 	}
 	return p, nil
 }

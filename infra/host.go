@@ -19,6 +19,7 @@ type HostArgs struct {
 	Zones           []string
 	SecurityGroupID pulumi.IDInput
 	Spot            bool
+	Distro          string // a new distribution is a new instance
 	TTLHours        int
 	RootVolumeGiB   int
 	Naming          Naming
@@ -121,7 +122,7 @@ func NewHost(ctx *pulumi.Context, name string, args HostArgs, opts ...pulumi.Res
 		// which costs an on-demand one its public IPv4 (none comes back while
 		// two ENIs are attached); spot -> on-demand shows no diff at all. A
 		// replacement takes the AMI of the new type's architecture.
-		pulumi.ReplacementTrigger(pulumi.String(ReplacementKey(args.InstanceType, args.Spot))),
+		pulumi.ReplacementTrigger(pulumi.String(ReplacementKey(args.InstanceType, args.Spot, args.Distro))),
 		// Created after the ENI and the route, deleted before them: the ENI is
 		// detached by termination, never under a running ena_custom, and the
 		// gateway outlives the public IP that pins it.
@@ -152,12 +153,12 @@ func NewHost(ctx *pulumi.Context, name string, args HostArgs, opts ...pulumi.Res
 }
 
 // ReplacementKey names what a running instance cannot change in place.
-func ReplacementKey(instanceType string, spot bool) string {
+func ReplacementKey(instanceType string, spot bool, distro string) string {
 	market := "on-demand"
 	if spot {
 		market = "spot"
 	}
-	return "instanceType=" + instanceType + " market=" + market
+	return "instanceType=" + instanceType + " market=" + market + " distro=" + distro
 }
 
 // offeredZone is the subnet's zone, refused when the instance type is not

@@ -10,6 +10,9 @@
 #   --source tarball:P   a `git archive` tarball of the release; its sha256 comes
 #                        from --sha256 or from SHA256SUMS beside it
 #   --repo URL           git source (default https://github.com/amzn/amzn-drivers.git)
+#   --commit ID          with --source git: build this commit (40 hex digits) of
+#                        --repo, a fork's say, instead of the release's tag; the
+#                        source must be exactly that commit
 #   --sha256 HEX         expected sha256 of the tarball
 #   --kernel-build DIR   kernel build tree (default /lib/modules/$(uname -r)/build)
 #   --work DIR           sources, patched tree, caches (default /var/lib/ena-lab/build)
@@ -32,7 +35,7 @@ VERSIONS_FILE=$HERE/versions
 DEFAULT_REPO=https://github.com/amzn/amzn-drivers.git
 START=$(date +%s.%N)
 
-VERSION="" SOURCE="" REPO=$DEFAULT_REPO SHA256="" KBUILD="" WORK=/var/lib/ena-lab/build
+VERSION="" SOURCE="" REPO=$DEFAULT_REPO COMMIT_WANTED="" SHA256="" KBUILD="" WORK=/var/lib/ena-lab/build
 INSTALL=/opt/ena-lab/modules JOBS=$(nproc) MANIFEST_COPY=""
 
 say() { echo "[kmod] $*" >&2; }
@@ -47,6 +50,7 @@ parse_args() {
 		--version) VERSION=$2 ;;
 		--source) SOURCE=$2 ;;
 		--repo) REPO=$2 ;;
+		--commit) COMMIT_WANTED=$2 ;;
 		--sha256) SHA256=$2 ;;
 		--kernel-build) KBUILD=$2 ;;
 		--work) WORK=$2 ;;
@@ -60,6 +64,9 @@ parse_args() {
 	[[ -n $VERSION ]] || usage_die "--version is required"
 	[[ -n $SOURCE ]] || usage_die "--source is required"
 	[[ $JOBS =~ ^[1-9][0-9]*$ ]] || usage_die "--jobs '$JOBS' is not a positive number"
+	[[ -z $COMMIT_WANTED || $COMMIT_WANTED =~ ^[0-9a-f]{40}$ ]] || usage_die "--commit '$COMMIT_WANTED' is not a 40-digit commit id"
+	[[ -z $COMMIT_WANTED || $SOURCE == git ]] || usage_die "--commit needs --source git"
+	[[ $REPO =~ ^(https://|ssh://|git://|file://|git@)[A-Za-z0-9._~:/@+-]+$ ]] || usage_die "--repo '$REPO' is not a git URL (https://, ssh://, git://, file:// or git@host:path)"
 	[[ -z $SHA256 || $SHA256 =~ ^[0-9a-f]{64}$ ]] || usage_die "--sha256 '$SHA256' is not 64 hex digits"
 	[[ $WORK == /* && $INSTALL == /* ]] || usage_die "--work '$WORK' and --install '$INSTALL' must be absolute paths"
 	[[ -z $MANIFEST_COPY || -d $(dirname "$MANIFEST_COPY") ]] || usage_die "--manifest '$MANIFEST_COPY': its directory does not exist"
@@ -134,18 +141,44 @@ fetch_tarball() {
 	SOURCE_ID="tarball:$SHA256"
 }
 
+# fetch_commit DIR: COMMIT_WANTED of REPO checked out in DIR: by id where
+# the server allows it (GitHub does), else from its branches and tags.
+fetch_commit() {
+	local dir=$1
+	git init -q "$dir" || return 1
+	if ! git -C "$dir" fetch -q --depth 1 "$REPO" "$COMMIT_WANTED" 2>/dev/null; then
+		git -C "$dir" fetch -q "$REPO" '+refs/heads/*:refs/remotes/origin/*' '+refs/tags/*:refs/tags/*' || return 1
+	fi
+	git -C "$dir" -c advice.detachedHead=false checkout -q "$COMMIT_WANTED" 2>/dev/null
+}
+
+# fetch_git: the release's tag, or --commit, from --repo, in a clone of its
+# own (a new repository or commit is a new clone); the checkout must be the
+# pinned commit, or exactly the commit asked for.
 fetch_git() {
-	local dir=$WORK/src/$VERSION-git head
+	local key dir head
+	key=$(printf '%s %s' "$REPO" "${COMMIT_WANTED:-$TAG}" | sha256sum | cut -c1-12)
+	dir=$WORK/src/$VERSION-git-$key
 	if [[ ! -d $dir/.git ]]; then
 		command -v git >/dev/null || die "git is not installed"
-		say "cloning $REPO tag $TAG"
 		rm -rf "$dir"
-		git clone --quiet --depth 1 --branch "$TAG" "$REPO" "$dir" ||
-			die "git clone of tag $TAG from $REPO failed"
+		if [[ -z $COMMIT_WANTED ]]; then
+			say "cloning $REPO tag $TAG"
+			git clone --quiet --depth 1 --branch "$TAG" "$REPO" "$dir" ||
+				{ rm -rf "$dir"; die "git clone of tag $TAG from $REPO failed"; }
+		else
+			say "fetching commit $COMMIT_WANTED from $REPO"
+			fetch_commit "$dir" ||
+				{ rm -rf "$dir"; die "commit $COMMIT_WANTED is not in $REPO (driverCommit must name a commit of driverRepo)"; }
+		fi
 	fi
 	head=$(git -C "$dir" rev-parse HEAD)
-	commit_matches "$head" ||
-		die "$REPO tag $TAG is commit $head, but $VERSION is pinned to $PINNED: refusing to build"
+	if [[ -n $COMMIT_WANTED ]]; then
+		[[ $head == "$COMMIT_WANTED" ]] || die "$REPO checked out as $head, not the commit $COMMIT_WANTED asked for: refusing to build"
+	else
+		commit_matches "$head" ||
+			die "$REPO tag $TAG is commit $head, but $VERSION is pinned to $PINNED: refusing to build"
+	fi
 	COMMIT=$head SRC=$dir SOURCE_ID="git:$REPO"
 }
 

@@ -12,6 +12,9 @@ import (
 type RunnerArgs struct {
 	Address    pulumi.StringInput
 	PrivateKey pulumi.StringInput
+	// User logs in (the distribution's AMI user: ec2-user on AL2023);
+	// the provider would default to root.
+	User string
 	// Instance owns every step: when it is deleted the steps go with it
 	// without running their Delete, so destroy never waits on a dead host.
 	Instance pulumi.Resource
@@ -19,9 +22,6 @@ type RunnerArgs struct {
 	// attachment); the readiness step waits for it, and so every step.
 	DependsOn []pulumi.Resource
 }
-
-// User is the Amazon Linux 2023 login user (the provider defaults to root).
-const User = "ec2-user"
 
 // ReadinessTimeout is how long a booting instance may take (sshd, then cloud-init).
 const ReadinessTimeout = 15 * time.Minute
@@ -60,6 +60,9 @@ func (r *StepRun) Field(key string) pulumi.StringOutput {
 // NewRunner declares the readiness step every later step depends on; opts
 // apply to the runner component.
 func NewRunner(ctx *pulumi.Context, name string, args RunnerArgs, opts ...pulumi.ResourceOption) (*Runner, error) {
+	if args.User == "" {
+		return nil, fmt.Errorf("remote runner %s: no login user", name)
+	}
 	r := &Runner{ctx: ctx, args: args}
 	// The Go type was remote.Host: existing stacks keep their steps.
 	opts = append(opts, pulumi.Aliases([]pulumi.Alias{{Type: pulumi.String("enalab:remote:Host")}}))
@@ -96,7 +99,7 @@ func (r *Runner) Run(s Step, opts ...pulumi.ResourceOption) (*StepRun, error) {
 func (r *Runner) connection(dialErrorLimit int) cmd.ConnectionArgs {
 	return cmd.ConnectionArgs{
 		Host:           r.args.Address,
-		User:           pulumi.String(User),
+		User:           pulumi.String(r.args.User),
 		PrivateKey:     r.args.PrivateKey,
 		DialErrorLimit: pulumi.Int(dialErrorLimit),
 		PerDialTimeout: pulumi.Int(15),

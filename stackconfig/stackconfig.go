@@ -17,6 +17,7 @@ import (
 // Config keys, as written in Pulumi.yaml (project namespace).
 const (
 	KeyInstanceType         = "instanceType"
+	KeyDistro               = "distro"
 	KeySSHCidr              = "sshCidr"
 	KeyAllowSSHFromAnywhere = "allowSshFromAnywhere"
 	KeyVpcCidr              = "vpcCidr"
@@ -24,6 +25,8 @@ const (
 	KeySpot                 = "spot"
 	KeyTTLHours             = "ttlHours"
 	KeyDriverVersion        = "driverVersion"
+	KeyDriverRepo           = "driverRepo"
+	KeyDriverCommit         = "driverCommit"
 	KeyDriverParams         = "driverParams"
 	KeyMinThroughputRatio   = "minThroughputRatio"
 )
@@ -34,6 +37,7 @@ const AutoSSHCidr = "auto"
 // Defaults are the values used when a key is unset; Pulumi.yaml must agree.
 var Defaults = map[string]string{
 	KeyInstanceType:         "c6i.large",
+	KeyDistro:               "al2023",
 	KeySSHCidr:              AutoSSHCidr,
 	KeyAllowSSHFromAnywhere: "false",
 	KeyVpcCidr:              "10.42.0.0/16",
@@ -41,9 +45,14 @@ var Defaults = map[string]string{
 	KeySpot:                 "false",
 	KeyTTLHours:             "4",
 	KeyDriverVersion:        "2.15.0",
+	KeyDriverRepo:           UpstreamRepo,
+	KeyDriverCommit:         "",
 	KeyDriverParams:         "",
 	KeyMinThroughputRatio:   "0.9",
 }
+
+// UpstreamRepo is where amzn-drivers lives.
+const UpstreamRepo = "https://github.com/amzn/amzn-drivers.git"
 
 // MaxTTLHours bounds the safety TTL: a lab is for hours, not weeks.
 const MaxTTLHours = 168
@@ -51,6 +60,7 @@ const MaxTTLHours = 168
 // Settings is the validated configuration of one stack.
 type Settings struct {
 	InstanceType         string
+	Distro               string // al2023 or debian-12
 	SSHCidr              netip.Prefix
 	AllowSSHFromAnywhere bool
 	VpcCidr              netip.Prefix
@@ -59,8 +69,12 @@ type Settings struct {
 	Spot                 bool
 	TTLHours             int
 	DriverVersion        string
-	DriverParams         []DriverParam
-	MinThroughputRatio   float64
+	// DriverRepo and DriverCommit: the git source of the driver; an empty
+	// commit means the release's tag, checked against its pinned commit.
+	DriverRepo         string
+	DriverCommit       string
+	DriverParams       []DriverParam
+	MinThroughputRatio float64
 }
 
 // DriverParam is one `key=value` module parameter for ena_custom.
@@ -88,6 +102,8 @@ type Hooks struct {
 	CheckDriver    func(version string) error
 	// KnownParams lists the module parameters ena_custom accepts.
 	KnownParams []string
+	// KnownDistros lists the host distributions the lab runs on.
+	KnownDistros []string
 }
 
 // Parse reads every key through get, applies defaults and validates.
@@ -104,6 +120,10 @@ func Parse(get Getter, hooks Hooks) (Settings, error) {
 	s.InstanceType = val(KeyInstanceType)
 	if !instanceTypeRe.MatchString(s.InstanceType) {
 		return s, invalid(KeyInstanceType, s.InstanceType, "expected an EC2 instance type such as c6i.large")
+	}
+	s.Distro = val(KeyDistro)
+	if hooks.KnownDistros != nil && !contains(hooks.KnownDistros, s.Distro) {
+		return s, invalid(KeyDistro, s.Distro, "expected one of "+strings.Join(hooks.KnownDistros, ", "))
 	}
 	if s.AllowSSHFromAnywhere, err = parseBool(KeyAllowSSHFromAnywhere, val(KeyAllowSSHFromAnywhere)); err != nil {
 		return s, err
@@ -132,6 +152,14 @@ func Parse(get Getter, hooks Hooks) (Settings, error) {
 			return s, invalid(KeyDriverVersion, s.DriverVersion, err.Error())
 		}
 	}
+	s.DriverRepo = val(KeyDriverRepo)
+	if !gitURLRe.MatchString(s.DriverRepo) {
+		return s, invalid(KeyDriverRepo, s.DriverRepo, "expected a git URL: https://, ssh://, git://, file:// or git@host:path")
+	}
+	s.DriverCommit = val(KeyDriverCommit)
+	if s.DriverCommit != "" && !commitRe.MatchString(s.DriverCommit) {
+		return s, invalid(KeyDriverCommit, s.DriverCommit, "expected empty (the release's pinned commit) or a full 40-digit commit id")
+	}
 	if s.DriverParams, err = parseDriverParams(val(KeyDriverParams), hooks.KnownParams); err != nil {
 		return s, err
 	}
@@ -147,7 +175,10 @@ var (
 	instanceTypeRe = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9-]+$`)
 	amiRe          = regexp.MustCompile(`^ami-[0-9a-f]{8}([0-9a-f]{9})?$`)
 	paramKeyRe     = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
-	paramValueRe   = regexp.MustCompile(`^[A-Za-z0-9_.,:-]+$`)
+	// What kmod/build.sh accepts as --repo.
+	gitURLRe     = regexp.MustCompile(`^(https://|ssh://|git://|file://|git@)[A-Za-z0-9._~:/@+-]+$`)
+	commitRe     = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	paramValueRe = regexp.MustCompile(`^[A-Za-z0-9_.,:-]+$`)
 )
 
 func invalid(key, value, why string) error {

@@ -66,16 +66,18 @@ select_stack() {
 }
 
 # ssh_host: the private key lives only in the stack state; put it in a
-# private file and log in as the AL2023 user.
+# private file and log in as the distribution's user.
 ssh_host() {
-	local stack ip key
+	local stack ip key user
 	stack=$(pulumi stack --show-name)
+	user=$(pulumi stack output sshUser 2>/dev/null || echo ec2-user)
+	[[ $user =~ ^[a-z_][a-z0-9_-]*$ ]] || die "stack $stack's sshUser '$user' is not a user name"
 	ip=$(pulumi stack output publicIp 2>/dev/null) || die "stack $stack has no publicIp output: run make up first"
 	[[ $ip =~ ^[0-9]+(\.[0-9]+){3}$ ]] || die "stack $stack's publicIp '$ip' is not an IPv4 address"
 	key=$HOME/.ssh/ena-lab-$stack
 	mkdir -p "$HOME/.ssh"
 	(umask 077 && pulumi stack output --show-secrets privateKey >"$key")
-	exec ssh -i "$key" -o IdentitiesOnly=yes "ec2-user@$ip" "$@"
+	exec ssh -i "$key" -o IdentitiesOnly=yes "$user@$ip" "$@"
 }
 
 # recover: EC2 terminated the host (the safety TTL, a spot interruption).

@@ -189,6 +189,30 @@ check_git_am() {
 	done
 }
 
+# A fork at a commit (driverRepo, driverCommit): the commit of the git
+# repository check_git_am made from the 2.15.0 release, before the series.
+check_fork_at_commit() {
+	local repo=file://$TMP/am-2.15.0 base
+	base=$(git -C "$TMP/am-2.15.0" rev-parse HEAD~"$(grep -cv '^#' "$KMOD/patches/series")")
+	local m=$TMP/fork.json
+	if "$KMOD/build.sh" --version 2.15.0 --source git --repo "$repo" --commit "$base" --kernel-build "$KBUILD" \
+		--work "$CACHE/work" --install "$TMP/inst-fork" >"$m" 2>"$TMP/fork.err"; then
+		expect builds-a-fork-at-a-commit "manifest $(cat "$m")" test "$(json upstreamCommit "$m")|$(json source "$m")|$(json moduleVersion "$m")" \
+			= "$base|git:$repo|2.15.0g-custom.$SHORT"
+	else
+		fail builds-a-fork-at-a-commit "$(tail -n 3 "$TMP/fork.err")"
+	fi
+	expect_failure refuses-a-commit-the-fork-lacks "commit 0{39}1 is not in $repo" \
+		"$KMOD/build.sh" --version 2.15.0 --source git --repo "$repo" --commit 0000000000000000000000000000000000000001 \
+		--kernel-build "$KBUILD" --work "$TMP/work" --install "$TMP/inst"
+	expect_failure refuses-a-short-commit-id "--commit 'abc123' is not a 40-digit commit id" \
+		"$KMOD/build.sh" --version 2.15.0 --source git --repo "$repo" --commit abc123 --kernel-build "$KBUILD" \
+		--work "$TMP/work" --install "$TMP/inst"
+	expect_failure refuses-a-repo-that-is-no-url "--repo 'x; rm -rf /' is not a git URL" \
+		"$KMOD/build.sh" --version 2.15.0 --source git --repo 'x; rm -rf /' --kernel-build "$KBUILD" \
+		--work "$TMP/work" --install "$TMP/inst"
+}
+
 # The harness itself: passes a good script, fails on FAIL, exit, missing
 # DONE and timeout (vmtest/test/selftest.sh), before we trust its verdicts.
 check_vmtest_harness() {
@@ -227,6 +251,7 @@ main() {
 	check_reworded_series
 	check_refusals
 	check_git_am
+	check_fork_at_commit
 	check_vmtest_harness
 	check_vm
 	check_autoload

@@ -5,7 +5,8 @@
 # input ENA_LAB_KMOD_DIR required  directory holding kmod/build.sh, versions and patches/
 # input ENA_LAB_DRIVER_VERSION required  amzn-drivers release, e.g. 2.15.0
 # input ENA_LAB_KERNEL_RELEASE optional  the kernel the lab was checked on; must be the running one
-# input ENA_LAB_REPO optional(https://github.com/amzn/amzn-drivers.git)  upstream git repository
+# input ENA_LAB_REPO optional(https://github.com/amzn/amzn-drivers.git)  git repository of the driver (a fork)
+# input ENA_LAB_COMMIT optional  commit to build (40 hex digits); empty: the release's pinned tag
 set -euo pipefail
 STEP=${STEP:-build}
 # shellcheck source=lib.sh
@@ -23,7 +24,7 @@ main() {
 	local manifest
 	# build.sh prints one progress line per phase on stderr and the manifest on stdout.
 	manifest=$(bash "$ENA_LAB_KMOD_DIR/build.sh" --version "$ENA_LAB_DRIVER_VERSION" --source git \
-		--repo "${ENA_LAB_REPO:-https://github.com/amzn/amzn-drivers.git}" \
+		--repo "${ENA_LAB_REPO:-https://github.com/amzn/amzn-drivers.git}" ${ENA_LAB_COMMIT:+--commit "$ENA_LAB_COMMIT"} \
 		--work "$STATE_DIR/build" --install /opt/ena-lab/modules 2> >(tee -a "$LOG" >&2)) ||
 		die "the driver build failed (log: $LOG, compiler output: $STATE_DIR/build/build.log)"
 	jq -c --arg log "$LOG" --arg buildlog "$STATE_DIR/build/build.log" '. + {log: $log, buildLog: $buildlog}' <<<"$manifest"

@@ -1,42 +1,84 @@
 #!/usr/bin/env bash
-# Install what the build and the validation need on Amazon Linux 2023, only
-# what is missing: the running kernel's headers (kernel-devel), the compiler,
-# git, iperf3, ethtool, jq, diffutils (cmp) and friends.
+# Install what the build and the validation need, only what is missing: the
+# running kernel's headers, the compiler, git, iperf3, ethtool, jq, diffutils
+# (cmp) and friends. Amazon Linux 2023 (rpm, dnf, kernel-devel) or Debian 12
+# (dpkg, apt-get, linux-headers); the host must be the distribution asked for.
+# input ENA_LAB_DISTRO optional(al2023)  al2023 or debian-12
+# input ENA_LAB_OS_RELEASE optional(/etc/os-release)  what the host says it is (tests point it elsewhere)
 # input ENA_LAB_MODULES_DIR optional(/lib/modules)  where kernel build trees are linked
 set -euo pipefail
 STEP=${STEP:-prereqs}
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PACKAGES=(gcc make git tar gzip kmod elfutils-libelf-devel iperf3 ethtool pciutils iproute iputils jq diffutils)
+AL2023_PACKAGES=(gcc make git tar gzip kmod elfutils-libelf-devel iperf3 ethtool pciutils iproute iputils jq diffutils)
+DEBIAN_PACKAGES=(gcc make git tar gzip kmod libelf-dev iperf3 ethtool pciutils iproute2 iputils-ping jq diffutils)
+DISTRO=${ENA_LAB_DISTRO:-al2023}
+OS_RELEASE=${ENA_LAB_OS_RELEASE:-/etc/os-release}
 MODULES_DIR=${ENA_LAB_MODULES_DIR:-/lib/modules}
 
-main() {
-	local kernel kdev missing=() p changed=false
-	init_step
-	if ! command -v rpm >/dev/null || ! command -v dnf >/dev/null; then
-		die "rpm and dnf are required (is this Amazon Linux 2023?)"
+# check_os: the host is the distribution the stack says, by os-release.
+check_os() {
+	local id version pretty want
+	[[ -r $OS_RELEASE ]] || die "input ENA_LAB_OS_RELEASE='$OS_RELEASE' is not readable"
+	id=$(sed -n 's/^ID="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$OS_RELEASE")
+	version=$(sed -n 's/^VERSION_ID="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$OS_RELEASE")
+	pretty=$(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$OS_RELEASE")
+	case $DISTRO in
+	al2023) want="amzn 2023" ;;
+	debian-12) want="debian 12" ;;
+	*) die "input ENA_LAB_DISTRO='$DISTRO' is neither al2023 nor debian-12" ;;
+	esac
+	[[ "$id $version" == "$want" ]] ||
+		die "this host is ${pretty:-$id $version}, but the stack's distro is $DISTRO: set distro to match the AMI"
+}
+
+# The distribution's package tools: is_installed PKG, install PKG..., and
+# the header package of a kernel.
+al2023_installed() { rpm -q "$1" >/dev/null 2>&1; }
+al2023_install() {
+	dnf -y -q install "$@" >>"$LOG" 2>&1 && return 0
+	if [[ " $* " == *" $KDEV "* ]] && ! dnf -q list --showduplicates "$KDEV" >>"$LOG" 2>&1; then
+		die "$KDEV is not available: the repositories no longer carry headers for the running kernel $KERNEL. Update the kernel (dnf upgrade kernel) and reboot, or use a newer AMI"
 	fi
-	kernel=$(uname -r)
-	kdev=kernel-devel-$kernel
-	for p in "$kdev" "${PACKAGES[@]}"; do
-		rpm -q "$p" >/dev/null 2>&1 || missing+=("$p")
+	die "dnf install $* failed (log: $LOG)"
+}
+debian_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+debian_install() {
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get -y -q install --no-install-recommends "$@" >>"$LOG" 2>&1 && return 0
+	# A new AMI's package lists are old: refresh them once.
+	apt-get -q update >>"$LOG" 2>&1 || die "apt-get update failed (log: $LOG)"
+	apt-get -y -q install --no-install-recommends "$@" >>"$LOG" 2>&1 && return 0
+	if [[ " $* " == *" $KDEV "* ]] && ! apt-cache show "$KDEV" >>"$LOG" 2>&1; then
+		die "$KDEV is not available: Debian no longer carries headers for the running kernel $KERNEL. Upgrade the kernel (apt-get upgrade) and reboot, or use a newer AMI"
+	fi
+	die "apt-get install $* failed (log: $LOG)"
+}
+
+main() {
+	local missing=() p changed=false packages tools
+	init_step
+	check_os
+	KERNEL=$(uname -r)
+	case $DISTRO in
+	al2023) KDEV=kernel-devel-$KERNEL packages=("${AL2023_PACKAGES[@]}") tools=(rpm dnf) ;;
+	debian-12) KDEV=linux-headers-$KERNEL packages=("${DEBIAN_PACKAGES[@]}") tools=(dpkg-query apt-get) ;;
+	esac
+	for p in "${tools[@]}"; do command -v "$p" >/dev/null || die "$p is required on $DISTRO, and missing"; done
+	for p in "$KDEV" "${packages[@]}"; do
+		"${DISTRO%%-*}_installed" "$p" || missing+=("$p")
 	done
 	if ((${#missing[@]} == 0)); then
-		say "all ${#PACKAGES[@]} packages and $kdev present: nothing to do"
+		say "all ${#packages[@]} packages and $KDEV present: nothing to do"
 	else
 		say "installing ${missing[*]}"
-		if ! dnf -y -q install "${missing[@]}" >>"$LOG" 2>&1; then
-			if [[ " ${missing[*]} " == *" $kdev "* ]] && ! dnf -q list --showduplicates "$kdev" >>"$LOG" 2>&1; then
-				die "$kdev is not available: the repositories no longer carry headers for the running kernel $kernel. Update the kernel (dnf upgrade kernel) and reboot, or use a newer AMI"
-			fi
-			die "dnf install ${missing[*]} failed (log: $LOG)"
-		fi
+		"${DISTRO%%-*}_install" "${missing[@]}"
 		changed=true
 	fi
-	[[ -f $MODULES_DIR/$kernel/build/Makefile ]] ||
-		die "$kdev is installed but $MODULES_DIR/$kernel/build has no Makefile"
-	printf '{"kernel":%s,"installed":[%s],"changed":%s,"log":%s}\n' "$(json_str "$kernel")" \
+	[[ -f $MODULES_DIR/$KERNEL/build/Makefile ]] ||
+		die "$KDEV is installed but $MODULES_DIR/$KERNEL/build has no Makefile"
+	printf '{"distro":%s,"kernel":%s,"installed":[%s],"changed":%s,"log":%s}\n' "$(json_str "$DISTRO")" "$(json_str "$KERNEL")" \
 		"$(for p in "${missing[@]}"; do printf '%s,' "$(json_str "$p")"; done | sed 's/,$//')" "$changed" "$(json_str "$LOG")"
 }
 

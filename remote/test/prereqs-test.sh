@@ -32,19 +32,45 @@ case "$*" in
 	for p in "$@"; do case $p in kernel-devel-*) mkdir -p "$FAKE/modules/${p#kernel-devel-}/build" && touch "$FAKE/modules/${p#kernel-devel-}/build/Makefile" ;; esac; done ;;
 esac
 EOS
+# Debian's tools, the same way: dpkg-query answers from the list, apt-get
+# installs from the repository list (or fails like the real one).
+cat >"$TMP/bin/dpkg-query" <<'EOS'
+#!/bin/sh
+pkg=$(eval echo "\${$#}")
+grep -qx "$pkg" "$FAKE/installed" && echo "install ok installed"
+EOS
+cat >"$TMP/bin/apt-get" <<'EOS'
+#!/bin/sh
+echo "apt-get $*" >>"$FAKE/dnf.calls"
+case "$*" in
+*update*) exit 0 ;;
+*install*)
+	shift 4
+	for p in "$@"; do grep -qx "$p" "$FAKE/repo" || { echo "E: Unable to locate package $p" >&2; exit 100; }; done
+	for p in "$@"; do echo "$p" >>"$FAKE/installed"; done
+	for p in "$@"; do case $p in linux-headers-*) mkdir -p "$FAKE/modules/${p#linux-headers-}/build" && touch "$FAKE/modules/${p#linux-headers-}/build/Makefile" ;; esac; done ;;
+esac
+EOS
+cat >"$TMP/bin/apt-cache" <<'EOS'
+#!/bin/sh
+grep -qx "$2" "$FAKE/repo"
+EOS
 chmod +x "$TMP/bin/"*
 
-# scenario NAME REPO-PACKAGES INSTALLED-PACKAGES: a fresh fake host.
+# scenario NAME REPO-PACKAGES INSTALLED-PACKAGES [OS]: a fresh fake host
+# (OS: amzn 2023 unless given, as its os-release says).
 scenario() {
 	export FAKE=$TMP/$1
 	mkdir -p "$FAKE"
 	tr ' ' '\n' <<<"$2" >"$FAKE/repo"
 	tr ' ' '\n' <<<"$3" >"$FAKE/installed"
 	: >"$FAKE/dnf.calls"
+	read -r id version <<<"${4:-amzn 2023}"
+	printf 'NAME="fake"\nID=%s\nVERSION_ID="%s"\nPRETTY_NAME="%s %s"\n' "$id" "$version" "$id" "$version" >"$FAKE/os-release"
 }
 prereqs() {
 	PATH=$TMP/bin:$PATH ENA_LAB_STATE_DIR=$FAKE/state ENA_LAB_LOG_DIR=$FAKE/log ENA_LAB_MODULES_DIR=$FAKE/modules \
-		bash "$SCRIPT" >"$FAKE/out" 2>"$FAKE/err"
+		ENA_LAB_OS_RELEASE=$FAKE/os-release env "$@" bash "$SCRIPT" >"$FAKE/out" 2>"$FAKE/err"
 }
 
 all="gcc make git tar gzip kmod elfutils-libelf-devel iperf3 ethtool pciutils iproute iputils jq diffutils"
@@ -69,6 +95,31 @@ elif grep -q "kernel-devel-$KERNEL is not available.*running kernel $KERNEL" "$F
 	pass missing-kernel-devel-names-the-kernel
 else
 	fail missing-kernel-devel-names-the-kernel "$(cat "$FAKE/err")"
+fi
+
+# Debian 12: dpkg and apt-get, linux-headers of the running kernel.
+deb="gcc make git tar gzip kmod libelf-dev iperf3 ethtool pciutils iproute2 iputils-ping jq diffutils"
+scenario debian "$deb linux-headers-$KERNEL" "gcc make tar gzip kmod iproute2" "debian 12"
+if prereqs ENA_LAB_DISTRO=debian-12 &&
+	grep -qx "apt-get -y -q install --no-install-recommends linux-headers-$KERNEL git libelf-dev iperf3 ethtool pciutils iputils-ping jq diffutils" "$FAKE/dnf.calls" &&
+	jq -e '.distro == "debian-12" and .changed' "$FAKE/out" >/dev/null; then
+	pass debian-installs-only-what-is-missing
+else
+	fail debian-installs-only-what-is-missing "$(cat "$FAKE/dnf.calls" "$FAKE/err" "$FAKE/out")"
+fi
+# The twin's root filesystem carries everything and has no mirror: nothing is asked of apt.
+scenario debian-complete "" "$deb linux-headers-$KERNEL" "debian 12"
+mkdir -p "$FAKE/modules/$KERNEL/build" && touch "$FAKE/modules/$KERNEL/build/Makefile"
+if prereqs ENA_LAB_DISTRO=debian-12 && [[ ! -s $FAKE/dnf.calls ]] && jq -e '.changed == false' "$FAKE/out" >/dev/null; then
+	pass debian-with-everything-changes-nothing
+else
+	fail debian-with-everything-changes-nothing "$(cat "$FAKE/dnf.calls" "$FAKE/err")"
+fi
+scenario mismatch "" "" "debian 12"
+if ! prereqs ENA_LAB_DISTRO=al2023 && grep -q "this host is debian 12, but the stack's distro is al2023" "$FAKE/err" && [[ ! -s $FAKE/dnf.calls ]]; then
+	pass refuses-another-distro
+else
+	fail refuses-another-distro "$(cat "$FAKE/err")"
 fi
 
 # build-driver.sh: the host build refuses a kernel other than the checked one,

@@ -26,6 +26,7 @@ case "$1 ${2:-}" in
 "stack output")
 	case "$3" in
 	publicIp) echo 198.51.100.10 ;;
+	sshUser) cat "$FAKE/sshuser" 2>/dev/null || echo ec2-user ;;
 	--show-secrets) echo "-----BEGIN OPENSSH PRIVATE KEY-----" ;;
 	esac ;;
 esac
@@ -70,6 +71,16 @@ if lab && grep -q "^ssh -i $TMP/home/.ssh/ena-lab-alice -o IdentitiesOnly=yes ec
 else
 	fail ssh-writes-a-private-key-and-logs-in "$(cat "$TMP/calls" "$TMP/err")"
 fi
+# A Debian 12 lab logs in as its AMI's user, the stack's sshUser output.
+echo admin >"$TMP/sshuser"
+: >"$TMP/calls"
+ARGS=(ssh)
+if lab && grep -q "^ssh -i $TMP/home/.ssh/ena-lab-alice -o IdentitiesOnly=yes admin@198.51.100.10" "$TMP/calls"; then
+	pass ssh-logs-in-as-the-distributions-user
+else
+	fail ssh-logs-in-as-the-distributions-user "$(cat "$TMP/calls" "$TMP/err")"
+fi
+rm -f "$TMP/sshuser"
 ARGS=(frobnicate)
 if ! lab && grep -q "got 'frobnicate'" "$TMP/err"; then pass refuses-unknown-action; else fail refuses-unknown-action "$(cat "$TMP/err")"; fi
 rm -f "$TMP/selected"
