@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 SHELL_SCRIPTS = $(shell find . -path ./.cache -prune -o -path ./rust/target -prune -o -name '*.sh' -print) infra/hostfiles/ena-lab-ttl
 
-.PHONY: up preview destroy outputs ssh recover test test-go test-shell test-kmod test-remote test-rust test-qemu bench
+.PHONY: up preview destroy outputs ssh recover test test-go test-engine test-shell test-kmod test-remote test-rust test-qemu bench
 
 up:
 	tools/lab.sh up
@@ -20,7 +20,7 @@ recover:
 	tools/lab.sh recover
 
 # Every test. Each part installs what it needs (apt packages, Go modules, crates).
-test: test-go test-shell test-kmod test-remote test-rust test-qemu
+test: test-go test-engine test-shell test-kmod test-remote test-rust test-qemu
 	@echo "make test: every suite passed"
 
 test-go:
@@ -29,6 +29,11 @@ test-go:
 	  if [[ -n "$$unformatted" ]]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
 	go test ./...
+
+test-engine:
+	@echo "== engine: the program through the real Pulumi CLI (built from the module proxy), providers stood in"
+	go vet -tags engine .
+	root=$$(twin/cli/build.sh) && ENA_LAB_PULUMI_ROOT=$$root go test -tags engine -run TestEngine -count=1 .
 
 test-shell:
 	@echo "== shellcheck, and tools/lab.sh (make up/destroy/ssh) against a stand-in pulumi"

@@ -1,0 +1,280 @@
+//go:build engine
+
+package main
+
+// The program through the real Pulumi engine: the CLI built from the Go
+// module proxy (twin/cli/build.sh; ENA_LAB_PULUMI_ROOT says where), the
+// program run inline by the Automation API (no language host), a local file
+// backend with a passphrase as `make up` uses, and the three providers
+// served in-process by thin stand-ins (twin/standin). What the mocks cannot
+// show is shown here: the plan the engine makes of a change to a running
+// lab, and the order it deletes in.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+
+	"github.com/enalab/enalab/twin/standin"
+)
+
+// engineLab is one stack on the real engine, with its stand-ins.
+type engineLab struct {
+	t     *testing.T
+	stack auto.Stack
+	aws   *standin.AWS
+}
+
+var twin = standin.Twin{
+	PublicIP: "198.51.100.10", PrivateIP: "10.42.0.10",
+	SecondaryMAC: "0a:1b:2c:3d:4e:5f", SecondaryIP: "10.42.0.20",
+	Zones: []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}, LocalZones: []string{"eu-west-1-lax-1a"},
+	Types: map[string]standin.InstanceType{
+		"c6i.large":  {Hypervisor: "nitro", EnaSupport: "required", MaxInterfaces: 3, Architectures: []string{"x86_64"}},
+		"c6i.xlarge": {Hypervisor: "nitro", EnaSupport: "required", MaxInterfaces: 4, Architectures: []string{"x86_64"}},
+	},
+	AMI: "ami-0123456789abcdef0",
+}
+
+func newEngineLab(t *testing.T, stackName string) *engineLab {
+	t.Helper()
+	root := os.Getenv("ENA_LAB_PULUMI_ROOT")
+	if root == "" {
+		t.Fatal("ENA_LAB_PULUMI_ROOT is not set: run the engine tests through make test-engine, which builds the CLI")
+	}
+	l := &engineLab{t: t, aws: standin.NewAWS(twin)}
+	var debug []string
+	for name, s := range map[string]*standin.Server{"aws": l.aws.Server, "tls": standin.NewTLS(), "command": standin.NewCommand().Server} {
+		port, stop, err := s.Serve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(stop)
+		debug = append(debug, fmt.Sprintf("%s:%d", name, port))
+	}
+	cli, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root})
+	if err != nil {
+		t.Fatalf("the Pulumi CLI at %s: %v", root, err)
+	}
+	project, err := workspace.LoadProject("Pulumi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	env := map[string]string{
+		"PULUMI_BACKEND_URL":                          "file://" + filepath.Join(dir, "state"),
+		"PULUMI_CONFIG_PASSPHRASE":                    "engine-test",
+		"PULUMI_HOME":                                 filepath.Join(dir, "home"),
+		"PULUMI_DEBUG_PROVIDERS":                      strings.Join(debug, ","),
+		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
+		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "state"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	l.stack, err = auto.UpsertStackInlineSource(ctx, stackName, "ena-lab", program,
+		auto.Pulumi(cli), auto.Project(*project), auto.EnvVars(env), auto.WorkDir(dir))
+	if err != nil {
+		t.Fatalf("stack %s: %v", stackName, err)
+	}
+	l.config(map[string]string{"aws:region": "eu-west-1", "ena-lab:sshCidr": "198.51.100.7/32"})
+	return l
+}
+
+func (l *engineLab) config(kv map[string]string) {
+	l.t.Helper()
+	for k, v := range kv {
+		if err := l.stack.SetConfig(context.Background(), k, auto.ConfigValue{Value: v}); err != nil {
+			l.t.Fatalf("config %s: %v", k, err)
+		}
+	}
+}
+
+// step is one resource step of a plan, as the engine announced it.
+type step struct{ Op, Type, URN string }
+
+func (l *engineLab) preview() ([]step, error) {
+	l.t.Helper()
+	ch := make(chan events.EngineEvent)
+	var steps []step
+	done := make(chan struct{})
+	go func() {
+		for e := range ch {
+			if e.ResourcePreEvent != nil {
+				m := e.ResourcePreEvent.Metadata
+				steps = append(steps, step{string(m.Op), m.Type, m.URN})
+			}
+		}
+		close(done)
+	}()
+	_, err := l.stack.Preview(context.Background(), optpreview.EventStreams(ch))
+	<-done
+	return steps, err
+}
+
+// upInfra creates everything but the host steps, which need a host.
+func (l *engineLab) upInfra() {
+	l.t.Helper()
+	plan, err := l.preview()
+	if err != nil {
+		l.t.Fatalf("preview of a new stack: %v", err)
+	}
+	var targets []string
+	for _, s := range plan {
+		if !strings.HasPrefix(s.Type, "command:") && s.Type != "pulumi:pulumi:Stack" {
+			targets = append(targets, s.URN)
+		}
+	}
+	if _, err := l.stack.Up(context.Background(), optup.Target(targets)); err != nil {
+		l.t.Fatalf("up of the AWS side: %v", err)
+	}
+}
+
+// ops is what the plan does to one resource, by name, in order.
+func ops(plan []step, name string) []string {
+	var out []string
+	for _, s := range plan {
+		if strings.HasSuffix(s.URN, "::"+name) {
+			out = append(out, s.Op)
+		}
+	}
+	return out
+}
+
+func TestEngineAcceptsTheProjectAndPlansTheWholeLab(t *testing.T) {
+	l := newEngineLab(t, "alice")
+	plan, err := l.preview()
+	if err != nil {
+		t.Fatalf("the real engine refuses the lab: %v", err)
+	}
+	want := map[string]int{"aws:ec2/instance:Instance": 1, "aws:ec2/networkInterfaceAttachment:NetworkInterfaceAttachment": 1,
+		"command:remote:Command": 8, "enalab:remote:Runner": 1, "tls:index/privateKey:PrivateKey": 1}
+	got := map[string]int{}
+	for _, s := range plan {
+		if s.Op != "create" {
+			t.Errorf("a new stack plans %s for %s", s.Op, s.URN)
+		}
+		got[s.Type]++
+	}
+	for typ, n := range want {
+		if got[typ] != n {
+			t.Errorf("plan creates %d %s, want %d", got[typ], typ, n)
+		}
+	}
+	if got["aws:ec2/subnet:Subnet"] != 1 {
+		t.Errorf("no subnet in the plan: %v", got)
+	}
+}
+
+func TestEngineReplacesTheInstanceForANewTypeAndDetachesFirst(t *testing.T) {
+	l := newEngineLab(t, "dev")
+	l.upInfra()
+	l.config(map[string]string{"ena-lab:instanceType": "c6i.xlarge"})
+	plan, err := l.preview()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, att := ops(plan, "lab-instance"), ops(plan, "lab-eni-attachment")
+	if strings.Join(inst, ",") != "create-replacement,replace,delete-replaced" {
+		t.Errorf("a new instance type: instance steps %v, want a replacement created before the old is deleted", inst)
+	}
+	if strings.Join(att, ",") != "delete-replaced,replace,create-replacement" {
+		t.Errorf("the attachment steps %v: the ENI must be detached before it is attached to the new instance", att)
+	}
+	if s := ops(plan, "lab-subnet"); strings.Join(s, ",") != "same" {
+		t.Errorf("the subnet %v: a type change must not touch the network", s)
+	}
+}
+
+func TestEngineReplacesTheInstanceForSpot(t *testing.T) {
+	l := newEngineLab(t, "dev")
+	l.config(map[string]string{"ena-lab:spot": "true"})
+	l.upInfra()
+	l.config(map[string]string{"ena-lab:spot": "false"})
+	plan, err := l.preview()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inst := ops(plan, "lab-instance"); len(inst) == 0 || inst[0] != "create-replacement" {
+		t.Errorf("spot true -> false: instance steps %v; without the trigger EC2 shows no diff at all", inst)
+	}
+}
+
+func TestEngineKeepsTheZoneWhenTheOfferingChanges(t *testing.T) {
+	l := newEngineLab(t, "dev")
+	l.aws.Offer("eu-west-1b", "eu-west-1c")
+	l.upInfra()
+	l.aws.Offer("eu-west-1a", "eu-west-1b", "eu-west-1c") // the first zone by name is now another
+	plan, err := l.preview()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"lab-subnet", "lab-instance", "lab-eni"} {
+		if s := ops(plan, name); strings.Join(s, ",") != "same" {
+			t.Errorf("%s: %v after the offering changed; the lab's zone is fixed once chosen", name, s)
+		}
+	}
+}
+
+func TestEngineGivesANewVPCANewGateway(t *testing.T) {
+	l := newEngineLab(t, "dev")
+	l.upInfra()
+	l.config(map[string]string{"ena-lab:vpcCidr": "10.43.0.0/16"})
+	plan, err := l.preview()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if igw := ops(plan, "lab-igw"); len(igw) == 0 || igw[0] != "create-replacement" {
+		t.Errorf("internet gateway steps %v for a new VPC: moving it in place is refused while the old host has a public IP", igw)
+	}
+}
+
+func TestEngineDestroysTheInstanceBeforeTheENIAndNeverDetachesIt(t *testing.T) {
+	l := newEngineLab(t, "dev")
+	l.upInfra()
+	before := len(l.aws.Calls())
+	if _, err := l.stack.Destroy(context.Background(), optdestroy.Remove()); err != nil {
+		t.Fatalf("destroy: %v", err)
+	}
+	at := map[string]int{}
+	for i, c := range l.aws.Calls()[before:] {
+		if c.Op == "delete" {
+			at[c.Name] = i + 1
+		}
+	}
+	if at["lab-eni-attachment"] != 0 {
+		t.Error("destroy detached the ENI under a running host: the attachment must go with the instance")
+	}
+	if at["lab-instance"] == 0 || at["lab-eni"] == 0 || at["lab-igw"] == 0 || at["lab-instance"] > at["lab-eni"] || at["lab-instance"] > at["lab-igw"] {
+		t.Errorf("delete order %v: the instance goes first, then its ENI and the gateway", at)
+	}
+}
+
+func TestEngineStopsBeforeAnyStepWhenTheHostIsGone(t *testing.T) {
+	l := newEngineLab(t, "dev")
+	l.upInfra()
+	out, err := l.stack.Outputs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := out["instanceId"].Value.(string)
+	if id == "" {
+		t.Fatalf("no instanceId output: %v", out)
+	}
+	l.aws.Terminate(id)
+	_, err = l.preview()
+	if err == nil || !strings.Contains(err.Error(), id+" is not running") || !strings.Contains(err.Error(), "make recover") {
+		t.Errorf("a terminated host must stop the preview with what to do, got %v", err)
+	}
+}

@@ -1,0 +1,161 @@
+package standin
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+)
+
+// InstanceType is what EC2's DescribeInstanceTypes says of a type.
+type InstanceType struct {
+	Hypervisor    string // nitro, or "" on bare metal
+	BareMetal     bool
+	EnaSupport    string // required, supported, unsupported
+	MaxInterfaces int
+	Architectures []string
+}
+
+// Twin is the EC2 the aws stand-in answers with: the instance it "launches"
+// is a machine of the test's (its addresses are the twin's), in zones of a
+// region of the test's.
+type Twin struct {
+	PublicIP, PrivateIP       string // the primary ENI: where the steps dial, the iperf3 server
+	SecondaryMAC, SecondaryIP string // the secondary ENI
+	// Zones are the region's standard availability zones; LocalZones are
+	// offered for a type too (DescribeInstanceTypeOfferings lists them as
+	// availability-zone locations) but are not standard zones.
+	Zones, LocalZones []string
+	Types             map[string]InstanceType
+	AMI               string // what every SSM AMI parameter holds
+}
+
+// AWS is the aws stand-in, pulumi-aws v6.83.4 as far as the lab uses it.
+type AWS struct {
+	*Server
+	twin    Twin
+	ids     counter
+	mu      sync.Mutex
+	running map[string]bool // instance ids EC2 lists as running
+	offered []string        // zones offering the types, in EC2's order
+}
+
+// NewAWS serves EC2 and SSM as the twin answers them.
+func NewAWS(t Twin) *AWS {
+	a := &AWS{Server: newServer("aws", "6.83.4"), twin: t, running: map[string]bool{}}
+	a.offered = append(append([]string(nil), t.LocalZones...), t.Zones...)
+	id := func(prefix string) func(resource.PropertyMap) (string, resource.PropertyMap, error) {
+		return func(resource.PropertyMap) (string, resource.PropertyMap, error) { return a.ids.id(prefix), nil, nil }
+	}
+	// forceNew: the properties terraform-provider-aws marks ForceNew in each
+	// resource's schema (internal/service/ec2/*.go); the rest update in place.
+	a.kinds["aws:ec2/vpc:Vpc"] = kind{forceNew: []string{"cidrBlock"}, create: id("vpc")}
+	// vpc_id is updatable: a new VPC means detach and attach.
+	a.kinds["aws:ec2/internetGateway:InternetGateway"] = kind{create: id("igw")}
+	a.kinds["aws:ec2/subnet:Subnet"] = kind{forceNew: []string{"availabilityZone", "cidrBlock", "vpcId"}, create: id("subnet")}
+	a.kinds["aws:ec2/routeTable:RouteTable"] = kind{forceNew: []string{"vpcId"}, create: id("rtb")}
+	a.kinds["aws:ec2/route:Route"] = kind{forceNew: []string{"destinationCidrBlock", "routeTableId"}, create: id("r")}
+	a.kinds["aws:ec2/routeTableAssociation:RouteTableAssociation"] = kind{forceNew: []string{"subnetId"}, create: id("rtbassoc")}
+	a.kinds["aws:ec2/securityGroup:SecurityGroup"] = kind{forceNew: []string{"description", "name", "namePrefix", "vpcId"},
+		create: func(in resource.PropertyMap) (string, resource.PropertyMap, error) {
+			return a.ids.id("sg"), props(map[string]interface{}{"name": str(in, "namePrefix") + "0001"}), nil
+		}}
+	a.kinds["aws:ec2/keyPair:KeyPair"] = kind{forceNew: []string{"keyName", "keyNamePrefix", "publicKey"},
+		create: func(in resource.PropertyMap) (string, resource.PropertyMap, error) {
+			name := str(in, "keyNamePrefix") + "0001"
+			return name, props(map[string]interface{}{"keyName": name}), nil
+		}}
+	a.kinds["aws:ec2/networkInterface:NetworkInterface"] = kind{forceNew: []string{"subnetId"},
+		create: func(resource.PropertyMap) (string, resource.PropertyMap, error) {
+			return a.ids.id("eni"), props(map[string]interface{}{"macAddress": t.SecondaryMAC, "privateIp": t.SecondaryIP}), nil
+		}}
+	// Every field of an attachment forces a new one.
+	a.kinds["aws:ec2/networkInterfaceAttachment:NetworkInterfaceAttachment"] = kind{
+		forceNew: []string{"deviceIndex", "instanceId", "networkInterfaceId"}, create: id("eni-attach")}
+	a.kinds["aws:ec2/instance:Instance"] = kind{
+		forceNew: []string{"ami", "associatePublicIpAddress", "availabilityZone", "instanceMarketOptions", "keyName", "subnetId"},
+		// instance_market_options is optional + computed: spot -> on-demand
+		// (the block left out) shows no change at all.
+		keepWhenOmitted: []string{"instanceMarketOptions"},
+		create: func(in resource.PropertyMap) (string, resource.PropertyMap, error) {
+			id := a.ids.id("i")
+			a.mu.Lock()
+			a.running[id] = true
+			a.mu.Unlock()
+			return id, props(map[string]interface{}{"publicIp": t.PublicIP, "privateIp": t.PrivateIP, "instanceState": "running"}), nil
+		}}
+	a.invokes["aws:ec2/getInstanceType:getInstanceType"] = a.instanceType
+	a.invokes["aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings"] = a.offerings
+	a.invokes["aws:index/getAvailabilityZones:getAvailabilityZones"] = func(resource.PropertyMap) (resource.PropertyMap, error) {
+		return props(map[string]interface{}{"id": "region", "names": t.Zones}), nil
+	}
+	a.invokes["aws:ssm/getParameter:getParameter"] = func(args resource.PropertyMap) (resource.PropertyMap, error) {
+		return props(map[string]interface{}{"id": str(args, "name"), "name": str(args, "name"), "type": "String",
+			"value": t.AMI, "insecureValue": t.AMI, "version": 1}), nil
+	}
+	a.invokes["aws:ec2/getInstances:getInstances"] = a.instances
+	return a
+}
+
+func (a *AWS) instanceType(args resource.PropertyMap) (resource.PropertyMap, error) {
+	name := str(args, "instanceType")
+	it, ok := a.twin.Types[name]
+	if !ok {
+		return nil, fmt.Errorf("InvalidInstanceType: The following supplied instance types do not exist: [%s]", name)
+	}
+	return props(map[string]interface{}{"id": name, "instanceType": name, "hypervisor": it.Hypervisor,
+		"bareMetal": it.BareMetal, "enaSupport": it.EnaSupport, "maximumNetworkInterfaces": it.MaxInterfaces,
+		"supportedArchitectures": it.Architectures}), nil
+}
+
+func (a *AWS) offerings(args resource.PropertyMap) (resource.PropertyMap, error) {
+	a.mu.Lock()
+	zones := append([]string(nil), a.offered...)
+	a.mu.Unlock()
+	return props(map[string]interface{}{"id": "offerings", "locations": zones}), nil
+}
+
+func (a *AWS) instances(args resource.PropertyMap) (resource.PropertyMap, error) {
+	var want []string
+	if f := args["filters"]; f.IsArray() {
+		for _, e := range f.ArrayValue() {
+			o := e.ObjectValue()
+			if o["name"].StringValue() == "instance-id" {
+				for _, v := range o["values"].ArrayValue() {
+					want = append(want, v.StringValue())
+				}
+			}
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ids := []string{}
+	for _, id := range want {
+		if a.running[id] {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return props(map[string]interface{}{"id": "instances", "ids": ids}), nil
+}
+
+// Terminate is EC2 terminating an instance behind the engine's back (the
+// safety TTL, a spot interruption): it is no longer listed, and a refresh
+// finds it gone.
+func (a *AWS) Terminate(id string) {
+	a.mu.Lock()
+	delete(a.running, id)
+	a.mu.Unlock()
+	a.Server.mu.Lock()
+	a.Server.gone[id] = true
+	a.Server.mu.Unlock()
+}
+
+// Offer sets the zones EC2 offers the types in from now on (capacity
+// comes and goes; new zones open).
+func (a *AWS) Offer(zones ...string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.offered = append([]string(nil), zones...)
+}
