@@ -12,11 +12,22 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	remotecmd "github.com/pulumi/pulumi-command/sdk/go/command/remote"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
@@ -277,4 +288,144 @@ func TestEngineStopsBeforeAnyStepWhenTheHostIsGone(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), id+" is not running") || !strings.Contains(err.Error(), "make recover") {
 		t.Errorf("a terminated host must stop the preview with what to do, got %v", err)
 	}
+}
+
+// The command stand-in against a real sshd on loopback, through the real
+// engine, on a program of its own: the semantics the lab relies on.
+func TestEngineRunsCommandsOverSSHAsPulumiCommandDoes(t *testing.T) {
+	root := os.Getenv("ENA_LAB_PULUMI_ROOT")
+	if root == "" {
+		t.Fatal("ENA_LAB_PULUMI_ROOT is not set: run the engine tests through make test-engine, which builds the CLI")
+	}
+	dir := t.TempDir()
+	port, key := startSSHD(t, dir)
+	log := filepath.Join(dir, "host.log")
+	cmdServer := standin.NewCommand()
+	p, stop, err := cmdServer.Serve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	prog := func(ctx *pulumi.Context) error {
+		c := config.New(ctx, "")
+		word, trigger := c.Require("word"), c.Require("trigger")
+		res, err := remotecmd.NewCommand(ctx, "step", &remotecmd.CommandArgs{
+			Connection: remotecmd.ConnectionArgs{Host: pulumi.String("127.0.0.1"), Port: pulumi.Float64(float64(port)),
+				User: pulumi.String("root"), PrivateKey: pulumi.String(key), DialErrorLimit: pulumi.Int(3)},
+			Create:   pulumi.String(fmt.Sprintf("echo created-%s >>%s; cat", word, log)),
+			Delete:   pulumi.String(fmt.Sprintf("echo deleted >>%s", log)),
+			Stdin:    pulumi.String("from stdin " + word),
+			Triggers: pulumi.Array{pulumi.String(trigger)},
+		})
+		if err != nil {
+			return err
+		}
+		ctx.Export("stdout", res.Stdout)
+		return nil
+	}
+	cli, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"PULUMI_BACKEND_URL": "file://" + filepath.Join(dir, "state"), "PULUMI_CONFIG_PASSPHRASE": "engine-test",
+		"PULUMI_HOME": filepath.Join(dir, "home"), "PULUMI_DEBUG_PROVIDERS": fmt.Sprintf("command:%d", p),
+		"PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true"}
+	if err := os.MkdirAll(filepath.Join(dir, "state"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	stack, err := auto.UpsertStackInlineSource(ctx, "ssh", "command-semantics", prog, auto.Pulumi(cli), auto.EnvVars(env),
+		auto.Project(workspace.Project{Name: "command-semantics", Runtime: workspace.NewProjectRuntimeInfo("go", nil)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := func(word, trigger string) string {
+		t.Helper()
+		for k, v := range map[string]string{"word": word, "trigger": trigger} {
+			if err := stack.SetConfig(ctx, k, auto.ConfigValue{Value: v}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res, err := stack.Up(ctx)
+		if err != nil {
+			t.Fatalf("up (%s, %s): %v", word, trigger, err)
+		}
+		got, _ := res.Outputs["stdout"].Value.(string)
+		return got
+	}
+	hostLog := func() string {
+		b, _ := os.ReadFile(log)
+		return strings.TrimSpace(string(b))
+	}
+	if got := up("1", "a"); got != "from stdin 1" || hostLog() != "created-1" {
+		t.Errorf("create: stdout %q (want its stdin back), host saw %q", got, hostLog())
+	}
+	if up("1", "a"); hostLog() != "created-1" {
+		t.Errorf("an up with nothing changed ran something: %q", hostLog())
+	}
+	if got := up("2", "a"); got != "from stdin 2" || hostLog() != "created-1\ncreated-2" {
+		t.Errorf("a changed create is an update that runs create again, not a replacement: stdout %q, host saw %q", got, hostLog())
+	}
+	if up("2", "b"); hostLog() != "created-1\ncreated-2\ncreated-2\ndeleted" {
+		t.Errorf("a changed trigger replaces: the new one created, then the old one's delete; host saw %q", hostLog())
+	}
+	if _, err := stack.Destroy(ctx); err != nil || hostLog() != "created-1\ncreated-2\ncreated-2\ndeleted\ndeleted" {
+		t.Errorf("destroy runs delete: %v, host saw %q", err, hostLog())
+	}
+}
+
+// startSSHD runs Debian's sshd on a loopback port of its own, for root with
+// a key made here; it returns the port and the private key.
+func startSSHD(t *testing.T, dir string) (int, string) {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshPub, _ := ssh.NewPublicKey(pub)
+	write := func(name, body string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	keys := write("authorized_keys", string(ssh.MarshalAuthorizedKey(sshPub)), 0o600)
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "hostkey")).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cfg := write("sshd_config", fmt.Sprintf("Port %d\nListenAddress 127.0.0.1\nHostKey %s\nAuthorizedKeysFile %s\n"+
+		"PermitRootLogin prohibit-password\nPasswordAuthentication no\nStrictModes no\nUsePAM no\nPidFile %s\n",
+		port, filepath.Join(dir, "hostkey"), keys, filepath.Join(dir, "sshd.pid")), 0o600)
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sshdLog, err := os.Create(filepath.Join(dir, "sshd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshd := exec.Command("/usr/sbin/sshd", "-D", "-e", "-f", cfg)
+	sshd.Stderr = sshdLog
+	if err := sshd.Start(); err != nil {
+		t.Fatalf("sshd: %v", err)
+	}
+	t.Cleanup(func() { _ = sshd.Process.Kill(); _ = sshd.Wait() })
+	for i := 0; i < 50; i++ {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return port, string(pem.EncodeToMemory(block))
 }

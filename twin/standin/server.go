@@ -47,6 +47,10 @@ type Server struct {
 	kinds   map[string]kind
 	invokes map[string]func(args resource.PropertyMap) (resource.PropertyMap, error)
 
+	// impl is what serves: the Server, or the stand-in embedding it where
+	// that one answers some calls itself (command).
+	impl pulumirpc.ResourceProviderServer
+
 	mu    sync.Mutex
 	calls []Call
 	// gone: resources deleted behind the engine's back (a terminated
@@ -55,8 +59,10 @@ type Server struct {
 }
 
 func newServer(name, version string) *Server {
-	return &Server{name: name, version: version, kinds: map[string]kind{},
+	s := &Server{name: name, version: version, kinds: map[string]kind{},
 		invokes: map[string]func(resource.PropertyMap) (resource.PropertyMap, error){}, gone: map[string]bool{}}
+	s.impl = s
+	return s
 }
 
 // Calls returns the lifecycle calls so far.
@@ -80,7 +86,7 @@ func (s *Server) Serve() (int, func(), error) {
 		return 0, nil, err
 	}
 	g := grpc.NewServer()
-	pulumirpc.RegisterResourceProviderServer(g, s)
+	pulumirpc.RegisterResourceProviderServer(g, s.impl)
 	go func() { _ = g.Serve(lis) }()
 	return lis.Addr().(*net.TCPAddr).Port, g.Stop, nil
 }
