@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 SHELL_SCRIPTS = $(shell find . -path ./.cache -prune -o -path ./rust/target -prune -o -name '*.sh' -print) infra/hostfiles/ena-lab-ttl
 
-.PHONY: up preview destroy outputs ssh recover test test-go test-engine test-shell test-kmod test-remote test-rust test-qemu bench
+.PHONY: up preview destroy outputs ssh recover matrix test test-go test-engine test-shell test-kmod test-remote test-rust test-qemu bench
 
 up:
 	tools/lab.sh up
@@ -18,6 +18,10 @@ ssh:
 	tools/lab.sh ssh
 recover:
 	tools/lab.sh recover
+
+# The README's driver x kernel matrix, from the last kmod suite's results.
+matrix:
+	tools/matrix.sh update
 
 # Every test. Each part installs what it needs (apt packages, Go modules, crates).
 test: test-go test-engine test-shell test-kmod test-remote test-rust test-qemu

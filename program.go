@@ -67,7 +67,7 @@ func buildLab(ctx *pulumi.Context) (*Lab, error) {
 		return nil, err
 	}
 	lab.User = distro.User
-	ami, err := infra.ResolveAMI(ctx, distro, lab.Type.Architecture, settings.AmiID, useProvider)
+	ami, err := infra.ResolveAMI(ctx, distro, lab.Type.Architecture, settings.Kernel, settings.AmiID, useProvider)
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +98,7 @@ func buildLab(ctx *pulumi.Context) (*Lab, error) {
 		SecurityGroupID: lab.Firewall.Group.ID(),
 		Spot:            settings.Spot,
 		Distro:          distro.Name,
+		Kernel:          settings.Kernel,
 		TTLHours:        settings.TTLHours,
 		RootVolumeGiB:   rootVolumeGiB,
 		Naming:          naming,
@@ -159,6 +160,7 @@ func loadSettings(ctx *pulumi.Context) (stackconfig.Settings, error) {
 		},
 		KnownParams:  kmod.KnownParams,
 		KnownDistros: infra.DistroNames(),
+		CheckKernel:  infra.CheckKernel,
 	})
 }
 

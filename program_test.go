@@ -568,3 +568,42 @@ func TestDebian12IsAHostDistributionToo(t *testing.T) {
 		t.Errorf("an unknown distro must be refused naming the known ones: %v", err)
 	}
 }
+
+func TestKernel612IsAChoiceOnAL2023(t *testing.T) {
+	m, _ := mustRun(t, "dev", with(map[string]string{"kernel": "6.12"}))
+	var asked string
+	for _, c := range m.calls {
+		if c.Token == "aws:ssm/getParameter:getParameter" {
+			asked = c.Args["name"].StringValue()
+		}
+	}
+	if asked != "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.12-x86_64" {
+		t.Errorf("kernel 6.12 asks SSM for %q, want AL2023's kernel-6.12 parameter", asked)
+	}
+	for _, step := range []string{"nitro-check", "prereqs"} {
+		if !strings.Contains(stdin(t, m, step), "ENA_LAB_KERNEL_SERIES='6.12'") {
+			t.Errorf("%s is not told the stack's kernel series", step)
+		}
+	}
+	def, _ := mustRun(t, "dev", base)
+	if !strings.Contains(stdin(t, def, "nitro-check"), "ENA_LAB_KERNEL_SERIES='6.1'") {
+		t.Error("by default the Nitro check accepts 6.1 only")
+	}
+	a := def.one(t, "aws:ec2/instance:Instance").RPC.GetReplacementTrigger().GetStringValue()
+	b := m.one(t, "aws:ec2/instance:Instance").RPC.GetReplacementTrigger().GetStringValue()
+	if a == b {
+		t.Error("a new kernel series leaves the instance (its AMI change is ignored): it must replace it")
+	}
+	for _, c := range []struct {
+		cfg  map[string]string
+		want string
+	}{
+		{map[string]string{"kernel": "6.6"}, "expected 6.1 or 6.12"},
+		{map[string]string{"kernel": "6.12", "distro": "debian-12"}, "debian-12 AMIs run kernel [6.1], not 6.12"},
+	} {
+		_, _, err := run(t, "dev", with(c.cfg))
+		if err == nil || !strings.Contains(err.Error(), "kernel") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: want a refusal saying %q, got %v", c.cfg, c.want, err)
+		}
+	}
+}

@@ -35,6 +35,7 @@ func declareSteps(run *remote.Runner, s stackconfig.Settings, host *infra.Host) 
 	var err error
 	if st.NitroCheck, err = run.Run(remote.Step{
 		Name: "nitro-check", Script: "nitro-check.sh", Sources: []string{"lib.sh"},
+		Inputs:  map[string]pulumi.StringInput{"ENA_LAB_KERNEL_SERIES": pulumi.String(s.Kernel)},
 		Timeout: 2 * time.Minute,
 	}); err != nil {
 		return st, err
@@ -60,7 +61,10 @@ func declareSteps(run *remote.Runner, s stackconfig.Settings, host *infra.Host) 
 
 	if st.Prereqs, err = run.Run(remote.Step{
 		Name: "prereqs", Script: "prereqs.sh", Sources: []string{"lib.sh"},
-		Inputs:  map[string]pulumi.StringInput{"ENA_LAB_DISTRO": pulumi.String(s.Distro)},
+		Inputs: map[string]pulumi.StringInput{
+			"ENA_LAB_DISTRO":        pulumi.String(s.Distro),
+			"ENA_LAB_KERNEL_SERIES": pulumi.String(s.Kernel),
+		},
 		Timeout: 15 * time.Minute,
 	}); err != nil {
 		return st, err

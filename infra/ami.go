@@ -10,14 +10,14 @@ import (
 
 // ResolveAMI returns override when set, else the distribution's latest AMI
 // for the architecture.
-func ResolveAMI(ctx *pulumi.Context, d Distro, arch, override string, opts ...pulumi.InvokeOption) (string, error) {
+func ResolveAMI(ctx *pulumi.Context, d Distro, arch, kernel, override string, opts ...pulumi.InvokeOption) (string, error) {
 	if override != "" {
 		return override, nil
 	}
-	param := d.AmiParameter(arch)
+	param := d.AmiParameter(arch, kernel)
 	p, err := ssmLookup(ctx, param, opts...)
 	if err != nil {
-		return "", fmt.Errorf("resolving the %s AMI for %s (%s): %w", d.Name, arch, param, err)
+		return "", fmt.Errorf("resolving the %s (kernel %s) AMI for %s (%s): %w", d.Name, kernel, arch, param, err)
 	}
 	if !strings.HasPrefix(p, "ami-") {
 		return "", fmt.Errorf("SSM parameter %s holds %q, not an AMI id", param, p)

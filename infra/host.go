@@ -20,6 +20,7 @@ type HostArgs struct {
 	SecurityGroupID pulumi.IDInput
 	Spot            bool
 	Distro          string // a new distribution is a new instance
+	Kernel          string // and so is a new kernel series
 	TTLHours        int
 	RootVolumeGiB   int
 	Naming          Naming
@@ -122,7 +123,7 @@ func NewHost(ctx *pulumi.Context, name string, args HostArgs, opts ...pulumi.Res
 		// which costs an on-demand one its public IPv4 (none comes back while
 		// two ENIs are attached); spot -> on-demand shows no diff at all. A
 		// replacement takes the AMI of the new type's architecture.
-		pulumi.ReplacementTrigger(pulumi.String(ReplacementKey(args.InstanceType, args.Spot, args.Distro))),
+		pulumi.ReplacementTrigger(pulumi.String(ReplacementKey(args.InstanceType, args.Spot, args.Distro, args.Kernel))),
 		// Created after the ENI and the route, deleted before them: the ENI is
 		// detached by termination, never under a running ena_custom, and the
 		// gateway outlives the public IP that pins it.
@@ -153,12 +154,12 @@ func NewHost(ctx *pulumi.Context, name string, args HostArgs, opts ...pulumi.Res
 }
 
 // ReplacementKey names what a running instance cannot change in place.
-func ReplacementKey(instanceType string, spot bool, distro string) string {
+func ReplacementKey(instanceType string, spot bool, distro, kernel string) string {
 	market := "on-demand"
 	if spot {
 		market = "spot"
 	}
-	return "instanceType=" + instanceType + " market=" + market + " distro=" + distro
+	return "instanceType=" + instanceType + " market=" + market + " distro=" + distro + " kernel=" + kernel
 }
 
 // offeredZone is the subnet's zone, refused when the instance type is not

@@ -18,6 +18,7 @@ import (
 const (
 	KeyInstanceType         = "instanceType"
 	KeyDistro               = "distro"
+	KeyKernel               = "kernel"
 	KeySSHCidr              = "sshCidr"
 	KeyAllowSSHFromAnywhere = "allowSshFromAnywhere"
 	KeyVpcCidr              = "vpcCidr"
@@ -38,6 +39,7 @@ const AutoSSHCidr = "auto"
 var Defaults = map[string]string{
 	KeyInstanceType:         "c6i.large",
 	KeyDistro:               "al2023",
+	KeyKernel:               "6.1",
 	KeySSHCidr:              AutoSSHCidr,
 	KeyAllowSSHFromAnywhere: "false",
 	KeyVpcCidr:              "10.42.0.0/16",
@@ -61,6 +63,7 @@ const MaxTTLHours = 168
 type Settings struct {
 	InstanceType         string
 	Distro               string // al2023 or debian-12
+	Kernel               string // the kernel series: 6.1 or 6.12
 	SSHCidr              netip.Prefix
 	AllowSSHFromAnywhere bool
 	VpcCidr              netip.Prefix
@@ -102,8 +105,10 @@ type Hooks struct {
 	CheckDriver    func(version string) error
 	// KnownParams lists the module parameters ena_custom accepts.
 	KnownParams []string
-	// KnownDistros lists the host distributions the lab runs on.
+	// KnownDistros lists the host distributions the lab runs on;
+	// CheckKernel says whether one runs a kernel series.
 	KnownDistros []string
+	CheckKernel  func(distro, series string) error
 }
 
 // Parse reads every key through get, applies defaults and validates.
@@ -124,6 +129,15 @@ func Parse(get Getter, hooks Hooks) (Settings, error) {
 	s.Distro = val(KeyDistro)
 	if hooks.KnownDistros != nil && !contains(hooks.KnownDistros, s.Distro) {
 		return s, invalid(KeyDistro, s.Distro, "expected one of "+strings.Join(hooks.KnownDistros, ", "))
+	}
+	s.Kernel = val(KeyKernel)
+	if s.Kernel != "6.1" && s.Kernel != "6.12" {
+		return s, invalid(KeyKernel, s.Kernel, "expected 6.1 or 6.12 (the kernel series of the host's AMI)")
+	}
+	if hooks.CheckKernel != nil {
+		if err := hooks.CheckKernel(s.Distro, s.Kernel); err != nil {
+			return s, invalid(KeyKernel, s.Kernel, err.Error())
+		}
 	}
 	if s.AllowSSHFromAnywhere, err = parseBool(KeyAllowSSHFromAnywhere, val(KeyAllowSSHFromAnywhere)); err != nil {
 		return s, err

@@ -62,7 +62,7 @@ parse_args() {
 }
 
 ensure_tools() {
-	"$HERE/../tools/apt-install.sh" qemu-system-x86 busybox-static cpio kmod linux-headers-amd64
+	"$HERE/../tools/apt-install.sh" qemu-system-x86 busybox-static cpio kmod linux-headers-amd64 xz-utils
 }
 
 # kernel_version: the release of the installed linux-headers-amd64, so that
@@ -71,7 +71,7 @@ kernel_version() {
 	if [[ -z $KVER ]]; then
 		KVER=$("$HERE/../tools/debian-kernel.sh") || die "no Debian kernel release to boot"
 	fi
-	[[ $KVER =~ ^[0-9]+\.[0-9]+\.[0-9]+-[0-9]+-amd64$ ]] || die "cannot tell the Debian kernel release (got '$KVER')"
+	[[ $KVER =~ ^[0-9]+\.[0-9]+\.[0-9]+[-+][0-9a-z.+]*-amd64$ ]] || die "cannot tell the Debian kernel release (got '$KVER')"
 }
 
 # fetch_kernel: the Debian kernel image package, unpacked once into the cache.
@@ -88,9 +88,9 @@ fetch_kernel() {
 			say "fetching linux-image-$KVER"
 			tmp=$(mktemp -d "$CACHE/.fetch.XXXXXX")
 			mkdir -p "$tmp/deb"
-			(cd "$tmp/deb" && apt-get download "linux-image-$KVER" >/dev/null 2>&1) ||
+			"$HERE/../tools/debian-kernel.sh" download "$tmp/deb" "linux-image-$KVER" ||
 				{ apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
-					(cd "$tmp/deb" && apt-get download "linux-image-$KVER" >/dev/null 2>&1); } ||
+					"$HERE/../tools/debian-kernel.sh" download "$tmp/deb" "linux-image-$KVER"; } ||
 				{ rm -rf "$tmp"; die "apt-get download linux-image-$KVER failed"; }
 			dpkg-deb -x "$tmp"/deb/*.deb "$tmp/root" || { rm -rf "$tmp"; die "cannot unpack linux-image-$KVER"; }
 			rm -rf "$tmp/deb"
@@ -134,7 +134,8 @@ build_initramfs() {
 			[[ $src == /* ]] || continue
 			dst=$IRD${src#"$KROOT/root"}
 			mkdir -p "$(dirname "$dst")"
-			cp "$src" "$dst"
+			# 6.12 ships modules xz-compressed; busybox loads them plain.
+			if [[ $src == *.ko.xz ]]; then xz -dc "$src" >"${dst%.xz}"; else cp "$src" "$dst"; fi
 		done <<<"$deps"
 	done
 	cp "$KROOT"/root/lib/modules/"$KVER"/modules.{order,builtin,builtin.modinfo} "$IRD/lib/modules/$KVER/" 2>/dev/null || true

@@ -15,52 +15,72 @@ source "$TOP/tools/test/testlib.sh"
 
 say() { echo "[kmod-test] $*" >&2; }
 
+# The kernel series the series is built for: Debian's 6.1 (the machine's
+# headers) and 6.12 (bookworm-backports, unpacked into the cache).
+SERIES_LIST=(6.1 6.12)
+declare -A KVERS KBUILDS
+
 setup() {
-	"$TOP/tools/apt-install.sh" linux-headers-amd64 kmod make gcc git libelf-dev
-	KVER=$("$TOP/tools/debian-kernel.sh")
-	KBUILD=/usr/src/linux-headers-$KVER
-	[[ -d $KBUILD ]] || { echo "linux-headers-$KVER is not installed at $KBUILD" >&2; exit 1; }
+	# dwarves: pahole, which 6.12's kbuild runs for the module's BTF.
+	"$TOP/tools/apt-install.sh" linux-headers-amd64 kmod make gcc git libelf-dev dwarves
+	local s
+	for s in "${SERIES_LIST[@]}"; do
+		KVERS[$s]=$("$TOP/tools/debian-kernel.sh" release "$s")
+		KBUILDS[$s]=$("$TOP/tools/debian-kernel.sh" headers "$s")
+		[[ -f ${KBUILDS[$s]}/Makefile ]] || { echo "no kernel build tree for ${KVERS[$s]} at ${KBUILDS[$s]}" >&2; exit 1; }
+	done
+	KVER=${KVERS[6.1]} KBUILD=${KBUILDS[6.1]}
 	[[ -f $FIXTURES/SHA256SUMS ]] || { echo "fixtures not found at $FIXTURES" >&2; exit 1; }
 	SHORT=$(cd "$KMOD" && (cd patches && while read -r p; do printf '%s  %s\n' "$(sha256sum <"$p" | cut -d' ' -f1)" "$p"; done <series) | sha256sum | cut -c1-8)
 	TMP=$(mktemp -d /tmp/kmod-test.XXXXXX)
 	trap 'rm -rf "$TMP"' EXIT
 }
 
-# build VERSION: build from the fixture tarball into the cache; sets MANIFEST.
+# build VERSION [SERIES]: build from the fixture tarball into the cache
+# against that kernel (default 6.1); sets MANIFEST. Files are named by the
+# tag: the version, and the series after it unless it is 6.1.
 build() {
-	local v=$1
+	local v=$1 series=${2:-6.1} tag
+	tag=$(tag_of "$v" "$series")
 	"$KMOD/build.sh" --version "$v" --source "tarball:$FIXTURES/amzn-drivers-ena_linux_$v.tar.gz" \
-		--kernel-build "$KBUILD" --work "$CACHE/work" --install "$CACHE/modules" --manifest "$TMP/copy-$v.json" \
-		>"$TMP/manifest-$v.json" 2>"$TMP/build-$v.err" ||
-		{ cat "$TMP/build-$v.err" >&2; return 1; }
-	MANIFEST=$TMP/manifest-$v.json
+		--kernel-build "${KBUILDS[$series]}" --work "$CACHE/work" --install "$CACHE/modules" --manifest "$TMP/copy-$tag.json" \
+		>"$TMP/manifest-$tag.json" 2>"$TMP/build-$tag.err" ||
+		{ cat "$TMP/build-$tag.err" >&2; return 1; }
+	MANIFEST=$TMP/manifest-$tag.json
 }
+
+tag_of() { if [[ $2 == 6.1 ]]; then echo "$1"; else echo "$1-$2"; fi; }
+
+# proven VERSION SERIES WHAT: one entry of the README's matrix.
+proven() { echo "$1 $2 $3" >>"$TMP/matrix.tsv"; }
 
 json() { sed -n "s/.*\"$1\":\"\\{0,1\\}\\([^\",}]*\\).*/\\1/p" "$2"; }
 
 check_module() {
-	local v=$1 ko want_ver params p
-	if ! build "$v"; then
-		fail "build-$v" "build.sh failed against $KVER"
+	local v ko want_ver params p kver series=${2:-6.1} failed_before=$FAILED
+	v=$(tag_of "$1" "$series") kver=${KVERS[$series]}
+	if ! build "$1" "$series"; then
+		fail "build-$v" "build.sh failed against $kver"
 		return
 	fi
 	pass "build-$v"
 	ko=$(json modulePath "$MANIFEST")
-	want_ver="${v}g-custom.$SHORT"
+	want_ver="${1}g-custom.$SHORT"
 	expect "modinfo-name-$v" "name $(modinfo -F name "$ko")" test "$(modinfo -F name "$ko")" = ena_custom
 	expect "modinfo-version-$v" "got '$(modinfo -F version "$ko")', want '$want_ver'" \
 		test "$(modinfo -F version "$ko")" = "$want_ver"
 	expect "modinfo-no-alias-$v" "aliases: $(modinfo -F alias "$ko" | head -n 3)" test -z "$(modinfo -F alias "$ko")"
-	expect "vermagic-$v" "vermagic $(modinfo -F vermagic "$ko")" test "$(modinfo -F vermagic "$ko" | cut -d' ' -f1)" = "$KVER"
+	expect "vermagic-$v" "vermagic $(modinfo -F vermagic "$ko")" test "$(modinfo -F vermagic "$ko" | cut -d' ' -f1)" = "$kver"
 	params=$(modinfo -F parm "$ko" | cut -d: -f1)
 	for p in debug rx_queue_size num_io_queues; do
 		grep -qx "$p" <<<"$params" || { fail "params-$v" "no parameter $p"; return; }
 	done
 	pass "params-$v"
 	expect "manifest-$v" "$(cat "$MANIFEST")" test "$(json moduleVersion "$MANIFEST")|$(json kernelRelease "$MANIFEST")|$(json moduleSha256 "$MANIFEST")" \
-		= "$want_ver|$KVER|$(sha256sum "$ko" | cut -d' ' -f1)"
+		= "$want_ver|$kver|$(sha256sum "$ko" | cut -d' ' -f1)"
 	expect "installed-outside-lib-modules-$v" "$ko" test "${ko#/lib/modules/}" = "$ko"
 	expect "manifest-copy-$v" "--manifest copy differs from stdout" cmp -s "$MANIFEST" "$TMP/copy-$v.json"
+	((FAILED > failed_before)) || proven "$1" "$series" builds
 }
 
 check_rerun_is_noop() {
@@ -224,16 +244,22 @@ check_vmtest_harness() {
 }
 
 check_vm() {
-	local ko
-	ko=$(json modulePath "$TMP/manifest-2.15.0.json")
+	local ko series tag
 	echo "2.15.0g-custom.$SHORT" >"$TMP/version"
-	if "$TOP/vmtest/run.sh" --script "$HERE/vm-guest.sh" --stock-module ena \
-		--file "$ko:/opt/ena-lab/ena_custom.ko" --file "$TMP/version:/opt/ena-lab/version" \
-		--qemu -device --qemu edu; then
-		pass vm-side-by-side
-	else
-		fail vm-side-by-side "see the console above"
-	fi
+	# In each kernel, beside that kernel's own ena.
+	for series in "${SERIES_LIST[@]}"; do
+		tag=$(tag_of 2.15.0 "$series")
+		ko=$(json modulePath "$TMP/manifest-$tag.json")
+		if "$TOP/vmtest/run.sh" --kernel-version "${KVERS[$series]}" --script "$HERE/vm-guest.sh" --stock-module ena \
+			--file "$ko:/opt/ena-lab/ena_custom.ko" --file "$TMP/version:/opt/ena-lab/version" \
+			--qemu -device --qemu edu; then
+			pass "vm-side-by-side${tag#2.15.0}"
+			proven 2.15.0 "$series" "loads beside ena"
+		else
+			fail "vm-side-by-side${tag#2.15.0}" "see the console above"
+		fi
+	done
+	ko=$(json modulePath "$TMP/manifest-2.15.0.json")
 	if "$TOP/vmtest/run.sh" --script "$HERE/vm-lockdown.sh" --stock-module ena \
 		--file "$ko:/opt/ena-lab/ena_custom.ko" --append lockdown=integrity; then
 		pass vm-lockdown-refuses-unsigned
@@ -242,11 +268,25 @@ check_vm() {
 	fi
 }
 
+# The README's matrix is what this run proved (tools/matrix.sh renders it;
+# make matrix writes it into the README).
+check_matrix() {
+	mkdir -p "$CACHE"
+	sort -u "$TMP/matrix.tsv" >"$CACHE/matrix.tsv"
+	if diff <("$TOP/tools/matrix.sh" render "$CACHE/matrix.tsv") <("$TOP/tools/matrix.sh" readme "$TOP/README.md") >"$TMP/matrix.diff"; then
+		pass readme-matrix-is-what-the-tests-proved
+	else
+		fail readme-matrix-is-what-the-tests-proved "README.md's matrix differs from this run's (make matrix writes it): $(tr '\n' ' ' <"$TMP/matrix.diff")"
+	fi
+}
+
 main() {
 	setup
 	say "building against $KVER (series $SHORT)"
-	check_module 2.15.0
-	check_module 2.17.0
+	local v series
+	for series in "${SERIES_LIST[@]}"; do
+		for v in 2.15.0 2.17.0; do check_module "$v" "$series"; done
+	done
 	check_rerun_is_noop
 	check_reworded_series
 	check_refusals
@@ -255,6 +295,7 @@ main() {
 	check_vmtest_harness
 	check_vm
 	check_autoload
+	check_matrix
 	summary kmod
 }
 

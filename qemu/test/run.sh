@@ -2,7 +2,8 @@
 # The emulated ENA: build QEMU with the device (qemu/build.sh), then boot
 # Debian's 6.1 kernel with two ENA devices on a QEMU hub and let the real
 # drivers prove it: Debian's ena, our ena_custom through the real host
-# scripts, and the drivers' reset paths under injected faults.
+# scripts, and the drivers' reset paths under injected faults. Then the
+# same on Debian's 6.12 kernel: its own ena, and ena_custom built for it.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
@@ -50,7 +51,15 @@ run faults-stock-ena-resets-and-recovers --script "$HERE/vm-faults.sh" "${vm[@]}
 echo ena_custom >"$WORK/fault-driver"
 run faults-ena_custom-resets-and-recovers --script "$HERE/vm-faults.sh" "${vm[@]}" --timeout 300 \
 	--file "$KO:/opt/ena-lab/ena_custom.ko" --file "$WORK/fault-driver:/opt/ena-lab/fault-driver"
-run lab-path-stock-vs-ena_custom --script "$HERE/vm-lab.sh" "${vm[@]}" --timeout 300 \
-	--file "$KO:/opt/ena-lab/ena_custom.ko" --file "$WORK/version:/opt/ena-lab/version" "${scripts[@]}" \
-	--bin ping --bin ss --bin join --bin modinfo --bin timeout
+lab=(--script "$HERE/vm-lab.sh" "${vm[@]}" --timeout 300 --file "$WORK/version:/opt/ena-lab/version" "${scripts[@]}"
+	--bin ping --bin ss --bin join --bin modinfo --bin timeout)
+run lab-path-stock-vs-ena_custom "${lab[@]}" --file "$KO:/opt/ena-lab/ena_custom.ko"
+
+# Kernel 6.12 (bookworm-backports): its in-tree ena, and the lab path with
+# ena_custom built against its headers.
+KVER612=$("$TOP/tools/debian-kernel.sh" release 6.12)
+"$TOP/kmod/test/cached-module.sh" 6.12 >"$WORK/manifest-6.12.json"
+run stock-ena-on-emulated-enis-6.12 --kernel-version "$KVER612" --script "$HERE/vm-stock.sh" "${vm[@]}"
+run lab-path-stock-vs-ena_custom-6.12 --kernel-version "$KVER612" "${lab[@]}" \
+	--file "$(jq -r .modulePath "$WORK/manifest-6.12.json"):/opt/ena-lab/ena_custom.ko"
 exit $rc

@@ -74,7 +74,7 @@ check_platform() {
 		problem "DMI vendor is '${DMI_VENDOR:-unknown}', expected 'Amazon EC2' (a Nitro instance)"
 	KERNEL=$(uname -r)
 	[[ $KERNEL == "$SERIES".* ]] ||
-		problem "kernel $KERNEL is not in the $SERIES series the driver is built and tested for"
+		problem "kernel $KERNEL is not in the $SERIES series this stack asks for (config kernel: $SERIES): boot an AMI of that series, or set kernel to its series"
 }
 
 check_module_policy() {

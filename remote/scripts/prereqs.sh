@@ -4,6 +4,7 @@
 # (cmp) and friends. Amazon Linux 2023 (rpm, dnf, kernel-devel) or Debian 12
 # (dpkg, apt-get, linux-headers); the host must be the distribution asked for.
 # input ENA_LAB_DISTRO optional(al2023)  al2023 or debian-12
+# input ENA_LAB_KERNEL_SERIES optional(6.1)  6.1 or 6.12: which headers package (AL2023 names 6.12's kernel6.12-devel)
 # input ENA_LAB_OS_RELEASE optional(/etc/os-release)  what the host says it is (tests point it elsewhere)
 # input ENA_LAB_MODULES_DIR optional(/lib/modules)  where kernel build trees are linked
 set -euo pipefail
@@ -11,9 +12,11 @@ STEP=${STEP:-prereqs}
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-AL2023_PACKAGES=(gcc make git tar gzip kmod elfutils-libelf-devel iperf3 ethtool pciutils iproute iputils jq diffutils)
-DEBIAN_PACKAGES=(gcc make git tar gzip kmod libelf-dev iperf3 ethtool pciutils iproute2 iputils-ping jq diffutils)
+# dwarves: pahole, which 6.12's kbuild runs for a module's BTF.
+AL2023_PACKAGES=(gcc make git tar gzip kmod elfutils-libelf-devel iperf3 ethtool pciutils iproute iputils jq diffutils dwarves)
+DEBIAN_PACKAGES=(gcc make git tar gzip kmod libelf-dev iperf3 ethtool pciutils iproute2 iputils-ping jq diffutils dwarves)
 DISTRO=${ENA_LAB_DISTRO:-al2023}
+SERIES=${ENA_LAB_KERNEL_SERIES:-6.1}
 OS_RELEASE=${ENA_LAB_OS_RELEASE:-/etc/os-release}
 MODULES_DIR=${ENA_LAB_MODULES_DIR:-/lib/modules}
 
@@ -59,10 +62,15 @@ debian_install() {
 main() {
 	local missing=() p changed=false packages tools
 	init_step
+	[[ $SERIES == 6.1 || $SERIES == 6.12 ]] || die "input ENA_LAB_KERNEL_SERIES='$SERIES' is neither 6.1 nor 6.12"
 	check_os
 	KERNEL=$(uname -r)
+	[[ $KERNEL == "$SERIES".* ]] || die "the host runs kernel $KERNEL, not the $SERIES series the stack asks for (config kernel)"
 	case $DISTRO in
-	al2023) KDEV=kernel-devel-$KERNEL packages=("${AL2023_PACKAGES[@]}") tools=(rpm dnf) ;;
+	al2023)
+		KDEV=kernel-devel-$KERNEL packages=("${AL2023_PACKAGES[@]}") tools=(rpm dnf)
+		[[ $SERIES == 6.1 ]] || KDEV=kernel$SERIES-devel-$KERNEL
+		;;
 	debian-12) KDEV=linux-headers-$KERNEL packages=("${DEBIAN_PACKAGES[@]}") tools=(dpkg-query apt-get) ;;
 	esac
 	for p in "${tools[@]}"; do command -v "$p" >/dev/null || die "$p is required on $DISTRO, and missing"; done

@@ -14,7 +14,7 @@ trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$TMP/bin"
 cat >"$TMP/bin/uname" <<EOS
 #!/bin/sh
-echo $KERNEL
+echo \${FAKE_UNAME:-$KERNEL}
 EOS
 cat >"$TMP/bin/rpm" <<'EOS'
 #!/bin/sh
@@ -29,7 +29,7 @@ case "$*" in
 	shift 3
 	for p in "$@"; do grep -qx "$p" "$FAKE/repo" || { echo "No match for argument: $p" >&2; exit 1; }; done
 	for p in "$@"; do echo "$p" >>"$FAKE/installed"; done
-	for p in "$@"; do case $p in kernel-devel-*) mkdir -p "$FAKE/modules/${p#kernel-devel-}/build" && touch "$FAKE/modules/${p#kernel-devel-}/build/Makefile" ;; esac; done ;;
+	for p in "$@"; do case $p in kernel*-devel-*) mkdir -p "$FAKE/modules/${p#*-devel-}/build" && touch "$FAKE/modules/${p#*-devel-}/build/Makefile" ;; esac; done ;;
 esac
 EOS
 # Debian's tools, the same way: dpkg-query answers from the list, apt-get
@@ -73,10 +73,10 @@ prereqs() {
 		ENA_LAB_OS_RELEASE=$FAKE/os-release env "$@" bash "$SCRIPT" >"$FAKE/out" 2>"$FAKE/err"
 }
 
-all="gcc make git tar gzip kmod elfutils-libelf-devel iperf3 ethtool pciutils iproute iputils jq diffutils"
+all="gcc make git tar gzip kmod elfutils-libelf-devel iperf3 ethtool pciutils iproute iputils jq diffutils dwarves"
 
 scenario fresh "$all kernel-devel-$KERNEL" "gcc tar gzip kmod iproute iputils"
-if prereqs && grep -qx "dnf -y -q install kernel-devel-$KERNEL make git elfutils-libelf-devel iperf3 ethtool pciutils jq diffutils" "$FAKE/dnf.calls" &&
+if prereqs && grep -qx "dnf -y -q install kernel-devel-$KERNEL make git elfutils-libelf-devel iperf3 ethtool pciutils jq diffutils dwarves" "$FAKE/dnf.calls" &&
 	jq -e ".changed and (.installed | index(\"kernel-devel-$KERNEL\")) and .kernel == \"$KERNEL\"" "$FAKE/out" >/dev/null; then
 	pass installs-only-what-is-missing
 else
@@ -98,10 +98,10 @@ else
 fi
 
 # Debian 12: dpkg and apt-get, linux-headers of the running kernel.
-deb="gcc make git tar gzip kmod libelf-dev iperf3 ethtool pciutils iproute2 iputils-ping jq diffutils"
+deb="gcc make git tar gzip kmod libelf-dev iperf3 ethtool pciutils iproute2 iputils-ping jq diffutils dwarves"
 scenario debian "$deb linux-headers-$KERNEL" "gcc make tar gzip kmod iproute2" "debian 12"
 if prereqs ENA_LAB_DISTRO=debian-12 &&
-	grep -qx "apt-get -y -q install --no-install-recommends linux-headers-$KERNEL git libelf-dev iperf3 ethtool pciutils iputils-ping jq diffutils" "$FAKE/dnf.calls" &&
+	grep -qx "apt-get -y -q install --no-install-recommends linux-headers-$KERNEL git libelf-dev iperf3 ethtool pciutils iputils-ping jq diffutils dwarves" "$FAKE/dnf.calls" &&
 	jq -e '.distro == "debian-12" and .changed' "$FAKE/out" >/dev/null; then
 	pass debian-installs-only-what-is-missing
 else
@@ -120,6 +120,22 @@ if ! prereqs ENA_LAB_DISTRO=al2023 && grep -q "this host is debian 12, but the s
 	pass refuses-another-distro
 else
 	fail refuses-another-distro "$(cat "$FAKE/err")"
+fi
+
+# Kernel 6.12 on AL2023: its headers are kernel6.12-devel.
+K612=6.12.40-63.114.amzn2023.x86_64
+scenario al2023-612 "$all kernel6.12-devel-$K612" "$all"
+if FAKE_UNAME=$K612 prereqs ENA_LAB_KERNEL_SERIES=6.12 && grep -qx "dnf -y -q install kernel6.12-devel-$K612" "$FAKE/dnf.calls" &&
+	jq -e ".kernel == \"$K612\"" "$FAKE/out" >/dev/null; then
+	pass al2023-6.12-installs-kernel6.12-devel
+else
+	fail al2023-6.12-installs-kernel6.12-devel "$(cat "$FAKE/dnf.calls" "$FAKE/err")"
+fi
+scenario series-mismatch "$all" "$all"
+if ! prereqs ENA_LAB_KERNEL_SERIES=6.12 && grep -q "runs kernel $KERNEL, not the 6.12 series the stack asks for" "$FAKE/err" && [[ ! -s $FAKE/dnf.calls ]]; then
+	pass refuses-a-kernel-of-another-series
+else
+	fail refuses-a-kernel-of-another-series "$(cat "$FAKE/err")"
 fi
 
 # build-driver.sh: the host build refuses a kernel other than the checked one,
