@@ -286,3 +286,17 @@ func TestEveryScriptHeaderParses(t *testing.T) {
 		}
 	}
 }
+
+func TestNitroCheckAcceptsExactlyTheStacksKernelSeries(t *testing.T) {
+	imds := fakeIMDS(t, false)
+	sys := fakeSysfs(t, "Amazon EC2", "ena", "[none] integrity confidentiality")
+	in := map[string]string{"ENA_LAB_IMDS_URL": imds.URL, "ENA_LAB_SYSFS": sys, "ENA_LAB_KERNEL_SERIES": "6.12"}
+	if _, stderr, err := runStep(t, nitroStep(), in, "6.12.40-63.114.amzn2023.x86_64"); err != nil {
+		t.Errorf("a 6.12 host for a 6.12 stack was refused: %v\n%s", err, stderr)
+	}
+	res, _, err := runStep(t, nitroStep(), in, "6.1.150-1.amzn2023.x86_64")
+	raw, _ := json.Marshal(res["problems"])
+	if err == nil || !strings.Contains(string(raw), "kernel 6.1.150-1.amzn2023.x86_64 is not in the 6.12 series this stack asks for") {
+		t.Errorf("a 6.1 host for a 6.12 stack must be refused, naming both: %v %s", err, raw)
+	}
+}

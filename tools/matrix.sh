@@ -16,9 +16,11 @@ die() { echo "[matrix] error: $*" >&2; exit 1; }
 render() {
 	local tsv=$1
 	[[ -s $tsv ]] || die "$tsv is empty or missing: run make test-kmod first"
+	# Every supported release has a row, proven or not.
 	awk '
 		{ v = $1; s = $2; $1 = ""; $2 = ""; w = substr($0, 3)
 		  if (!(v in seenv)) { seenv[v] = 1; vs[nv++] = v }
+		  if (s == "-") next
 		  if (!(s in seens)) { seens[s] = 1; ss[ns++] = s }
 		  cell[v, s] = (cell[v, s] == "" ? w : cell[v, s] ", " w) }
 		END {
@@ -30,7 +32,7 @@ render() {
 				for (j = 0; j < ns; j++) line = line " " (cell[vs[i], ss[j]] == "" ? "not proven" : cell[vs[i], ss[j]]) " |"
 				print line
 			}
-		}' <(sort -t' ' -k1,1V -k2,2V "$tsv")
+		}' <({ cat "$tsv"; awk '!/^#/ && NF == 3 { print $1, "-", "-" }' "$TOP/kmod/versions"; } | sort -t' ' -k1,1V -k2,2V)
 }
 
 readme() {
