@@ -47,7 +47,7 @@ test-shell:
 	tools/test/lab-test.sh
 
 test-kmod:
-	@echo "== kmod: patch series, build.sh, the module in a 6.1 VM"
+	@echo "== kmod: patch series, build.sh for 6.1 and 6.12, the module in 6.1 and 6.12 VMs"
 	kmod/test/run.sh
 
 test-remote:

@@ -54,7 +54,11 @@ var twin = standin.Twin{
 		"c6i.large":  {Hypervisor: "nitro", EnaSupport: "required", MaxInterfaces: 3, Architectures: []string{"x86_64"}},
 		"c6i.xlarge": {Hypervisor: "nitro", EnaSupport: "required", MaxInterfaces: 4, Architectures: []string{"x86_64"}},
 	},
-	AMI: "ami-0123456789abcdef0",
+	AMIs: map[string]string{
+		"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64":  "ami-0a1a1a1a1a1a1a1a1",
+		"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.12-x86_64": "ami-0a612a612a612a612",
+		"/aws/service/debian/release/12/latest/amd64":                        "ami-0deb12deb12deb120",
+	},
 }
 
 func newEngineLab(t *testing.T, stackName string) *engineLab {
@@ -205,6 +209,23 @@ func TestEngineReplacesTheInstanceForANewTypeAndDetachesFirst(t *testing.T) {
 	}
 	if s := ops(plan, "lab-subnet"); strings.Join(s, ",") != "same" {
 		t.Errorf("the subnet %v: a type change must not touch the network", s)
+	}
+}
+
+// A replacement boots the AMI of the new setting, though the instance
+// ignores AMI changes otherwise (a newer release must not replace a lab).
+func TestEngineBootsTheNewSeriesAMIWhenTheKernelChanges(t *testing.T) {
+	l := newEngineLab(t, "dev")
+	l.upInfra()
+	l.config(map[string]string{"ena-lab:kernel": "6.12"})
+	l.upInfra()
+	if n := len(l.aws.Launched); n != 2 {
+		t.Fatalf("%d instances launched, want 2 (the lab, then its replacement)", n)
+	}
+	for i, want := range []string{"ami-0a1a1a1a1a1a1a1a1", "ami-0a612a612a612a612"} {
+		if got := l.aws.Launched[i]["ami"].StringValue(); got != want {
+			t.Errorf("instance %d booted %s, want %s", i+1, got, want)
+		}
 	}
 }
 

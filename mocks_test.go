@@ -126,8 +126,18 @@ func (m *labMocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) 
 		}
 		return resource.NewPropertyMapFromMap(map[string]interface{}{"locations": zones}), nil
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
-		// Standard zones only, as the program asks: the Local Zone below is offered but not listed.
-		return resource.NewPropertyMapFromMap(map[string]interface{}{"names": []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}}), nil
+		// EC2 lists the Local Zones an account opted into too, unless
+		// filtered by zone type; the Local Zone is offered for the types.
+		names := []string{"eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1-lax-1a"}
+		if f := args.Args["filters"]; f.IsArray() {
+			for _, e := range f.ArrayValue() {
+				o := e.ObjectValue()
+				if o["name"].StringValue() == "zone-type" && o["values"].ArrayValue()[0].StringValue() == "availability-zone" {
+					names = names[:3]
+				}
+			}
+		}
+		return resource.NewPropertyMapFromMap(map[string]interface{}{"names": names}), nil
 	case "aws:ec2/getInstances:getInstances":
 		m.mu.Lock()
 		gone := m.hostGone

@@ -464,6 +464,7 @@ func TestInvalidConfigIsRefusedWithKeyAndValue(t *testing.T) {
 		{"driverParams", "rx_queue_size"},
 		{"driverRepo", "ftp://example.com/amzn-drivers"},
 		{"driverRepo", "https://example.com/x y"},
+		{"driverRepo", "git@github.com:alice/amzn-drivers.git"},
 		{"driverCommit", "296d60c4"},
 		{"driverCommit", "HEAD"},
 	}

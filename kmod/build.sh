@@ -142,8 +142,17 @@ fetch_tarball() {
 }
 
 # fetch_commit DIR: COMMIT_WANTED of REPO checked out in DIR: by id where
-# the server allows it (GitHub does), else from its branches and tags.
+# the server allows it (GitHub does), else from its branches and tags. DIR
+# appears only once complete: an interrupted fetch leaves nothing.
 fetch_commit() {
+	local dir=$1 tmp=$1.fetch.$$
+	rm -rf "$tmp"
+	fetch_commit_into "$tmp" && mv "$tmp" "$dir" && return 0
+	rm -rf "$tmp"
+	return 1
+}
+
+fetch_commit_into() {
 	local dir=$1
 	git init -q "$dir" || return 1
 	if ! git -C "$dir" fetch -q --depth 1 "$REPO" "$COMMIT_WANTED" 2>/dev/null; then
@@ -164,12 +173,14 @@ fetch_git() {
 		rm -rf "$dir"
 		if [[ -z $COMMIT_WANTED ]]; then
 			say "cloning $REPO tag $TAG"
-			git clone --quiet --depth 1 --branch "$TAG" "$REPO" "$dir" ||
-				{ rm -rf "$dir"; die "git clone of tag $TAG from $REPO failed"; }
+			if ! git clone --quiet --depth 1 --branch "$TAG" "$REPO" "$dir.clone.$$"; then
+				rm -rf "$dir.clone.$$"
+				die "git clone of tag $TAG from $REPO failed"
+			fi
+			mv "$dir.clone.$$" "$dir"
 		else
 			say "fetching commit $COMMIT_WANTED from $REPO"
-			fetch_commit "$dir" ||
-				{ rm -rf "$dir"; die "commit $COMMIT_WANTED is not in $REPO (driverCommit must name a commit of driverRepo)"; }
+			fetch_commit "$dir" || die "commit $COMMIT_WANTED is not in $REPO (driverCommit must name a commit of driverRepo)"
 		fi
 	fi
 	head=$(git -C "$dir" rev-parse HEAD)
@@ -180,6 +191,8 @@ fetch_git() {
 			die "$REPO tag $TAG is commit $head, but $VERSION is pinned to $PINNED: refusing to build"
 	fi
 	COMMIT=$head SRC=$dir SOURCE_ID="git:$REPO"
+	# A commit asked for is no release tag: the manifest says none.
+	[[ -z $COMMIT_WANTED ]] || TAG=""
 }
 
 # apply_series TREE: apply every patch at the root of an amzn-drivers tree

@@ -68,7 +68,7 @@ type Settings struct {
 	AllowSSHFromAnywhere bool
 	VpcCidr              netip.Prefix
 	SubnetCidr           netip.Prefix
-	AmiID                string // empty: resolve the latest AL2023 kernel-6.1 AMI
+	AmiID                string // empty: the latest AMI of the distro and kernel series
 	Spot                 bool
 	TTLHours             int
 	DriverVersion        string
@@ -151,7 +151,7 @@ func Parse(get Getter, hooks Hooks) (Settings, error) {
 	s.SubnetCidr = SubnetOf(s.VpcCidr)
 	s.AmiID = val(KeyAmiID)
 	if s.AmiID != "" && !amiRe.MatchString(s.AmiID) {
-		return s, invalid(KeyAmiID, s.AmiID, "expected empty (latest Amazon Linux 2023, kernel 6.1) or an AMI id like ami-0123456789abcdef0")
+		return s, invalid(KeyAmiID, s.AmiID, "expected empty (the latest AMI of distro and kernel) or an AMI id like ami-0123456789abcdef0")
 	}
 	if s.Spot, err = parseBool(KeySpot, val(KeySpot)); err != nil {
 		return s, err
@@ -168,7 +168,7 @@ func Parse(get Getter, hooks Hooks) (Settings, error) {
 	}
 	s.DriverRepo = val(KeyDriverRepo)
 	if !gitURLRe.MatchString(s.DriverRepo) {
-		return s, invalid(KeyDriverRepo, s.DriverRepo, "expected a git URL: https://, ssh://, git://, file:// or git@host:path")
+		return s, invalid(KeyDriverRepo, s.DriverRepo, "expected an https:// or git:// URL the host can clone without a key")
 	}
 	s.DriverCommit = val(KeyDriverCommit)
 	if s.DriverCommit != "" && !commitRe.MatchString(s.DriverCommit) {
@@ -189,8 +189,9 @@ var (
 	instanceTypeRe = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9-]+$`)
 	amiRe          = regexp.MustCompile(`^ami-[0-9a-f]{8}([0-9a-f]{9})?$`)
 	paramKeyRe     = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
-	// What kmod/build.sh accepts as --repo.
-	gitURLRe     = regexp.MustCompile(`^(https://|ssh://|git://|file://|git@)[A-Za-z0-9._~:/@+-]+$`)
+	// What the host can clone unattended (as root, no key, no tty): the
+	// https and git protocols; kmod/build.sh itself takes more.
+	gitURLRe     = regexp.MustCompile(`^(https|git)://[A-Za-z0-9._~:/@+-]+$`)
 	commitRe     = regexp.MustCompile(`^[0-9a-f]{40}$`)
 	paramValueRe = regexp.MustCompile(`^[A-Za-z0-9_.,:-]+$`)
 )

@@ -113,10 +113,12 @@ require_not_primary() {
 		die "input ENA_LAB_MAC='$ENA_LAB_MAC' is the primary ENI's MAC (ENA_LAB_PRIMARY_MAC): it carries SSH, refusing to touch it"
 }
 
-# settle_udev: let udev finish with new devices (it renames a new netdev,
+# settle_udev [SECONDS]: let udev finish with new devices (it renames a new netdev,
 # eth1 -> ens6, after the probe); a no-op where no udev runs.
 settle_udev() {
-	if command -v udevadm >/dev/null && [[ -d /run/udev ]]; then udevadm settle --timeout=30 2>/dev/null || true; fi
+	local limit=${1:-30}
+	((limit > 0)) || limit=1
+	if command -v udevadm >/dev/null && [[ -d /run/udev ]]; then udevadm settle --timeout="$limit" 2>/dev/null || true; fi
 }
 
 # pci_driver BDF: the driver bound to a PCI function (its driver link), if any.
@@ -149,17 +151,17 @@ return_to_driver() {
 	echo "$bdf" >/sys/bus/pci/drivers_probe 2>>"$LOG" || true
 }
 
-# retry_for SECONDS CMD...: CMD until it succeeds, every 0.1 s, letting udev
-# finish between tries.
+# retry_for SECONDS CMD...: CMD until it succeeds or SECONDS have passed,
+# every 0.1 s, letting udev finish between tries.
 retry_for() {
-	local i n=$(($1 * 10))
+	local end=$((SECONDS + $1))
 	shift
-	for ((i = 0; i < n; i++)); do
-		settle_udev
+	while :; do
+		settle_udev $((end - SECONDS))
 		"$@" && return 0
+		((SECONDS < end)) || return 1
 		sleep 0.1
 	done
-	return 1
 }
 
 # write_env FILE NAME=VALUE...: a systemd EnvironmentFile, every value

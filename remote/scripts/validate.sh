@@ -122,11 +122,16 @@ measure() {
 	counters "$WORK/before"
 	start_server
 	local out
-	# Command substitution, not <(...): a failed run must stop the step.
-	out=$(iperf single-tx) && read -r SINGLE_TX SINGLE_TX_RTX <<<"$out"
-	out=$(iperf single-rx -R) && read -r SINGLE_RX SINGLE_RX_RTX <<<"$out"
-	out=$(iperf multi-tx -P "$STREAMS") && read -r MULTI_TX MULTI_TX_RTX <<<"$out"
-	out=$(iperf multi-rx -R -P "$STREAMS") && read -r MULTI_RX MULTI_RX_RTX <<<"$out"
+	# A failed run stops the step there (iperf's die only ends its subshell;
+	# set -e does not look inside an && list).
+	out=$(iperf single-tx) || exit 1
+	read -r SINGLE_TX SINGLE_TX_RTX <<<"$out"
+	out=$(iperf single-rx -R) || exit 1
+	read -r SINGLE_RX SINGLE_RX_RTX <<<"$out"
+	out=$(iperf multi-tx -P "$STREAMS") || exit 1
+	read -r MULTI_TX MULTI_TX_RTX <<<"$out"
+	out=$(iperf multi-rx -R -P "$STREAMS") || exit 1
+	read -r MULTI_RX MULTI_RX_RTX <<<"$out"
 	stop_server
 	counters "$WORK/after"
 }

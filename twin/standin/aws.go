@@ -1,11 +1,14 @@
 package standin
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 // InstanceType is what EC2's DescribeInstanceTypes says of a type.
@@ -28,7 +31,9 @@ type Twin struct {
 	// availability-zone locations) but are not standard zones.
 	Zones, LocalZones []string
 	Types             map[string]InstanceType
-	AMI               string // what every SSM AMI parameter holds
+	// AMIs: the public SSM parameters EC2 publishes AMIs under, by name;
+	// any other name is ParameterNotFound.
+	AMIs map[string]string
 }
 
 // AWS is the aws stand-in, pulumi-aws v6.83.4 as far as the lab uses it.
@@ -39,11 +44,15 @@ type AWS struct {
 	mu      sync.Mutex
 	running map[string]bool // instance ids EC2 lists as running
 	offered []string        // zones offering the types, in EC2's order
+	// Launched: the inputs of every instance created, in order.
+	Launched []resource.PropertyMap
+	// attachedTo: attachment id -> instance id; termination detaches.
+	attachedTo map[string]string
 }
 
 // NewAWS serves EC2 and SSM as the twin answers them.
 func NewAWS(t Twin) *AWS {
-	a := &AWS{Server: newServer("aws", "6.83.4"), twin: t, running: map[string]bool{}}
+	a := &AWS{Server: newServer("aws", "6.83.4"), twin: t, running: map[string]bool{}, attachedTo: map[string]string{}}
 	a.offered = append(append([]string(nil), t.LocalZones...), t.Zones...)
 	id := func(prefix string) func(resource.PropertyMap) (string, resource.PropertyMap, error) {
 		return func(resource.PropertyMap) (string, resource.PropertyMap, error) { return a.ids.id(prefix), nil, nil }
@@ -72,7 +81,14 @@ func NewAWS(t Twin) *AWS {
 		}}
 	// Every field of an attachment forces a new one.
 	a.kinds["aws:ec2/networkInterfaceAttachment:NetworkInterfaceAttachment"] = kind{
-		forceNew: []string{"deviceIndex", "instanceId", "networkInterfaceId"}, create: id("eni-attach")}
+		forceNew: []string{"deviceIndex", "instanceId", "networkInterfaceId"},
+		create: func(in resource.PropertyMap) (string, resource.PropertyMap, error) {
+			id := a.ids.id("eni-attach")
+			a.mu.Lock()
+			a.attachedTo[id] = str(in, "instanceId")
+			a.mu.Unlock()
+			return id, nil, nil
+		}}
 	a.kinds["aws:ec2/instance:Instance"] = kind{
 		forceNew: []string{"ami", "associatePublicIpAddress", "availabilityZone", "instanceMarketOptions", "keyName", "subnetId"},
 		// instance_market_options is optional + computed: spot -> on-demand
@@ -82,20 +98,50 @@ func NewAWS(t Twin) *AWS {
 			id := a.ids.id("i")
 			a.mu.Lock()
 			a.running[id] = true
+			a.Launched = append(a.Launched, in)
 			a.mu.Unlock()
 			return id, props(map[string]interface{}{"publicIp": t.PublicIP, "privateIp": t.PrivateIP, "instanceState": "running"}), nil
 		}}
 	a.invokes["aws:ec2/getInstanceType:getInstanceType"] = a.instanceType
 	a.invokes["aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings"] = a.offerings
-	a.invokes["aws:index/getAvailabilityZones:getAvailabilityZones"] = func(resource.PropertyMap) (resource.PropertyMap, error) {
-		return props(map[string]interface{}{"id": "region", "names": t.Zones}), nil
-	}
+	a.invokes["aws:index/getAvailabilityZones:getAvailabilityZones"] = a.availabilityZones
 	a.invokes["aws:ssm/getParameter:getParameter"] = func(args resource.PropertyMap) (resource.PropertyMap, error) {
-		return props(map[string]interface{}{"id": str(args, "name"), "name": str(args, "name"), "type": "String",
-			"value": t.AMI, "insecureValue": t.AMI, "version": 1}), nil
+		name := str(args, "name")
+		ami, ok := t.AMIs[name]
+		if !ok {
+			return nil, fmt.Errorf("ParameterNotFound: %s", name)
+		}
+		return props(map[string]interface{}{"id": name, "name": name, "type": "String",
+			"value": ami, "insecureValue": ami, "version": 1}), nil
 	}
 	a.invokes["aws:ec2/getInstances:getInstances"] = a.instances
+	a.serveAs(a)
 	return a
+}
+
+// availabilityZones: DescribeAvailabilityZones lists the Local Zones an
+// account opted into beside the standard ones, unless filtered by zone type.
+func (a *AWS) availabilityZones(args resource.PropertyMap) (resource.PropertyMap, error) {
+	names := append(append([]string(nil), a.twin.Zones...), a.twin.LocalZones...)
+	if f := args["filters"]; f.IsArray() {
+		for _, e := range f.ArrayValue() {
+			o := e.ObjectValue()
+			if o["name"].StringValue() == "zone-type" && len(o["values"].ArrayValue()) == 1 &&
+				o["values"].ArrayValue()[0].StringValue() == "availability-zone" {
+				names = append([]string(nil), a.twin.Zones...)
+			}
+		}
+	}
+	return props(map[string]interface{}{"id": "region", "names": names}), nil
+}
+
+// Delete: a deleted instance is no longer listed.
+func (a *AWS) Delete(ctx context.Context, r *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
+	a.mu.Lock()
+	delete(a.running, r.GetId())
+	delete(a.attachedTo, r.GetId())
+	a.mu.Unlock()
+	return a.Server.Delete(ctx, r)
 }
 
 func (a *AWS) instanceType(args resource.PropertyMap) (resource.PropertyMap, error) {
@@ -146,9 +192,18 @@ func (a *AWS) instances(args resource.PropertyMap) (resource.PropertyMap, error)
 func (a *AWS) Terminate(id string) {
 	a.mu.Lock()
 	delete(a.running, id)
+	var detached []string
+	for att, inst := range a.attachedTo {
+		if inst == id {
+			detached = append(detached, att) // termination detaches its ENIs
+		}
+	}
 	a.mu.Unlock()
 	a.Server.mu.Lock()
 	a.Server.gone[id] = true
+	for _, att := range detached {
+		a.Server.gone[att] = true
+	}
 	a.Server.mu.Unlock()
 }
 

@@ -28,7 +28,7 @@ type Command struct{ *Server }
 func NewCommand() *Command {
 	c := &Command{newServer("command", "1.2.0")}
 	c.kinds["command:remote:Command"] = kind{forceNew: []string{"triggers"}}
-	c.impl = c
+	c.serveAs(c)
 	return c
 }
 

@@ -65,6 +65,9 @@ func newServer(name, version string) *Server {
 	return s
 }
 
+// serveAs makes impl (a stand-in embedding the Server) what answers.
+func (s *Server) serveAs(impl pulumirpc.ResourceProviderServer) { s.impl = impl }
+
 // Calls returns the lifecycle calls so far.
 func (s *Server) Calls() []Call {
 	s.mu.Lock()
