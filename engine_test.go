@@ -61,12 +61,39 @@ var twin = standin.Twin{
 	},
 }
 
-func newEngineLab(t *testing.T, stackName string) *engineLab {
+// pulumiCLI is the real CLI make test-engine built.
+func pulumiCLI(t *testing.T) auto.PulumiCommand {
 	t.Helper()
 	root := os.Getenv("ENA_LAB_PULUMI_ROOT")
 	if root == "" {
 		t.Fatal("ENA_LAB_PULUMI_ROOT is not set: run the engine tests through make test-engine, which builds the CLI")
 	}
+	cli, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root})
+	if err != nil {
+		t.Fatalf("the Pulumi CLI at %s: %v", root, err)
+	}
+	return cli
+}
+
+// engineEnv: a local file backend and a passphrase below dir, as make up
+// uses them, and the providers the engine attaches to ("name:port,...").
+func engineEnv(t *testing.T, dir, providers string) map[string]string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "state"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{
+		"PULUMI_BACKEND_URL":                          "file://" + filepath.Join(dir, "state"),
+		"PULUMI_CONFIG_PASSPHRASE":                    "engine-test",
+		"PULUMI_HOME":                                 filepath.Join(dir, "home"),
+		"PULUMI_DEBUG_PROVIDERS":                      providers,
+		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
+		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+	}
+}
+
+func newEngineLab(t *testing.T, stackName string) *engineLab {
+	t.Helper()
 	l := &engineLab{t: t, aws: standin.NewAWS(twin)}
 	var debug []string
 	for name, s := range map[string]*standin.Server{"aws": l.aws.Server, "tls": standin.NewTLS(), "command": standin.NewCommand().Server} {
@@ -77,29 +104,15 @@ func newEngineLab(t *testing.T, stackName string) *engineLab {
 		t.Cleanup(stop)
 		debug = append(debug, fmt.Sprintf("%s:%d", name, port))
 	}
-	cli, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root})
-	if err != nil {
-		t.Fatalf("the Pulumi CLI at %s: %v", root, err)
-	}
 	project, err := workspace.LoadProject("Pulumi.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	env := map[string]string{
-		"PULUMI_BACKEND_URL":                          "file://" + filepath.Join(dir, "state"),
-		"PULUMI_CONFIG_PASSPHRASE":                    "engine-test",
-		"PULUMI_HOME":                                 filepath.Join(dir, "home"),
-		"PULUMI_DEBUG_PROVIDERS":                      strings.Join(debug, ","),
-		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
-		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "state"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	env := engineEnv(t, dir, strings.Join(debug, ","))
 	ctx := context.Background()
 	l.stack, err = auto.UpsertStackInlineSource(ctx, stackName, "ena-lab", program,
-		auto.Pulumi(cli), auto.Project(*project), auto.EnvVars(env), auto.WorkDir(dir))
+		auto.Pulumi(pulumiCLI(t)), auto.Project(*project), auto.EnvVars(env), auto.WorkDir(dir))
 	if err != nil {
 		t.Fatalf("stack %s: %v", stackName, err)
 	}
@@ -314,10 +327,6 @@ func TestEngineStopsBeforeAnyStepWhenTheHostIsGone(t *testing.T) {
 // The command stand-in against a real sshd on loopback, through the real
 // engine, on a program of its own: the semantics the lab relies on.
 func TestEngineRunsCommandsOverSSHAsPulumiCommandDoes(t *testing.T) {
-	root := os.Getenv("ENA_LAB_PULUMI_ROOT")
-	if root == "" {
-		t.Fatal("ENA_LAB_PULUMI_ROOT is not set: run the engine tests through make test-engine, which builds the CLI")
-	}
 	dir := t.TempDir()
 	port, key := startSSHD(t, dir)
 	log := filepath.Join(dir, "host.log")
@@ -344,18 +353,9 @@ func TestEngineRunsCommandsOverSSHAsPulumiCommandDoes(t *testing.T) {
 		ctx.Export("stdout", res.Stdout)
 		return nil
 	}
-	cli, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"PULUMI_BACKEND_URL": "file://" + filepath.Join(dir, "state"), "PULUMI_CONFIG_PASSPHRASE": "engine-test",
-		"PULUMI_HOME": filepath.Join(dir, "home"), "PULUMI_DEBUG_PROVIDERS": fmt.Sprintf("command:%d", p),
-		"PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true"}
-	if err := os.MkdirAll(filepath.Join(dir, "state"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	env := engineEnv(t, dir, fmt.Sprintf("command:%d", p))
 	ctx := context.Background()
-	stack, err := auto.UpsertStackInlineSource(ctx, "ssh", "command-semantics", prog, auto.Pulumi(cli), auto.EnvVars(env),
+	stack, err := auto.UpsertStackInlineSource(ctx, "ssh", "command-semantics", prog, auto.Pulumi(pulumiCLI(t)), auto.EnvVars(env),
 		auto.Project(workspace.Project{Name: "command-semantics", Runtime: workspace.NewProjectRuntimeInfo("go", nil)}))
 	if err != nil {
 		t.Fatal(err)

@@ -197,12 +197,7 @@ func TestExplicitAmiAndArchitectureAndSpot(t *testing.T) {
 	if got := prop(t, inst.Inputs, "ami").StringValue(); got != "ami-0bbbbbbbbbbbbbbbb" {
 		t.Errorf("arm64 type boots %s, want the arm64 AL2023 AMI", got)
 	}
-	var asked string
-	for _, c := range m.calls {
-		if c.Token == "aws:ssm/getParameter:getParameter" {
-			asked = c.Args["name"].StringValue()
-		}
-	}
+	asked := amiParameterAsked(m)
 	if asked != "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64" {
 		t.Errorf("AMI parameter %q, want the AL2023 kernel-6.1 arm64 one", asked)
 	}
@@ -538,12 +533,7 @@ func TestTheRunnerAnswersToItsOldName(t *testing.T) {
 
 func TestDebian12IsAHostDistributionToo(t *testing.T) {
 	m, outs := mustRun(t, "dev", with(map[string]string{"distro": "debian-12"}))
-	var asked string
-	for _, c := range m.calls {
-		if c.Token == "aws:ssm/getParameter:getParameter" {
-			asked = c.Args["name"].StringValue()
-		}
-	}
+	asked := amiParameterAsked(m)
 	if asked != "/aws/service/debian/release/12/latest/amd64" {
 		t.Errorf("debian-12 on x86_64 asks SSM for %q, want Debian's own amd64 parameter", asked)
 	}
@@ -572,12 +562,7 @@ func TestDebian12IsAHostDistributionToo(t *testing.T) {
 
 func TestKernel612IsAChoiceOnAL2023(t *testing.T) {
 	m, _ := mustRun(t, "dev", with(map[string]string{"kernel": "6.12"}))
-	var asked string
-	for _, c := range m.calls {
-		if c.Token == "aws:ssm/getParameter:getParameter" {
-			asked = c.Args["name"].StringValue()
-		}
-	}
+	asked := amiParameterAsked(m)
 	if asked != "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.12-x86_64" {
 		t.Errorf("kernel 6.12 asks SSM for %q, want AL2023's kernel-6.12 parameter", asked)
 	}
@@ -607,4 +592,15 @@ func TestKernel612IsAChoiceOnAL2023(t *testing.T) {
 			t.Errorf("%v: want a refusal saying %q, got %v", c.cfg, c.want, err)
 		}
 	}
+}
+
+// amiParameterAsked is the SSM parameter the program looked the AMI up in.
+func amiParameterAsked(m *labMocks) string {
+	var asked string
+	for _, c := range m.calls {
+		if c.Token == "aws:ssm/getParameter:getParameter" {
+			asked = c.Args["name"].StringValue()
+		}
+	}
+	return asked
 }

@@ -11,20 +11,28 @@ import (
 // packageOf names, per distribution, the package of each command the host
 // steps run that a minimal AMI may lack (dnf provides / dpkg -S say which).
 var packageOf = map[string]map[string]string{
-	"AL2023": {
-		"cmp": "diffutils", "diff": "diffutils",
-		"jq": "jq", "iperf3": "iperf3", "ethtool": "ethtool", "ping": "iputils",
-		"ip": "iproute", "ss": "iproute",
-		"modinfo": "kmod", "insmod": "kmod", "rmmod": "kmod", "modprobe": "kmod", "depmod": "kmod",
-		"git": "git", "make": "make", "gcc": "gcc", "lspci": "pciutils", "tar": "tar", "gzip": "gzip",
-	},
-	"DEBIAN": {
-		"cmp": "diffutils", "diff": "diffutils",
-		"jq": "jq", "iperf3": "iperf3", "ethtool": "ethtool", "ping": "iputils-ping",
-		"ip": "iproute2", "ss": "iproute2",
-		"modinfo": "kmod", "insmod": "kmod", "rmmod": "kmod", "modprobe": "kmod", "depmod": "kmod",
-		"git": "git", "make": "make", "gcc": "gcc", "lspci": "pciutils", "tar": "tar", "gzip": "gzip",
-	},
+	"AL2023": al2023Packages,
+	"DEBIAN": withOverrides(al2023Packages, map[string]string{"ping": "iputils-ping", "ip": "iproute2", "ss": "iproute2"}),
+}
+
+var al2023Packages = map[string]string{
+	"cmp": "diffutils", "diff": "diffutils",
+	"jq": "jq", "iperf3": "iperf3", "ethtool": "ethtool", "ping": "iputils",
+	"ip": "iproute", "ss": "iproute",
+	"modinfo": "kmod", "insmod": "kmod", "rmmod": "kmod", "modprobe": "kmod", "depmod": "kmod",
+	"git": "git", "make": "make", "gcc": "gcc", "lspci": "pciutils", "tar": "tar", "gzip": "gzip",
+}
+
+// withOverrides is table with some commands in other packages.
+func withOverrides(table, over map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range table {
+		out[k] = v
+	}
+	for k, v := range over {
+		out[k] = v
+	}
+	return out
 }
 
 // Every command a host script (and build.sh, which the build step ships) runs
