@@ -36,7 +36,7 @@ test-go:
 
 test-engine:
 	@echo "== engine: the program through the real Pulumi CLI (built from the module proxy), providers stood in"
-	tools/apt-install.sh openssh-server
+	tools/apt-install.sh openssh-server openssh-client
 	go vet -tags engine .
 	root=$$(twin/cli/build.sh) && ENA_LAB_PULUMI_ROOT=$$root go test -tags engine -run TestEngine -count=1 .
 
