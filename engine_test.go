@@ -16,7 +16,6 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -324,13 +323,16 @@ func TestEngineStopsBeforeAnyStepWhenTheHostIsGone(t *testing.T) {
 	}
 }
 
-// The command stand-in against a real sshd on loopback, through the real
-// engine, on a program of its own: the semantics the lab relies on.
+// The command stand-in against a real sshd in a network namespace the test
+// makes (dialled inside it, as the twin will be), through the real engine,
+// on a program of its own: the semantics the lab relies on.
 func TestEngineRunsCommandsOverSSHAsPulumiCommandDoes(t *testing.T) {
 	dir := t.TempDir()
-	port, key := startSSHD(t, dir)
+	ns := fmt.Sprintf("elab-ssh-%d", os.Getpid())
+	port, key := startSSHD(t, dir, ns)
 	log := filepath.Join(dir, "host.log")
 	cmdServer := standin.NewCommand()
+	cmdServer.Netns = "/run/netns/" + ns
 	p, stop, err := cmdServer.Serve()
 	if err != nil {
 		t.Fatal(err)
@@ -395,9 +397,10 @@ func TestEngineRunsCommandsOverSSHAsPulumiCommandDoes(t *testing.T) {
 	}
 }
 
-// startSSHD runs Debian's sshd on a loopback port of its own, for root with
-// a key made here; it returns the port and the private key.
-func startSSHD(t *testing.T, dir string) (int, string) {
+// startSSHD runs Debian's sshd in a new network namespace ns, on its
+// loopback, for root with a key made here; it returns the port and the
+// private key.
+func startSSHD(t *testing.T, dir, ns string) (int, string) {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -419,12 +422,13 @@ func startSSHD(t *testing.T, dir string) (int, string) {
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "hostkey")).CombinedOutput(); err != nil {
 		t.Fatalf("ssh-keygen: %v %s", err, out)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for _, args := range [][]string{{"netns", "add", ns}, {"-n", ns, "link", "set", "lo", "up"}} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v %s", args, err, out)
+		}
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "delete", ns).Run() })
+	const port = 2222 // the namespace is new: nothing else listens in it
 	cfg := write("sshd_config", fmt.Sprintf("Port %d\nListenAddress 127.0.0.1\nHostKey %s\nAuthorizedKeysFile %s\n"+
 		"PermitRootLogin prohibit-password\nPasswordAuthentication no\nStrictModes no\nUsePAM no\nPidFile %s\n",
 		port, filepath.Join(dir, "hostkey"), keys, filepath.Join(dir, "sshd.pid")), 0o600)
@@ -435,15 +439,14 @@ func startSSHD(t *testing.T, dir string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sshd := exec.Command("/usr/sbin/sshd", "-D", "-e", "-f", cfg)
+	sshd := exec.Command("ip", "netns", "exec", ns, "/usr/sbin/sshd", "-D", "-e", "-f", cfg)
 	sshd.Stderr = sshdLog
 	if err := sshd.Start(); err != nil {
 		t.Fatalf("sshd: %v", err)
 	}
 	t.Cleanup(func() { _ = sshd.Process.Kill(); _ = sshd.Wait() })
 	for i := 0; i < 50; i++ {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
+		if b, _ := os.ReadFile(sshdLog.Name()); strings.Contains(string(b), "Server listening") {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -5,12 +5,14 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"runtime"
 	"strconv"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
@@ -22,11 +24,17 @@ import (
 // No tty is requested. Dialling retries dialErrorLimit times (-1: without
 // end) with a back-off from 100 ms growing by half up to 5 s, each dial
 // bounded by perDialTimeout (connection.go).
-type Command struct{ *Server }
+type Command struct {
+	*Server
+	// Netns, when set, is a network namespace (/run/netns/NAME) every dial
+	// is made in: the EC2 twin is reachable only inside the namespace the
+	// test made for it.
+	Netns string
+}
 
 // NewCommand serves command:remote:Command.
 func NewCommand() *Command {
-	c := &Command{newServer("command", "1.2.0")}
+	c := &Command{Server: newServer("command", "1.2.0")}
 	c.kinds["command:remote:Command"] = kind{forceNew: []string{"triggers"}}
 	c.serveAs(c)
 	return c
@@ -95,7 +103,7 @@ func (c *Command) run(ctx context.Context, in resource.PropertyMap, which string
 	if !conn.IsObject() {
 		return nil, fmt.Errorf("no connection")
 	}
-	client, err := dial(ctx, conn.ObjectValue())
+	client, err := dial(ctx, conn.ObjectValue(), c.Netns)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +137,7 @@ func trimNL(s string) string {
 	return s
 }
 
-func dial(ctx context.Context, c resource.PropertyMap) (*ssh.Client, error) {
+func dial(ctx context.Context, c resource.PropertyMap, netns string) (*ssh.Client, error) {
 	num := func(key string, def int) int {
 		if v := c[resource.PropertyKey(key)]; v.IsNumber() {
 			return int(v.NumberValue())
@@ -150,7 +158,7 @@ func dial(ctx context.Context, c resource.PropertyMap) (*ssh.Client, error) {
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	delay := 100 * time.Millisecond
 	for dials := 0; ; dials++ {
-		client, err := ssh.Dial("tcp", addr, cfg)
+		client, err := sshDial(netns, addr, cfg)
 		if err == nil {
 			return client, nil
 		}
@@ -164,4 +172,52 @@ func dial(ctx context.Context, c resource.PropertyMap) (*ssh.Client, error) {
 		}
 		delay = min(delay*3/2, 5*time.Second)
 	}
+}
+
+// sshDial is ssh.Dial, with the TCP connection made inside netns if set.
+func sshDial(netns, addr string, cfg *ssh.ClientConfig) (*ssh.Client, error) {
+	if netns == "" {
+		return ssh.Dial("tcp", addr, cfg)
+	}
+	conn, err := dialInNetns(netns, addr, cfg.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Now().Add(cfg.Timeout))
+	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return ssh.NewClient(c, chans, reqs), nil
+}
+
+// dialInNetns opens a TCP connection from inside a network namespace: on
+// an OS thread of its own that enters the namespace and is never given
+// back to Go's scheduler (it ends with the goroutine), so no other
+// goroutine ever runs in that namespace. The socket stays in it.
+func dialInNetns(netns, addr string, timeout time.Duration) (net.Conn, error) {
+	type result struct {
+		conn net.Conn
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with us
+		fd, err := unix.Open(netns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			done <- result{nil, fmt.Errorf("network namespace %s: %w", netns, err)}
+			return
+		}
+		defer unix.Close(fd)
+		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			done <- result{nil, fmt.Errorf("entering %s: %w", netns, err)}
+			return
+		}
+		conn, err := net.DialTimeout("tcp", addr, timeout)
+		done <- result{conn, err}
+	}()
+	r := <-done
+	return r.conn, r.err
 }
