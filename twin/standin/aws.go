@@ -34,6 +34,23 @@ type Twin struct {
 	// AMIs: the public SSM parameters EC2 publishes AMIs under, by name;
 	// any other name is ParameterNotFound.
 	AMIs map[string]string
+	// Machine, when set, runs each instance created (a VM the addresses
+	// above reach) and powers it off when the instance goes.
+	Machine Machine
+}
+
+// Machine runs instances: what EC2 does on RunInstances and on
+// TerminateInstances.
+type Machine interface {
+	Launch(Launch) error
+	PowerOff(instanceID string) error
+}
+
+// Launch is what an instance boots with, as RunInstances gives it.
+type Launch struct {
+	InstanceID, Type, AMI string
+	KeyName, PublicKey    string // the key pair's, for IMDS public-keys
+	UserData              string // as given (cloud-init runs it at first boot)
 }
 
 // AWS is the aws stand-in, pulumi-aws v6.83.4 as far as the lab uses it.
@@ -42,8 +59,9 @@ type AWS struct {
 	twin    Twin
 	ids     counter
 	mu      sync.Mutex
-	running map[string]bool // instance ids EC2 lists as running
-	offered []string        // zones offering the types, in EC2's order
+	running map[string]bool   // instance ids EC2 lists as running
+	keys    map[string]string // key pair name -> public key
+	offered []string          // zones offering the types, in EC2's order
 	// Launched: the inputs of every instance created, in order.
 	Launched []resource.PropertyMap
 	// attachedTo: attachment id -> instance id; termination detaches.
@@ -52,7 +70,8 @@ type AWS struct {
 
 // NewAWS serves EC2 and SSM as the twin answers them.
 func NewAWS(t Twin) *AWS {
-	a := &AWS{Server: newServer("aws", "6.83.4"), twin: t, running: map[string]bool{}, attachedTo: map[string]string{}}
+	a := &AWS{Server: newServer("aws", "6.83.4"), twin: t, running: map[string]bool{}, keys: map[string]string{},
+		attachedTo: map[string]string{}}
 	a.offered = append(append([]string(nil), t.LocalZones...), t.Zones...)
 	id := func(prefix string) func(resource.PropertyMap) (string, resource.PropertyMap, error) {
 		return func(resource.PropertyMap) (string, resource.PropertyMap, error) { return a.ids.id(prefix), nil, nil }
@@ -73,6 +92,9 @@ func NewAWS(t Twin) *AWS {
 	a.kinds["aws:ec2/keyPair:KeyPair"] = kind{forceNew: []string{"keyName", "keyNamePrefix", "publicKey"},
 		create: func(in resource.PropertyMap) (string, resource.PropertyMap, error) {
 			name := str(in, "keyNamePrefix") + "0001"
+			a.mu.Lock()
+			a.keys[name] = str(in, "publicKey")
+			a.mu.Unlock()
 			return name, props(map[string]interface{}{"keyName": name}), nil
 		}}
 	a.kinds["aws:ec2/networkInterface:NetworkInterface"] = kind{forceNew: []string{"subnetId"},
@@ -96,6 +118,16 @@ func NewAWS(t Twin) *AWS {
 		keepWhenOmitted: []string{"instanceMarketOptions"},
 		create: func(in resource.PropertyMap) (string, resource.PropertyMap, error) {
 			id := a.ids.id("i")
+			a.mu.Lock()
+			key := a.keys[str(in, "keyName")]
+			a.mu.Unlock()
+			if t.Machine != nil {
+				l := Launch{InstanceID: id, Type: str(in, "instanceType"), AMI: str(in, "ami"), KeyName: str(in, "keyName"), PublicKey: key,
+					UserData: str(in, "userData")}
+				if err := t.Machine.Launch(l); err != nil {
+					return "", nil, fmt.Errorf("launching %s: %w", id, err)
+				}
+			}
 			a.mu.Lock()
 			a.running[id] = true
 			a.Launched = append(a.Launched, in)
@@ -135,8 +167,16 @@ func (a *AWS) availabilityZones(args resource.PropertyMap) (resource.PropertyMap
 	return props(map[string]interface{}{"id": "region", "names": names}), nil
 }
 
-// Delete: a deleted instance is no longer listed.
+// Delete: a deleted instance is no longer listed, and its machine is off.
 func (a *AWS) Delete(ctx context.Context, r *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
+	a.mu.Lock()
+	_, instance := a.running[r.GetId()]
+	a.mu.Unlock()
+	if instance && a.twin.Machine != nil {
+		if err := a.twin.Machine.PowerOff(r.GetId()); err != nil {
+			return nil, fmt.Errorf("terminating %s: %w", r.GetId(), err)
+		}
+	}
 	a.mu.Lock()
 	delete(a.running, r.GetId())
 	delete(a.attachedTo, r.GetId())
