@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 SHELL_SCRIPTS = $(shell find . -path ./.cache -prune -o -path ./rust/target -prune -o -name '*.sh' -print) infra/hostfiles/ena-lab-ttl
 
-.PHONY: up preview destroy outputs ssh recover matrix test test-go test-engine test-shell test-kmod test-remote test-rust test-qemu bench
+.PHONY: up preview destroy outputs ssh recover matrix test test-go test-engine test-twin test-shell test-kmod test-remote test-rust test-qemu bench
 
 up:
 	tools/lab.sh up
@@ -24,7 +24,7 @@ matrix:
 	tools/matrix.sh update
 
 # Every test. Each part installs what it needs (apt packages, Go modules, crates).
-test: test-go test-engine test-shell test-kmod test-remote test-rust test-qemu
+test: test-go test-engine test-shell test-kmod test-remote test-rust test-qemu test-twin
 	@echo "make test: every suite passed"
 
 test-go:
@@ -39,6 +39,14 @@ test-engine:
 	tools/apt-install.sh openssh-server openssh-client
 	go vet -tags engine .
 	root=$$(twin/cli/build.sh) && ENA_LAB_PULUMI_ROOT=$$root go test -tags engine -run TestEngine -count=1 .
+
+test-twin:
+	@echo "== twin: the whole lab through the real engine on the EC2 twin (Debian 12 VM, two emulated ENAs, IMDSv2)"
+	twin/metadata/test.sh
+	qemu/build.sh >/dev/null
+	twin/rootfs/build.sh >/dev/null
+	twin/metadata/build.sh >/dev/null
+	root=$$(twin/cli/build.sh) && ENA_LAB_PULUMI_ROOT=$$root go test -tags engine -run TestTwin -count=1 -timeout 80m -v .
 
 test-shell:
 	@echo "== shellcheck, and tools/lab.sh (make up/destroy/ssh) against a stand-in pulumi"

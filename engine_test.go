@@ -93,9 +93,18 @@ func engineEnv(t *testing.T, dir, providers string) map[string]string {
 
 func newEngineLab(t *testing.T, stackName string) *engineLab {
 	t.Helper()
-	l := &engineLab{t: t, aws: standin.NewAWS(twin)}
+	return newEngineLabOn(t, stackName, twin, "")
+}
+
+// newEngineLabOn: a stack whose aws stand-in answers with tw, its commands
+// dialled inside the network namespace netns (none when "").
+func newEngineLabOn(t *testing.T, stackName string, tw standin.Twin, netns string) *engineLab {
+	t.Helper()
+	l := &engineLab{t: t, aws: standin.NewAWS(tw)}
+	cmd := standin.NewCommand()
+	cmd.Netns = netns
 	var debug []string
-	for name, s := range map[string]*standin.Server{"aws": l.aws.Server, "tls": standin.NewTLS(), "command": standin.NewCommand().Server} {
+	for name, s := range map[string]*standin.Server{"aws": l.aws.Server, "tls": standin.NewTLS(), "command": cmd.Server} {
 		port, stop, err := s.Serve()
 		if err != nil {
 			t.Fatal(err)
@@ -445,9 +454,13 @@ func startSSHD(t *testing.T, dir, ns string) (int, string) {
 		t.Fatalf("sshd: %v", err)
 	}
 	t.Cleanup(func() { _ = sshd.Process.Kill(); _ = sshd.Wait() })
-	for i := 0; i < 50; i++ {
-		if b, _ := os.ReadFile(sshdLog.Name()); strings.Contains(string(b), "Server listening") {
+	for i := 0; ; i++ {
+		b, _ := os.ReadFile(sshdLog.Name())
+		if strings.Contains(string(b), "Server listening") {
 			break
+		}
+		if i == 50 {
+			t.Fatalf("sshd did not start in 5s (is openssh-server installed? make test-engine installs it): %s", b)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -193,7 +193,9 @@ cmd_launch() {
 	imds=$("$HERE/metadata/build.sh")
 	imds_config "$id" "$type" "$ami" "$keyname" "$keyfile" "$userdata" >"$DIR/imds.json"
 	kill_pidfile "$DIR/imds.pid"
-	in_ns "$imds" --config "$DIR/imds.json" --listen "$IMDS_IP:80" >>"$DIR/imds.log" 2>&1 &
+	# ip netns exec execs the server: $! is its pid (a shell function's
+	# would be a subshell's, and killing that leaves the server running).
+	ip netns exec "$NS" "$imds" --config "$DIR/imds.json" --listen "$IMDS_IP:80" >>"$DIR/imds.log" 2>&1 &
 	echo $! >"$DIR/imds.pid"
 	# EC2's DMI: the vendor, the type as product, a uuid and serial that
 	# begin with "ec2" (what cloud-init's EC2 detection reads).
@@ -224,6 +226,10 @@ cmd_down() {
 	use_dir "$1"
 	local f
 	for f in qemu imds dnsmasq git; do kill_pidfile "$DIR/$f.pid"; done
+	# Whatever still runs in the namespace keeps it alive: stop it too.
+	local -a pids
+	mapfile -t pids < <(ip netns pids "$NS" 2>/dev/null || true)
+	((${#pids[@]} == 0)) || kill -KILL "${pids[@]}" 2>/dev/null || true
 	ip netns delete "$NS" 2>/dev/null || true
 	say "VPC of $DIR down"
 }

@@ -137,7 +137,7 @@ func TestWhatAnOnDemandInstanceLacksIsNotFound(t *testing.T) {
 	for _, p := range []string{"spot/instance-action", "spot/termination-time", "events/maintenance/scheduled",
 		"events/recommendations/rebalance", "autoscaling/target-lifecycle-state", "iam/info", "elastic-inference/associations",
 		"tags/instance/Name", "placement/group-name", "network/interfaces/macs/0a:e1:ab:00:00:0b/ipv4-prefix",
-		"network/interfaces/macs/0e:49:61:0f:c3:11/device-number"} {
+		"network/interfaces/macs/0e:49:61:0f:c3:11/device-number", "block-device-mapping/ephemeral0", "block-device-mapping/swap"} {
 		if code, _ := call(t, http.MethodGet, srv.URL+"/latest/meta-data/"+p, auth); code != http.StatusNotFound {
 			t.Errorf("%s: %d, want 404", p, code)
 		}

@@ -113,11 +113,14 @@ func newFront(inst *Instance, backend string, now func() time.Time) http.Handler
 var dated = regexp.MustCompile(`^/(\d{4}-\d{2}-\d{2})(/|$)`)
 
 // absent: what an on-demand HVM instance without an instance profile,
-// placement group, product codes or metadata tags does not have; the
-// simulator answers them with its samples.
+// placement group, product codes, metadata tags or instance store does not
+// have; the simulator answers them with its samples.
 var absent = []string{"spot/", "events/", "autoscaling/", "iam/", "elastic-inference/", "elastic-gpus/",
 	"tags/", "placement/group-name", "placement/host-id", "placement/partition-number",
-	"product-codes", "kernel-id", "ramdisk-id"}
+	"product-codes", "kernel-id", "ramdisk-id",
+	// an EBS-only Nitro instance maps its root and nothing else: the
+	// simulator's ephemeral0 and swap would have cloud-init mount sdb
+	"block-device-mapping/ebs0", "block-device-mapping/ephemeral0", "block-device-mapping/swap"}
 
 func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &status{ResponseWriter: w, code: 200}
