@@ -226,9 +226,13 @@ cmd_down() {
 	use_dir "$1"
 	local f
 	for f in qemu imds dnsmasq git; do kill_pidfile "$DIR/$f.pid"; done
-	# Whatever still runs in the namespace keeps it alive: stop it too.
-	local -a pids
-	mapfile -t pids < <(ip netns pids "$NS" 2>/dev/null || true)
+	# Whatever still runs in the namespace keeps it alive: stop it too, but
+	# not our caller (a test whose dialling thread joined the namespace).
+	local -a pids=()
+	local p
+	while read -r p; do
+		[[ $p == "$PPID" || $p == "$$" ]] || pids+=("$p")
+	done < <(ip netns pids "$NS" 2>/dev/null || true)
 	((${#pids[@]} == 0)) || kill -KILL "${pids[@]}" 2>/dev/null || true
 	ip netns delete "$NS" 2>/dev/null || true
 	say "VPC of $DIR down"
