@@ -43,6 +43,16 @@ die() { echo "[kmod] error: $*" >&2; exit 1; }
 
 usage_die() { die "$* (see the header of $0 for usage)"; }
 
+# timed NAME CMD...: run CMD (in this shell), noting how long it took for the
+# closing summary, so a slow build says where its time went.
+PHASES=""
+timed() {
+	local name=$1 t0=$SECONDS
+	shift
+	"$@"
+	PHASES+="${PHASES:+, }$name $((SECONDS - t0))s"
+}
+
 parse_args() {
 	while (($#)); do
 		[[ $# -ge 2 ]] || usage_die "option $1 needs a value"
@@ -354,8 +364,8 @@ main() {
 	exec 9>"$WORK/.lock"
 	flock -n 9 || { say "waiting for another build.sh using $WORK"; flock 9; }
 	case $SOURCE in
-	git) fetch_git ;;
-	tarball:*) fetch_tarball "${SOURCE#tarball:}" ;;
+	git) timed fetch fetch_git ;;
+	tarball:*) timed fetch fetch_tarball "${SOURCE#tarball:}" ;;
 	*) usage_die "--source '$SOURCE' is neither git nor tarball:PATH" ;;
 	esac
 	check_kernel
@@ -366,11 +376,12 @@ main() {
 		publish_manifest "$manifest"
 		return
 	fi
-	prepare_tree
-	configure
-	compile
+	timed patch prepare_tree
+	timed configure configure
+	timed compile compile
 	install_module
 	write_manifest "$manifest"
+	say "built in ${SECONDS}s: $PHASES"
 	publish_manifest "$manifest"
 }
 
