@@ -16,12 +16,8 @@ import (
 // edit a patch.
 var driverFiles = kmod.Files
 
-// iperf3 settings of the baseline and validate steps: long enough for a
-// stable figure, short enough to keep the edit-rebuild-revalidate loop quick.
-const (
-	iperfSeconds = 10
-	iperfStreams = 4
-)
+// iperfStreams is the parallel streams of the multi-flow iperf3 runs.
+const iperfStreams = 4
 
 // HostSteps are the steps run on the host, in the order they run.
 type HostSteps struct {
@@ -55,7 +51,7 @@ func declareSteps(run *remote.Runner, s stackconfig.Settings, host *infra.Host) 
 	measure := map[string]pulumi.StringInput{
 		"ENA_LAB_MAC":       mac,
 		"ENA_LAB_SERVER_IP": host.Instance.PrivateIp,
-		"ENA_LAB_DURATION":  pulumi.String(strconv.Itoa(iperfSeconds)),
+		"ENA_LAB_DURATION":  pulumi.String(strconv.Itoa(s.IperfSeconds)),
 		"ENA_LAB_STREAMS":   pulumi.String(strconv.Itoa(iperfStreams)),
 	}
 

@@ -170,3 +170,24 @@ func TestDriverOutputsAreTheStepsResults(t *testing.T) {
 		t.Errorf("outputs: build %v binding %v baseline %v validation %v", build, binding, baseline, validation)
 	}
 }
+
+func TestIperfSecondsSetsEachRunAndRemeasuresOnly(t *testing.T) {
+	before, _ := mustRun(t, "dev", base)
+	short, _ := mustRun(t, "dev", with(map[string]string{"iperfSeconds": "3"}))
+	for _, step := range []string{"baseline", "validate"} {
+		if !strings.Contains(stdin(t, before, step), "ENA_LAB_DURATION='10'") {
+			t.Errorf("%s must run iperf3 for the default 10 s", step)
+		}
+		if !strings.Contains(stdin(t, short, step), "ENA_LAB_DURATION='3'") {
+			t.Errorf("%s must run iperf3 for iperfSeconds=3", step)
+		}
+		if trigger(t, short, step) == trigger(t, before, step) {
+			t.Errorf("a new iperfSeconds must re-run %s", step)
+		}
+	}
+	for _, step := range []string{"build", "bind", "netns"} {
+		if trigger(t, short, step) != trigger(t, before, step) {
+			t.Errorf("a new iperfSeconds must not re-run %s", step)
+		}
+	}
+}

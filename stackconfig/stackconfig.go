@@ -30,6 +30,7 @@ const (
 	KeyDriverCommit         = "driverCommit"
 	KeyDriverParams         = "driverParams"
 	KeyMinThroughputRatio   = "minThroughputRatio"
+	KeyIperfSeconds         = "iperfSeconds"
 )
 
 // AutoSSHCidr asks the program to detect the caller's public IPv4.
@@ -51,10 +52,15 @@ var Defaults = map[string]string{
 	KeyDriverCommit:         "",
 	KeyDriverParams:         "",
 	KeyMinThroughputRatio:   "0.9",
+	KeyIperfSeconds:         "10",
 }
 
 // UpstreamRepo is where amzn-drivers lives.
 const UpstreamRepo = "https://github.com/amzn/amzn-drivers.git"
+
+// MaxIperfSeconds bounds one iperf3 run: the measuring steps make four
+// per driver inside their timeout.
+const MaxIperfSeconds = 60
 
 // MaxTTLHours bounds the safety TTL: a lab is for hours, not weeks.
 const MaxTTLHours = 168
@@ -78,6 +84,7 @@ type Settings struct {
 	DriverCommit       string
 	DriverParams       []DriverParam
 	MinThroughputRatio float64
+	IperfSeconds       int // the length of each iperf3 run
 }
 
 // DriverParam is one `key=value` module parameter for ena_custom.
@@ -181,6 +188,10 @@ func Parse(get Getter, hooks Hooks) (Settings, error) {
 	if s.MinThroughputRatio, err = strconv.ParseFloat(ratio, 64); err != nil ||
 		math.IsNaN(s.MinThroughputRatio) || s.MinThroughputRatio < 0 || s.MinThroughputRatio > 2 {
 		return s, invalid(KeyMinThroughputRatio, ratio, "expected a number from 0 to 2 (custom/stock throughput)")
+	}
+	secs := val(KeyIperfSeconds)
+	if s.IperfSeconds, err = strconv.Atoi(secs); err != nil || s.IperfSeconds < 1 || s.IperfSeconds > MaxIperfSeconds {
+		return s, invalid(KeyIperfSeconds, secs, fmt.Sprintf("expected a whole number of seconds from 1 to %d", MaxIperfSeconds))
 	}
 	return s, nil
 }

@@ -22,7 +22,7 @@ func TestDefaultsParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.InstanceType != "c6i.large" || s.TTLHours != 4 || s.DriverVersion != "2.15.0" || s.Spot ||
-		s.MinThroughputRatio != 0.9 || s.AmiID != "" || len(s.DriverParams) != 0 {
+		s.MinThroughputRatio != 0.9 || s.AmiID != "" || len(s.DriverParams) != 0 || s.IperfSeconds != 10 {
 		t.Errorf("defaults: %+v", s)
 	}
 	if s.SSHCidr.String() != "198.51.100.9/32" {
