@@ -12,12 +12,13 @@
 #   twin/run.sh down DIR       stop everything, delete the namespace
 #   twin/run.sh ssh DIR [CMD]  ssh to the instance as its default user
 #
-# The VPC (one subnet, 203.0.113.0/24 - a documentation range no machine
-# here uses):
-#   vpc0  the bridge: 203.0.113.1 (the VPC router, DHCP, git) and
-#         169.254.169.254 (IMDS)
-#   tap0  the instance's primary ENI (device 0), 203.0.113.10
-#   tap1  the secondary ENI (device 1), 203.0.113.20
+# The VPC is the lab stack's default (10.42.0.0/16, its subnet the first
+# /24), so the addresses the stack derives (gateway, prefix) are the twin's.
+# It exists only inside the namespace: no clash with the machine's own.
+#   vpc0  the bridge: 10.42.0.1 (the VPC router, DHCP, git),
+#         10.42.0.2 and 169.254.169.253 (DNS), 169.254.169.254 (IMDS)
+#   tap0  the instance's primary ENI (device 0), 10.42.0.10
+#   tap1  the secondary ENI (device 1), 10.42.0.20
 # Nothing in the namespace routes anywhere else: no traffic leaves it. The
 # instance's disk is the cached image with snapshot=on: a launch always
 # boots a fresh AMI, a reboot keeps what the instance wrote.
@@ -26,8 +27,11 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 
-SUBNET=203.0.113.0/24 ROUTER=203.0.113.1 IMDS_IP=169.254.169.254
-IP0=203.0.113.10 IP1=203.0.113.20
+VPC_CIDR=10.42.0.0/16 SUBNET=10.42.0.0/24 ROUTER=10.42.0.1 IMDS_IP=169.254.169.254
+# The Amazon-provided DNS: the VPC's base address plus two, and its
+# link-local address; the domain EC2's DHCP options give in eu-west-1.
+DNS_IP=10.42.0.2 DNS_LINK_IP=169.254.169.253 DOMAIN=eu-west-1.compute.internal
+IP0=10.42.0.10 IP1=10.42.0.20
 MAC0=0a:e1:ab:00:00:0a MAC1=0a:e1:ab:00:00:0b
 VPC_MTU=9001
 VCPUS=2 MEMORY_MB=2048
@@ -62,13 +66,6 @@ kill_pidfile() {
 	rm -f "$f"
 }
 
-# refuse_taken_range: the subnet must not be one the machine uses.
-refuse_taken_range() {
-	if ip -4 -o addr show | grep -q ' 203\.0\.113\.'; then
-		die "this machine already has an address in $SUBNET: the twin's VPC would shadow it"
-	fi
-}
-
 # fixture_repo: a git repository made from the 2.15.0 fixture tree, as a
 # fork of amzn-drivers would hold it, served to the VPC by git daemon.
 fixture_repo() {
@@ -89,7 +86,6 @@ fixture_repo() {
 cmd_vpc() {
 	use_dir "$1"
 	"$ROOT/tools/apt-install.sh" dnsmasq-base iproute2 git openssh-client jq
-	refuse_taken_range
 	if ip netns list | grep -qw "$NS"; then
 		say "the VPC of $DIR is up already (namespace $NS)"
 	else
@@ -100,6 +96,8 @@ cmd_vpc() {
 		in_ns ip link add vpc0 mtu "$VPC_MTU" type bridge
 		in_ns ip addr add "$ROUTER/24" dev vpc0
 		in_ns ip addr add "$IMDS_IP/32" dev vpc0
+		in_ns ip addr add "$DNS_IP/32" dev vpc0
+		in_ns ip addr add "$DNS_LINK_IP/32" dev vpc0
 		local t
 		for t in tap0 tap1; do
 			in_ns ip tuntap add dev "$t" mode tap
@@ -107,10 +105,16 @@ cmd_vpc() {
 		done
 		in_ns ip link set vpc0 up
 	fi
+	# DHCP as a VPC's: each MAC its fixed IP, the router, the Amazon DNS and
+	# domain. DNS as the Amazon DNS answers inside a VPC without internet:
+	# the instance's private names, NXDOMAIN at once for everything else
+	# (a resolver that times out costs cloud-init 40 s at boot).
 	pid_alive "$DIR/dnsmasq.pid" ||
-		in_ns dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --port=0 \
+		in_ns dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --local='/#/' \
+			--host-record="ip-${IP0//./-}.$DOMAIN,$IP0" --host-record="ip-${IP1//./-}.$DOMAIN,$IP1" \
 			--interface=vpc0 --bind-interfaces --dhcp-range="${SUBNET%/*},static,255.255.255.0,1h" \
 			--dhcp-host="$MAC0,$IP0" --dhcp-host="$MAC1,$IP1" --dhcp-option=option:router,"$ROUTER" \
+			--dhcp-option=option:dns-server,"$DNS_IP" --dhcp-option=option:domain-name,"$DOMAIN" \
 			--dhcp-leasefile="$DIR/dnsmasq.leases" --pid-file="$DIR/dnsmasq.pid" \
 			--log-dhcp --log-facility="$DIR/dnsmasq.log" ||
 		die "dnsmasq did not start (log: $DIR/dnsmasq.log)"
@@ -121,8 +125,10 @@ cmd_vpc() {
 		die "git daemon did not start"
 	cat >"$DIR/twin.env" <<-ENV
 		NETNS=$NS
+		VPC_CIDR=$VPC_CIDR
 		SUBNET=$SUBNET
 		ROUTER=$ROUTER
+		DNS=$DNS_IP
 		PRIMARY_MAC=$MAC0
 		PRIMARY_IP=$IP0
 		SECONDARY_MAC=$MAC1
@@ -147,16 +153,16 @@ imds_config() {
 		  "amiId": "$ami",
 		  "region": "eu-west-1",
 		  "availabilityZone": "eu-west-1a",
-		  "hostname": "ip-${IP0//./-}.eu-west-1.compute.internal",
+		  "hostname": "ip-${IP0//./-}.$DOMAIN",
 		  "publicKeys": [{"name": "$keyname", "openssh": "$key"}],
 		  "userData": $userdata,
 		  "interfaces": [
 		    {"mac": "$MAC0", "deviceNumber": 0, "interfaceId": "eni-0twin000000000000", "localIpv4s": ["$IP0"],
 		     "subnetId": "subnet-0twin0000000000", "subnetCidr": "$SUBNET", "vpcId": "vpc-0twin00000000000",
-		     "vpcCidrs": ["$SUBNET"], "securityGroupIds": ["sg-0twin000000000000"]},
+		     "vpcCidrs": ["$VPC_CIDR"], "securityGroupIds": ["sg-0twin000000000000"]},
 		    {"mac": "$MAC1", "deviceNumber": 1, "interfaceId": "eni-1twin000000000000", "localIpv4s": ["$IP1"],
 		     "subnetId": "subnet-0twin0000000000", "subnetCidr": "$SUBNET", "vpcId": "vpc-0twin00000000000",
-		     "vpcCidrs": ["$SUBNET"], "securityGroupIds": ["sg-0twin000000000000"]}
+		     "vpcCidrs": ["$VPC_CIDR"], "securityGroupIds": ["sg-0twin000000000000"]}
 		  ]
 		}
 	JSON
@@ -242,8 +248,10 @@ cmd_ssh() {
 	use_dir "$1"
 	shift
 	[[ -f $DIR/id_ed25519 ]] || die "no private key at $DIR/id_ed25519"
-	in_ns ssh -i "$DIR/id_ed25519" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-		-o ConnectTimeout=5 -o LogLevel=ERROR "$USER_NAME@$IP0" "$@"
+	# exec: a caller that holds the session open stops it by signalling us.
+	# Keep-alives: a session across a primary ENI that drops ends within 15 s.
+	exec ip netns exec "$NS" ssh -i "$DIR/id_ed25519" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o ConnectTimeout=5 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -o LogLevel=ERROR "$USER_NAME@$IP0" "$@"
 }
 
 main() {

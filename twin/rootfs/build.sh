@@ -37,8 +37,9 @@ lab_packages() {
 # suite (bookworm-security carries the newest 6.1), initramfs-tools for the
 # virtio disk; curl for the host scripts' IMDS calls. dbus: net-utils
 # applies its per-ENI configuration with networkctl reload; e2fsprogs and
-# locales: cloud-init's resizefs and locale modules.
-BASE_PACKAGES=(systemd-sysv udev dbus cloud-init openssh-server sudo amazon-ec2-net-utils curl ca-certificates
+# locales: cloud-init's resizefs and locale modules. systemd-resolved: the
+# DNS servers DHCP gives reach the resolver, as on AL2023.
+BASE_PACKAGES=(systemd-sysv udev dbus systemd-resolved cloud-init openssh-server sudo amazon-ec2-net-utils curl ca-certificates
 	linux-image-amd64 linux-headers-amd64 initramfs-tools netbase less procps e2fsprogs locales)
 
 key() {
@@ -78,9 +79,13 @@ configure() {
 	CFG
 	echo '/dev/vda / ext4 defaults,errors=remount-ro 0 1' >"$r/etc/fstab"
 	echo 'ena-lab-twin' >"$r/etc/hostname"
+	# The resolver is resolved's stub, fed by DHCP: not the build machine's
+	# resolv.conf, which mmdebstrap leaves behind.
+	ln -sfn ../run/systemd/resolve/stub-resolv.conf "$r/etc/resolv.conf"
 	# The DHCP the twin's VPC gives a link that net-utils does not own (a
 	# fallback; net-utils' own 80-ec2.network matches the ENIs first).
-	chroot "$r" systemctl enable systemd-networkd.service >/dev/null 2>&1 || die "enabling systemd-networkd failed"
+	chroot "$r" systemctl enable systemd-networkd.service systemd-resolved.service >/dev/null 2>&1 ||
+		die "enabling systemd-networkd and systemd-resolved failed"
 	# Timers and jobs a fresh instance would run in its first minutes: under
 	# emulation they only slow the lab's steps down.
 	chroot "$r" systemctl mask apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer \
