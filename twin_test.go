@@ -11,9 +11,15 @@ package main
 // each step's wall time is logged as a figure.
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -26,6 +32,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
+	"github.com/enalab/enalab/infra"
+	"github.com/enalab/enalab/stackconfig"
 	ec2twin "github.com/enalab/enalab/twin"
 	"github.com/enalab/enalab/twin/standin"
 )
@@ -56,6 +64,12 @@ func onTwin(t *testing.T) (*engineLab, *ec2twin.VPC) {
 		}
 	})
 	e := vpc.Env
+	// The stack's VPC is the twin's: the subnet, gateway and prefix the
+	// program derives for the host steps are the addresses the twin has.
+	if sub := stackconfig.SubnetOf(netip.MustParsePrefix(e["VPC_CIDR"])); sub.String() != e["SUBNET"] ||
+		!sub.Contains(netip.MustParseAddr(e["SECONDARY_IP"])) || infra.SubnetRouter(sub).String() != e["ROUTER"] {
+		t.Fatalf("the twin's VPC %s must be laid out as the stack's (subnet %s, router %s): %v", e["VPC_CIDR"], sub, infra.SubnetRouter(sub), e)
+	}
 	tw := standin.Twin{
 		PublicIP: e["PRIMARY_IP"], PrivateIP: e["PRIMARY_IP"],
 		SecondaryMAC: e["SECONDARY_MAC"], SecondaryIP: e["SECONDARY_IP"],
@@ -69,12 +83,16 @@ func onTwin(t *testing.T) (*engineLab, *ec2twin.VPC) {
 	l := newEngineLabOn(t, "twin", tw, vpc.Netns())
 	l.config(map[string]string{
 		"ena-lab:distro":       "debian-12",
+		"ena-lab:vpcCidr":      e["VPC_CIDR"],
 		"ena-lab:sshCidr":      e["ROUTER"] + "/32",
 		"ena-lab:driverRepo":   e["DRIVER_REPO"],
 		"ena-lab:driverCommit": e["DRIVER_COMMIT"],
 		// Under emulation two runs of iperf3 differ by more than a driver
 		// does: the verdict's ratio is reported, not judged, here.
 		"ena-lab:minThroughputRatio": "0.2",
+		// Short runs: the twin proves traffic moves and the figures reach
+		// the outputs; how fast an emulated ENA is belongs to the benchmarks.
+		"ena-lab:iperfSeconds": "3",
 	})
 	return l, vpc
 }
@@ -86,6 +104,8 @@ type stepTimes struct {
 	took  map[string]time.Duration
 	ops   map[string]string   // the last op announced
 	seq   map[string][]string // every op announced, in order
+	// onStart, if set, is told the name of each resource as its step begins.
+	onStart func(name string)
 }
 
 func (s *stepTimes) watch(ch <-chan events.EngineEvent, done chan<- struct{}) {
@@ -98,6 +118,9 @@ func (s *stepTimes) watch(ch <-chan events.EngineEvent, done chan<- struct{}) {
 			s.ops[m.URN] = string(m.Op)
 			name := m.URN[strings.LastIndex(m.URN, "::")+2:]
 			s.seq[name] = append(s.seq[name], string(m.Op))
+			if s.onStart != nil && m.Op != "same" {
+				go s.onStart(name)
+			}
 		case e.ResOutputsEvent != nil:
 			u := e.ResOutputsEvent.Metadata.URN
 			s.took[u] = time.Since(s.start[u])
@@ -133,18 +156,129 @@ func (s *stepTimes) report(t *testing.T, what string, total time.Duration) {
 // timedUp: an up, with what each resource took.
 func (l *engineLab) timedUp(what string, opts ...optup.Option) (auto.UpResult, *stepTimes, error) {
 	l.t.Helper()
+	return l.timedUpWatching(what, 40*time.Minute, nil, opts...)
+}
+
+// timedUpWatching: timedUp, given up for hung after within, telling
+// onStart as each resource's step begins.
+func (l *engineLab) timedUpWatching(what string, within time.Duration, onStart func(string), opts ...optup.Option) (auto.UpResult, *stepTimes, error) {
+	l.t.Helper()
 	st := &stepTimes{start: map[string]time.Time{}, took: map[string]time.Duration{}, ops: map[string]string{},
-		seq: map[string][]string{}}
+		seq: map[string][]string{}, onStart: onStart}
 	ch := make(chan events.EngineEvent)
 	done := make(chan struct{})
 	go st.watch(ch, done)
 	begin := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
 	res, err := l.stack.Up(ctx, append(opts, optup.EventStreams(ch))...)
 	<-done
 	st.report(l.t, what, time.Since(begin))
 	return res, st, err
+}
+
+// stepStderr: what a host step wrote on stderr, from the stack's state.
+func (l *engineLab) stepStderr(name string) string {
+	l.t.Helper()
+	dep, err := l.stack.Export(context.Background())
+	if err != nil {
+		l.t.Fatalf("export: %v", err)
+	}
+	var d struct {
+		Resources []struct {
+			URN     string                 `json:"urn"`
+			Outputs map[string]interface{} `json:"outputs"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(dep.Deployment, &d); err != nil {
+		l.t.Fatalf("the exported state: %v", err)
+	}
+	for _, r := range d.Resources {
+		if strings.HasSuffix(r.URN, "command:remote:Command::"+name) {
+			s, _ := r.Outputs["stderr"].(string)
+			return s
+		}
+	}
+	l.t.Fatalf("no step %s in the state", name)
+	return ""
+}
+
+// heldSession is an SSH session to the instance's primary ENI, opened
+// before a change and held through it as a developer's shell would be.
+// Every 2 s the host prints the primary interface's ifindex, its carrier
+// changes and its driver: a rebind gives a new ifindex, a link drop one
+// more carrier change, and a lost session or a vanished interface ends it.
+type heldSession struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	ended  chan struct{}
+	mu     sync.Mutex
+	lines  []string
+	maxGap time.Duration
+}
+
+func holdSession(t *testing.T, vpc *ec2twin.VPC, mac string) *heldSession {
+	t.Helper()
+	script := `set -eu
+dev=""
+for d in /sys/class/net/*; do [ "$(cat "$d/address")" = "` + strings.ToLower(mac) + `" ] && dev=$d; done
+[ -n "$dev" ] || { echo "no interface has ` + mac + `" >&2; exit 1; }
+while :; do
+	echo "$(cat "$dev/ifindex") $(cat "$dev/carrier_changes") $(basename "$(readlink "$dev/device/driver")")"
+	sleep 2
+done`
+	h := &heldSession{cmd: vpc.Session(script), ended: make(chan struct{})}
+	h.cmd.Stderr = &h.stderr
+	out, err := h.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.cmd.Start(); err != nil {
+		t.Fatalf("holding a session: %v", err)
+	}
+	go func() {
+		last := time.Now()
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			h.mu.Lock()
+			h.lines = append(h.lines, sc.Text())
+			h.maxGap = max(h.maxGap, time.Since(last))
+			last = time.Now()
+			h.mu.Unlock()
+		}
+		_ = h.cmd.Wait()
+		close(h.ended)
+	}()
+	return h
+}
+
+// release ends the session, failing t if it had ended by itself or if the
+// primary interface changed while it was held.
+func (h *heldSession) release(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.ended:
+		t.Errorf("the SSH session to the primary ENI dropped during the change (%s)", strings.TrimSpace(h.stderr.String()))
+	default:
+		_ = h.cmd.Process.Kill()
+		<-h.ended
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.lines) < 3 {
+		t.Fatalf("the held session printed %d lines: %q (%s)", len(h.lines), h.lines, strings.TrimSpace(h.stderr.String()))
+	}
+	first := h.lines[0]
+	if f := strings.Fields(first); len(f) != 3 || f[2] != "ena" {
+		t.Errorf("the primary ENI must be on the stock ena (ifindex carrier-changes driver): %q", first)
+	}
+	for i, l := range h.lines {
+		if l != first {
+			t.Errorf("the primary ENI changed during the change: line %d is %q, was %q", i, l, first)
+			break
+		}
+	}
+	t.Logf("FIGURE held session: %d samples, longest silence %.1fs", len(h.lines), h.maxGap.Seconds())
 }
 
 func output(res auto.UpResult, name string) map[string]interface{} {
@@ -240,6 +374,14 @@ func TestTwinLab(t *testing.T) {
 	if err := vpc.UseKey(key); err != nil {
 		t.Fatal(err)
 	}
+	for _, l := range strings.Split(l.stepStderr("build"), "\n") {
+		if strings.Contains(l, "built in") {
+			t.Logf("FIGURE cold driver build on the twin: %s", l)
+		}
+	}
+	if boot, err := vpc.SSH("systemd-analyze && systemd-analyze blame --no-pager | head -n 8"); err == nil {
+		t.Logf("FIGURE the twin's boot:\n%s", boot)
+	}
 	bdf := fmt.Sprint(outputMap(outs, "binding")["bdf"])
 	driverOf := func() (string, error) {
 		out, err := vpc.SSH("basename \"$(readlink /sys/bus/pci/devices/" + bdf + "/driver)\"")
@@ -268,7 +410,9 @@ func TestTwinLab(t *testing.T) {
 	t.Run("a patch edit rebuilds, rebinds and revalidates, and nothing else", func(t *testing.T) {
 		restoreEdit = editPatch(t, "0004", " * a consistent view.\n", " * a consistent one.\n")
 		before := fmt.Sprint(outputMap(outs, "binding")["version"])
+		held := holdSession(t, vpc, e["PRIMARY_MAC"])
 		res, st, err := l.timedUp("patch edit to validated lab")
+		held.release(t)
 		if err != nil {
 			t.Fatalf("up after a patch edit: %v", err)
 		}
@@ -333,21 +477,65 @@ func TestTwinLab(t *testing.T) {
 	restoreEdit()
 	restoreEdit = func() {}
 
-	t.Run("destroy completes when the host died first", func(t *testing.T) {
-		// The host dies first (as a crashed or TTL-terminated instance):
-		// destroy must not wait for it.
-		if err := vpc.PowerOff(""); err != nil {
-			t.Fatal(err)
+	t.Run("the host dies mid-way through an up: the up fails, destroy completes", func(t *testing.T) {
+		// Back to the shipped series: this up rebuilds. The instance is
+		// killed without a shutdown (a termination, a host failure) once
+		// the build runs on it; the step's SSH session then only learns
+		// of it from TCP keep-alives, as pulumi-command's would.
+		var once sync.Once
+		killed := make(chan error, 1)
+		var killedAt time.Time
+		kill := func(name string) {
+			if name != "build" {
+				return
+			}
+			once.Do(func() {
+				time.Sleep(15 * time.Second)
+				killedAt = time.Now()
+				killed <- vpc.PowerOff("")
+			})
 		}
+		_, st, err := l.timedUpWatching("up cut by the host's death", 10*time.Minute, kill)
+		select {
+		case kerr := <-killed:
+			if kerr != nil {
+				t.Fatalf("killing the instance: %v", kerr)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("the up ended (%v) before the host was killed; steps %v", err, st.changed())
+		}
+		if err == nil {
+			t.Fatal("an up whose host died mid-way must fail")
+		}
+		if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "context deadline exceeded") {
+			t.Fatalf("the up hung after its host died: %v", err)
+		}
+		t.Logf("FIGURE host death to a failed up: %.0fs", time.Since(killedAt).Seconds())
+		if !strings.Contains(err.Error(), "build: ") {
+			t.Errorf("the failed up must name the step that lost its host (build): %v", err)
+		}
+		t.Logf("the error the user sees:\n%s", stepErrors(err.Error()))
+
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		begin := time.Now()
 		if _, err := l.stack.Destroy(ctx, optdestroy.Remove()); err != nil {
-			t.Fatalf("destroy: %v", err)
+			t.Fatalf("destroy after the host died: %v", err)
 		}
 		t.Logf("FIGURE destroy of a dead host: %.1fs", time.Since(begin).Seconds())
 		if pid, err := os.ReadFile(filepath.Join(vpc.Dir, "qemu.pid")); err == nil {
 			t.Errorf("the instance's VM still runs after destroy (pid %s)", strings.TrimSpace(string(pid)))
 		}
 	})
+}
+
+// stepErrors: the lines of an engine error that carry a step's failure.
+func stepErrors(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, "error:") {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -101,3 +101,11 @@ func (v *VPC) UseKey(privateKey string) error {
 func (v *VPC) SSH(command string) (string, error) {
 	return v.run("ssh", command)
 }
+
+// Session is a command on the instance over an SSH session of its own,
+// not yet started: a caller holds it open as a user's shell would be, and
+// stops it with Process.Kill (the session ends when the connection does,
+// or 15 s after the instance stops answering keep-alives).
+func (v *VPC) Session(command string) *exec.Cmd {
+	return exec.Command(v.script, "ssh", v.Dir, command)
+}
