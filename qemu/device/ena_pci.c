@@ -7,6 +7,11 @@
  *
  * PCI revision bit 0 is ENA_MMIO_DISABLE_REG_READ: the drivers read
  * registers directly instead of through the read-less DMA mechanism.
+ *
+ * BAR2 is the device memory LLQ entries are written to: plain RAM here
+ * (prefetchable, as the drivers map it write-combined), which the model
+ * reads through llq_read when a Tx doorbell rings. Property llq=off hides
+ * LLQ, and the drivers take host placement.
  */
 
 #include "qemu/osdep.h"
@@ -29,6 +34,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(EnaPciState, ENA_PCI)
 #define ENA_VENDOR_ID 0x1d0f
 #define ENA_DEVICE_ID 0xec20
 #define ENA_REVISION_NO_READLESS 0x01
+#define ENA_LLQ_BAR 2
 #define ENA_MSIX_BAR 4
 #define ENA_TICK_MS 1000
 
@@ -46,6 +52,7 @@ struct EnaPciState {
     PCIDevice parent_obj;
 
     MemoryRegion mmio;
+    MemoryRegion llq;
     NICState *nic;
     NICConf conf;
     QEMUTimer *tick;
@@ -55,6 +62,8 @@ struct EnaPciState {
     uint32_t max_mtu;
     uint32_t link_speed_mbps;
     uint32_t msix_vectors;
+    bool llq_enabled;
+    bool llq_large;
 };
 
 static uint64_t ena_mmio_read(void *opaque, hwaddr addr, unsigned size)
@@ -108,6 +117,18 @@ static void ena_transmit(void *opaque, const uint8_t *frame, size_t len)
     EnaPciState *s = opaque;
 
     qemu_send_packet(qemu_get_queue(s->nic), frame, len);
+}
+
+static void ena_llq_read(void *opaque, uint64_t offset, void *buf, size_t len)
+{
+    EnaPciState *s = opaque;
+
+    if (!s->llq_enabled || offset > ENA_MODEL_LLQ_BAR_SIZE ||
+        len > ENA_MODEL_LLQ_BAR_SIZE - offset) {
+        memset(buf, 0, len);
+        return;
+    }
+    memcpy(buf, (uint8_t *)memory_region_get_ram_ptr(&s->llq) + offset, len);
 }
 
 /*
@@ -200,6 +221,8 @@ static void ena_realize(PCIDevice *pdev, Error **errp)
     struct ena_model_config config = {
         .max_mtu = s->max_mtu,
         .link_speed_mbps = s->link_speed_mbps,
+        .llq = s->llq_enabled,
+        .llq_large = s->llq_large,
     };
     const struct ena_model_host host = {
         .opaque = s,
@@ -208,6 +231,7 @@ static void ena_realize(PCIDevice *pdev, Error **errp)
         .interrupt = ena_interrupt,
         .transmit = ena_transmit,
         .rx_space = ena_rx_space,
+        .llq_read = ena_llq_read,
     };
     uint32_t i;
 
@@ -234,6 +258,23 @@ static void ena_realize(PCIDevice *pdev, Error **errp)
     memory_region_init_io(&s->mmio, OBJECT(s), &ena_mmio_ops, s, "ena-regs",
                           ENA_MODEL_BAR0_SIZE);
     pci_register_bar(pdev, 0, PCI_BASE_ADDRESS_SPACE_MEMORY, &s->mmio);
+
+    if (s->llq_enabled) {
+        Error *err = NULL;
+
+        memory_region_init_ram_nomigrate(&s->llq, OBJECT(s), "ena-llq",
+                                         ENA_MODEL_LLQ_BAR_SIZE, &err);
+        if (err) {
+            error_propagate(errp, err);
+            ena_model_free(s->model);
+            s->model = NULL;
+            return;
+        }
+        pci_register_bar(pdev, ENA_LLQ_BAR,
+                         PCI_BASE_ADDRESS_SPACE_MEMORY |
+                         PCI_BASE_ADDRESS_MEM_TYPE_64 |
+                         PCI_BASE_ADDRESS_MEM_PREFETCH, &s->llq);
+    }
 
     if (msix_init_exclusive_bar(pdev, s->msix_vectors, ENA_MSIX_BAR, errp)) {
         ena_model_free(s->model);
@@ -285,6 +326,8 @@ static Property ena_properties[] = {
     DEFINE_PROP_UINT32("max-mtu", EnaPciState, max_mtu, 9216),
     DEFINE_PROP_UINT32("link-speed", EnaPciState, link_speed_mbps, 25000),
     DEFINE_PROP_UINT32("msix-vectors", EnaPciState, msix_vectors, 9),
+    DEFINE_PROP_BOOL("llq", EnaPciState, llq_enabled, true),
+    DEFINE_PROP_BOOL("llq-large", EnaPciState, llq_large, true),
     DEFINE_PROP_END_OF_LIST(),
 };
 

@@ -6,6 +6,7 @@
  *
  *   enaport BDF read REGISTER          faults resets last-reset-reason unsupported
  *                                      admin-commands features-asked features-refused link
+ *                                      llq-entry-size llq-queues llq-entries llq-burst-errors
  *   enaport BDF write REGISTER VALUE   (faults, link)
  *   enaport BDF fault FAULT...         arm faults: withhold-keep-alive withhold-completion
  *                                      wrong-completion-id withhold-tx-completions
@@ -34,6 +35,10 @@ static const struct name registers[] = {
 	{ "features-asked", ENA_PORT_FEATURES_ASKED },
 	{ "features-refused", ENA_PORT_FEATURES_REFUSED },
 	{ "link", ENA_PORT_LINK },
+	{ "llq-entry-size", ENA_PORT_LLQ_ENTRY_SIZE },
+	{ "llq-queues", ENA_PORT_LLQ_QUEUES },
+	{ "llq-entries", ENA_PORT_LLQ_ENTRIES },
+	{ "llq-burst-errors", ENA_PORT_LLQ_BURST_ERRORS },
 	{ NULL, 0 },
 };
 

@@ -46,6 +46,40 @@ wire_pair() {
 	ip link set "$1" up
 }
 
+# tx_ring IFACE [NS]: the Tx ring size in use (ethtool -g, current settings).
+tx_ring() {
+	local run=()
+	[ -n "${2:-}" ] && run=(ip netns exec "$2")
+	"${run[@]}" ethtool -g "$1" 2>/dev/null | awk '/^Current/ { cur = 1 } cur && /^TX:/ { print $2; exit }'
+}
+
+# placement BDF: the Tx path the device sees the driver use: "host", or
+# "llq-<entry bytes>" with the device-placement queues it has.
+placement() {
+	local q
+	q=$(enaport "$1" read llq-queues)
+	if [ "$q" = 0 ]; then echo host; else echo "llq-$(enaport "$1" read llq-entry-size)"; fi
+}
+
+# expect_placement NAME BDF IFACE [NS]: the driver took the Tx path
+# /opt/ena-lab/placement names (llq, the default, as on Nitro, or host),
+# with the Tx ring that goes with it: 1024 for 128-byte LLQ entries and
+# host placement, 512 for 256-byte (large) entries.
+expect_placement() {
+	local want got ring
+	want=$(cat /opt/ena-lab/placement 2>/dev/null || echo llq)
+	got=$(placement "$2") ring=$(tx_ring "$3" "${4:-}")
+	info "$1: placement $got, tx ring $ring"
+	case "$want:$got:$ring" in
+	host:host:1024 | llq:llq-128:1024 | llq:llq-256:512 | llq-128:llq-128:1024 | llq-256:llq-256:512)
+		pass "$1-placement-$want" ;;
+	*) fail "$1-placement-$want" "device sees $got, tx ring $ring" ;;
+	esac
+	local said=llq
+	dmesg | grep -F "$2" | grep -q 'LLQ is not supported' && said=host
+	if [ "$said" = "${got%%-*}" ]; then pass "$1-driver-agrees-$said"; else fail "$1-driver-agrees" "driver: $said, device: $got"; fi
+}
+
 # ena_dmesg: what the ENA drivers said, for failure messages.
 ena_dmesg() { dmesg | grep -E 'ena(_custom)? ' | tail -n "${1:-15}"; }
 show_dmesg() { ena_dmesg "${1:-15}" | while IFS= read -r l; do info "dmesg: $l"; done; }

@@ -46,11 +46,26 @@ run() {
 	fi
 }
 
+# The same two ENIs with LLQ hidden: the drivers' host placement.
+# shellcheck disable=SC2054
+host_vm=("${vm[@]/%mac=02:e1:ab:00:00:0a/mac=02:e1:ab:00:00:0a,llq=off}")
+host_vm=("${host_vm[@]/%mac=02:e1:ab:00:00:0b/mac=02:e1:ab:00:00:0b,llq=off}")
+echo host >"$WORK/host-placement"
+# A device that recommends 128-byte entries, and ena_custom forced to 256.
+# shellcheck disable=SC2054
+small_vm=("${vm[@]/%mac=02:e1:ab:00:00:0b/mac=02:e1:ab:00:00:0b,llq-large=off}")
+echo llq-256 >"$WORK/forced-large"
+echo force_large_llq_header=1 >"$WORK/force-large"
+echo force_large_llq_header=0 >"$WORK/force-normal"
+
 run stock-ena-on-emulated-enis --script "$HERE/vm-stock.sh" "${vm[@]}"
+run stock-ena-host-placement --script "$HERE/vm-stock.sh" "${host_vm[@]}" \
+	--file "$WORK/host-placement:/opt/ena-lab/placement"
 run faults-stock-ena-resets-and-recovers --script "$HERE/vm-faults.sh" "${vm[@]}" --timeout 300
 echo ena_custom >"$WORK/fault-driver"
-run faults-ena_custom-resets-and-recovers --script "$HERE/vm-faults.sh" "${vm[@]}" --timeout 300 \
-	--file "$KO:/opt/ena-lab/ena_custom.ko" --file "$WORK/fault-driver:/opt/ena-lab/fault-driver"
+run faults-ena_custom-resets-and-recovers --script "$HERE/vm-faults.sh" "${small_vm[@]}" --timeout 300 \
+	--file "$KO:/opt/ena-lab/ena_custom.ko" --file "$WORK/fault-driver:/opt/ena-lab/fault-driver" \
+	--file "$WORK/force-large:/opt/ena-lab/custom-params" --file "$WORK/forced-large:/opt/ena-lab/placement"
 lab=(--script "$HERE/vm-lab.sh" "${vm[@]}" --timeout 300 --file "$WORK/version:/opt/ena-lab/version" "${scripts[@]}"
 	--bin ping --bin ss --bin join --bin modinfo --bin timeout)
 run lab-path-stock-vs-ena_custom "${lab[@]}" --file "$KO:/opt/ena-lab/ena_custom.ko"
@@ -61,5 +76,6 @@ KVER612=$("$TOP/tools/debian-kernel.sh" release 6.12)
 "$TOP/kmod/test/cached-module.sh" 6.12 >"$WORK/manifest-6.12.json"
 run stock-ena-on-emulated-enis-6.12 --kernel-version "$KVER612" --script "$HERE/vm-stock.sh" "${vm[@]}"
 run lab-path-stock-vs-ena_custom-6.12 --kernel-version "$KVER612" "${lab[@]}" \
-	--file "$(jq -r .modulePath "$WORK/manifest-6.12.json"):/opt/ena-lab/ena_custom.ko"
+	--file "$(jq -r .modulePath "$WORK/manifest-6.12.json"):/opt/ena-lab/ena_custom.ko" \
+	--file "$WORK/force-normal:/opt/ena-lab/custom-params"
 exit $rc

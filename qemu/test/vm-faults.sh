@@ -21,7 +21,8 @@ check both-enis-probed wait_for 10 both_present
 BDF_B=$(bdf_of_mac $MAC_B)
 if [ "$DRV" = ena_custom ]; then
 	# As bind.sh does it, minus the checks that vm-lab.sh covers.
-	insmod /opt/ena-lab/ena_custom.ko
+	# shellcheck disable=SC2046 # the parameters are key=value words
+	insmod /opt/ena-lab/ena_custom.ko $(cat /opt/ena-lab/custom-params 2>/dev/null)
 	echo ena_custom >"/sys/bus/pci/devices/$BDF_B/driver_override"
 	echo "$BDF_B" >/sys/bus/pci/drivers/ena/unbind
 	echo "$BDF_B" >/sys/bus/pci/drivers_probe
@@ -30,6 +31,7 @@ check "eni-b-on-$DRV" wait_for 10 on_drv
 A=$(nic $MAC_A) B=$(nic $MAC_B)
 wire_pair "$A" "$B"
 wait_for 10 carrier_on "$A" && wait_for 10 carrier_on_ns "$B" peer || fail carrier "no carrier"
+expect_placement eni-b "$BDF_B" "$B" peer
 check traffic-before-faults wait_for 10 pings
 r0=$(resets)
 

@@ -41,6 +41,13 @@ al2023_secondary() {
 	ip route replace default via $GW dev "$b" metric 513 onlink
 }
 al2023_secondary
+# B up on stock ena (its IO queues exist from ena_up on): the Tx path the
+# device sees it take, and ena_custom's parameters.
+ip link set "$(nic $MAC_B)" up
+check secondary-carrier-on-stock wait_for 10 carrier_on "$(nic $MAC_B)"
+STOCK_PLACEMENT=$(placement "$BDF_B")
+PARAMS=$(cat /opt/ena-lab/custom-params 2>/dev/null || true)
+info "stock ena on B: $STOCK_PLACEMENT; ena_custom parameters: ${PARAMS:-none}"
 
 if step baseline.sh && jq -e '.driver == "ena" and .figures.single.txGbps > 0 and .figures.multi.rxGbps > 0' /tmp/baseline.sh.out >/dev/null; then
 	pass baseline-on-stock-ena
@@ -51,7 +58,7 @@ fi
 [ "$(driver_of_bdf "$BDF_B")" = ena ] && has_nic $MAC_B && pass baseline-puts-the-eni-back || fail baseline-puts-the-eni-back "driver $(driver_of_bdf "$BDF_B")"
 
 al2023_secondary
-if step bind.sh ENA_LAB_MODULE=/opt/ena-lab/ena_custom.ko ENA_LAB_EXPECT_VERSION="$WANT" &&
+if step bind.sh ENA_LAB_MODULE=/opt/ena-lab/ena_custom.ko ENA_LAB_EXPECT_VERSION="$WANT" ENA_LAB_PARAMS="$PARAMS" &&
 	jq -e --arg v "$WANT" '.driver == "ena_custom" and .version == $v and .previousDriver == "ena"' /tmp/bind.sh.out >/dev/null; then
 	pass bind-moves-eni-to-ena_custom
 else
@@ -61,6 +68,14 @@ fi
 
 if step netns.sh; then pass netns-configured; else fail netns-configured "$(explain netns.sh)"; fi
 check custom-carrier wait_for 10 carrier_on_ns "$(nic $MAC_B ena-lab)" ena-lab
+CUSTOM_PLACEMENT=$(placement "$BDF_B")
+info "ena_custom on B: $CUSTOM_PLACEMENT"
+case "$PARAMS:$CUSTOM_PLACEMENT" in
+*force_large_llq_header=0*:llq-128 | *force_large_llq_header=1*:llq-256) pass custom-placement-follows-force_large_llq_header ;;
+*force_large_llq_header*) fail custom-placement-follows-force_large_llq_header "$PARAMS gave $CUSTOM_PLACEMENT" ;;
+*:llq-256) pass custom-takes-the-recommended-large-llq ;;
+*) fail custom-takes-the-recommended-large-llq "device recommends 256-byte entries, driver took $CUSTOM_PLACEMENT" ;;
+esac
 
 if step validate.sh ENA_LAB_EXPECT_VERSION="$WANT" ENA_LAB_MIN_RATIO=0.2; then
 	pass validate-passes
@@ -79,10 +94,21 @@ jq -e '.rings | type == "array" and length > 0' $V >/dev/null && pass debugfs-ri
 info "rings: $(jq -c '.rings[:4]' $V)"
 
 # Like with like: rings, channels and Tx placement of both runs, from the
-# real drivers, recorded and equal.
-jq -e '[.setup.stock, .setup.custom][] | (.rxRing > 0 and .txRing > 0 and .channels > 0 and .llq == "host-placement")' $V >/dev/null &&
+# real drivers, recorded as the device saw them; alike, or the verdict
+# names what differs (the Tx ring and LLQ mode when ena_custom took large
+# entries and stock ena did not).
+mode_of() { case $1 in host) echo host-placement ;; llq-256) echo llq-large ;; *) echo llq ;; esac; }
+jq -e --arg s "$(mode_of "$STOCK_PLACEMENT")" --arg c "$(mode_of "$CUSTOM_PLACEMENT")" \
+	'(.setup.stock.llq == $s and .setup.custom.llq == $c) and
+	 ([.setup.stock, .setup.custom][] | (.rxRing > 0 and .txRing > 0 and .channels > 0))' $V >/dev/null &&
+	pass setup-records-the-placement || fail setup-records-the-placement "$(jq -c .setup $V)"
+if [ "$STOCK_PLACEMENT" = "$CUSTOM_PLACEMENT" ]; then
 	jq -e '.setup.mismatches == [] and .verdict == "as fast"' $V >/dev/null &&
-	pass setup-recorded-and-alike || fail setup-recorded-and-alike "$(jq -c '{setup, verdict}' $V)"
+		pass setup-alike-verdict-as-fast || fail setup-alike-verdict-as-fast "$(jq -c '{setup, verdict}' $V)"
+else
+	jq -e '.verdict | test("setup differs: .*LLQ ")' $V >/dev/null &&
+		pass verdict-names-the-llq-difference || fail verdict-names-the-llq-difference "$(jq -c '{setup, verdict}' $V)"
+fi
 info "setup: $(jq -c .setup.custom $V), verdict: $(jq -r .verdict $V)"
 # A stock run on another ring size: the verdict names the difference.
 cp /tmp/state/baseline.json /tmp/baseline.real

@@ -32,6 +32,9 @@ info "probe of A: $(enaport "$BDF_A" read admin-commands) admin commands;" \
 wire_pair "$A" "$B"
 check carrier-from-link-event wait_for 10 carrier_on "$A"
 check carrier-in-namespace wait_for 10 carrier_on_ns "$B" peer
+# The IO queues exist once the interfaces are up (ena_up).
+expect_placement eni-a "$BDF_A" "$A"
+expect_placement eni-b "$BDF_B" "$B" peer
 
 ethtool -i "$A" >/tmp/drvinfo
 grep -q '^driver: ena$' /tmp/drvinfo && grep -q "^bus-info: $BDF_A" /tmp/drvinfo && pass ethtool-i-names-ena ||
@@ -75,6 +78,14 @@ rx1=$(awk '/queue_1_rx_cnt:/ { print $2 }' /tmp/stats)
 [ "${rx0:-0}" -gt 100 ] && [ "${rx1:-0}" -gt 100 ] && pass rss-spreads-flows-over-both-queues ||
 	fail rss-spreads-flows-over-both-queues "queue_0_rx_cnt=$rx0 queue_1_rx_cnt=$rx1"
 info "A: $(grep -E 'tx_timeout|reset_fail|wd_expired|admin_q_pause|missed_tx|bad_req_id' /tmp/stats | tr -s ' \n' ' ')"
+# In LLQ, every packet the device sent came from entries in its memory,
+# and the driver rang each doorbell within the advertised burst.
+if [ "$(placement "$BDF_B")" != host ]; then
+	e=$(enaport "$BDF_B" read llq-entries) be=$(enaport "$BDF_B" read llq-burst-errors)
+	info "B: $e LLQ entries read, $be burst errors"
+	[ "$e" -gt 1000 ] && [ "$be" = 0 ] && pass llq-entries-within-the-burst-limit ||
+		fail llq-entries-within-the-burst-limit "entries $e, burst errors $be"
+fi
 
 # The wire cut and restored by the device: carrier follows the AENQ
 # link events, and so does traffic.

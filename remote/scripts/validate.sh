@@ -136,14 +136,25 @@ measure() {
 	counters "$WORK/after"
 }
 
+# llq_mode BDF: the Tx placement the driver's last probe of BDF chose, from
+# what it said: "host-placement" (it says "LLQ is not supported"),
+# "llq-large" or "llq" (2.15+ say "ENA Large LLQ is enabled/disabled"; the
+# kernel's own ena says nothing when it takes LLQ).
+llq_mode() {
+	local said
+	said=$(dmesg 2>/dev/null | grep -F "$1" | sed -n 's/.*ENA Large LLQ is enabled.*/llq-large/p;
+		s/.*ENA Large LLQ is disabled.*/llq/p; s/.*LLQ is not supported.*/host-placement/p' | tail -n 1)
+	echo "${said:-llq}"
+}
+
 # setup_json: what decides the figures besides the driver: ring sizes,
-# channels and the LLQ mode the driver chose (its probe says it in dmesg).
+# channels and the Tx placement (LLQ mode) the driver chose.
 setup_json() {
 	local bdf rings channels llq=""
 	bdf=$(basename "$(in_ns "$NS" readlink -f "/sys/class/net/$NIC_IF/device" 2>/dev/null)" 2>/dev/null || true)
 	rings=$(in_ns "$NS" ethtool -g "$NIC_IF" 2>/dev/null | awk '/^Current/ { cur = 1 } cur && /^(RX|TX):/ { gsub(":", "", $1); printf "%s %s\n", $1, $2 }')
 	channels=$(in_ns "$NS" ethtool -l "$NIC_IF" 2>/dev/null | awk '/^Current/ { cur = 1 } cur && /^Combined:/ { print $2 }')
-	[[ -n $bdf ]] && llq=$(dmesg 2>/dev/null | grep -F "$bdf" | sed -n 's/.*ENA Large LLQ is \([a-z]*\).*/large-\1/p; s/.*LLQ is not supported.*/host-placement/p' | tail -n 1)
+	[[ -n $bdf ]] && llq=$(llq_mode "$bdf")
 	jq -n --arg rx "$(awk '$1 == "RX" { print $2 }' <<<"$rings")" --arg tx "$(awk '$1 == "TX" { print $2 }' <<<"$rings")" \
 		--arg ch "$channels" --arg llq "$llq" \
 		'def n(s): if (s | test("^[0-9]+$")) then (s | tonumber) else null end;

@@ -26,10 +26,14 @@ struct ena_model_host {
 	void (*transmit)(void *opaque, const uint8_t *frame, size_t len);
 	/* Rx buffers were posted: frames held back may be offered again. */
 	void (*rx_space)(void *opaque);
+	/* Read len bytes of the device's own memory (BAR2) at offset. */
+	void (*llq_read)(void *opaque, uint64_t offset, void *buf, size_t len);
 };
 
 struct ena_model_config {
 	uint8_t mac[6];
+	bool llq;		/* offer LLQ (device placement), as Nitro does */
+	bool llq_large;		/* recommend 256-byte LLQ entries (Nitro v4+) */
 	uint32_t max_mtu;
 	uint32_t link_speed_mbps;
 };
@@ -37,12 +41,16 @@ struct ena_model_config {
 struct ena_model_stats {
 	uint64_t tx_pkts, tx_bytes, rx_pkts, rx_bytes, rx_drops;
 	uint64_t interrupts, admin_commands, unsupported, resets;
-	uint64_t tx_drops;	/* too many descriptors, or longer than max_mtu + 18 */
+	uint64_t tx_drops;	/* too many descriptors, or longer than the MTU + 18 */
+	uint64_t llq_entries, llq_burst_errors;
 };
 
 /* BAR0: the ENA registers, doorbells at 0x1000, unmask registers at
  * 0x2000 and the model's test port at 0x3000. */
 #define ENA_MODEL_BAR0_SIZE 0x4000
+/* BAR2: the device memory LLQ entries are written to (prefetchable, mapped
+ * write-combined by the drivers); the model reads it through llq_read. */
+#define ENA_MODEL_LLQ_BAR_SIZE 0x400000
 
 /*
  * The test port: fault switches and counters no driver touches, at BAR0
@@ -52,8 +60,8 @@ struct ena_model_stats {
  * (rust/ena-model, checked by a test), the QEMU device and enaport use it.
  */
 #define ENA_MODEL_TEST_PORT 0x3000
-#define ENA_MODEL_TEST_PORT_CFG 0xe0
-#define ENA_MODEL_TEST_PORT_SIZE 0x20
+#define ENA_MODEL_TEST_PORT_CFG 0xc0
+#define ENA_MODEL_TEST_PORT_SIZE 0x40
 /* Registers of the port, by offset within it. */
 #define ENA_PORT_FAULTS 0x00		/* write: faults to arm; read: those still armed */
 #define ENA_PORT_RESETS 0x04		/* device resets (ena_com_dev_reset) */
@@ -63,6 +71,10 @@ struct ena_model_stats {
 #define ENA_PORT_FEATURES_ASKED 0x14	/* bit N: feature N asked for (GET or SET) */
 #define ENA_PORT_FEATURES_REFUSED 0x18	/* bit N: feature N answered unsupported */
 #define ENA_PORT_LINK 0x1c		/* 1: link up; write 0 or 1 to cut or restore it */
+#define ENA_PORT_LLQ_ENTRY_SIZE 0x20	/* LLQ entry bytes the driver chose; 0: none */
+#define ENA_PORT_LLQ_QUEUES 0x24	/* live Tx queues in device placement */
+#define ENA_PORT_LLQ_ENTRIES 0x28	/* LLQ entries read from device memory */
+#define ENA_PORT_LLQ_BURST_ERRORS 0x2c	/* doorbells after more entries than the burst limit */
 /* Faults, the bits of ENA_PORT_FAULTS. */
 #define ENA_FAULT_WITHHOLD_KEEP_ALIVE (1u << 0)	/* until the next device reset */
 #define ENA_FAULT_WITHHOLD_COMPLETION (1u << 1)	/* the next admin command never completes */

@@ -27,6 +27,7 @@ pub struct Host {
     pub interrupt: Option<unsafe extern "C" fn(*mut c_void, u16)>,
     pub transmit: Option<unsafe extern "C" fn(*mut c_void, *const u8, usize)>,
     pub rx_space: Option<unsafe extern "C" fn(*mut c_void)>,
+    pub llq_read: Option<unsafe extern "C" fn(*mut c_void, u64, *mut c_void, usize)>,
 }
 
 /// `struct ena_model_config`.
@@ -34,6 +35,8 @@ pub struct Host {
 #[derive(Clone, Copy, Debug)]
 pub struct Config {
     pub mac: [u8; 6],
+    pub llq: bool,
+    pub llq_large: bool,
     pub max_mtu: u32,
     pub link_speed_mbps: u32,
 }
@@ -52,11 +55,13 @@ pub struct Stats {
     pub unsupported: u64,
     pub resets: u64,
     pub tx_drops: u64,
+    pub llq_entries: u64,
+    pub llq_burst_errors: u64,
 }
 
-const _: () = assert!(std::mem::size_of::<Host>() == 6 * 8);
+const _: () = assert!(std::mem::size_of::<Host>() == 7 * 8);
 const _: () = assert!(std::mem::size_of::<Config>() == 16);
-const _: () = assert!(std::mem::size_of::<Stats>() == 10 * 8);
+const _: () = assert!(std::mem::size_of::<Stats>() == 12 * 8);
 
 /// The callbacks, all checked present at creation.
 struct Callbacks {
@@ -66,6 +71,7 @@ struct Callbacks {
     interrupt: unsafe extern "C" fn(*mut c_void, u16),
     transmit: unsafe extern "C" fn(*mut c_void, *const u8, usize),
     rx_space: unsafe extern "C" fn(*mut c_void),
+    llq_read: unsafe extern "C" fn(*mut c_void, u64, *mut c_void, usize),
 }
 
 impl Platform for Callbacks {
@@ -93,6 +99,11 @@ impl Platform for Callbacks {
         // SAFETY: a plain call with the host's own opaque pointer.
         unsafe { (self.rx_space)(self.opaque) }
     }
+    fn llq_read(&self, offset: u64, out: &mut [u8]) {
+        // SAFETY: the callback writes at most `len` bytes to the buffer it
+        // is given; `out` is that many bytes.
+        unsafe { (self.llq_read)(self.opaque, offset, out.as_mut_ptr().cast(), out.len()) }
+    }
 }
 
 /// What C holds a pointer to.
@@ -110,13 +121,22 @@ pub unsafe extern "C" fn ena_model_new(config: *const Config, host: *const Host)
     let (Some(config), Some(host)) = (unsafe { config.as_ref() }, unsafe { host.as_ref() }) else {
         return std::ptr::null_mut();
     };
-    let (Some(dma_read), Some(dma_write), Some(interrupt), Some(transmit), Some(rx_space)) = (
+    let (
+        Some(dma_read),
+        Some(dma_write),
+        Some(interrupt),
+        Some(transmit),
+        Some(rx_space),
+        Some(llq_read),
+    ) = (
         host.dma_read,
         host.dma_write,
         host.interrupt,
         host.transmit,
         host.rx_space,
-    ) else {
+        host.llq_read,
+    )
+    else {
         return std::ptr::null_mut();
     };
     let platform = Rc::new(Callbacks {
@@ -126,12 +146,15 @@ pub unsafe extern "C" fn ena_model_new(config: *const Config, host: *const Host)
         interrupt,
         transmit,
         rx_space,
+        llq_read,
     });
     // No admin log in a long-lived device: a guest could grow it forever.
     let cfg = ModelConfig {
         mac: config.mac,
         max_mtu: config.max_mtu,
         link_speed_mbps: config.link_speed_mbps,
+        llq: config.llq,
+        llq_large: config.llq_large,
         trace_admin: false,
         ..Default::default()
     };
@@ -276,5 +299,7 @@ pub unsafe extern "C" fn ena_model_stats(m: *const EnaModel, out: *mut Stats) {
         unsupported: s.unsupported,
         resets: s.resets,
         tx_drops: s.tx_drops,
+        llq_entries: s.llq_entries,
+        llq_burst_errors: s.llq_burst_errors,
     };
 }

@@ -65,6 +65,16 @@ unsafe extern "C" fn transmit(opaque: *mut c_void, frame: *const u8, len: usize)
     };
     g.sent.borrow_mut().push(f.to_vec());
 }
+unsafe extern "C" fn llq_read(opaque: *mut c_void, offset: u64, buf: *mut c_void, len: usize) {
+    // SAFETY: the model passes a live buffer of len bytes; opaque is our Guest.
+    let (g, out) = unsafe {
+        (
+            &*(opaque as *const Guest),
+            std::slice::from_raw_parts_mut(buf as *mut u8, len),
+        )
+    };
+    ena_model::Platform::llq_read(&g.bus, offset, out);
+}
 unsafe extern "C" fn rx_space(opaque: *mut c_void) {
     // SAFETY: opaque is our Guest.
     *unsafe { &*(opaque as *const Guest) }.rx_space.borrow_mut() += 1;
@@ -78,11 +88,14 @@ fn host(g: &Guest) -> Host {
         interrupt: Some(interrupt),
         transmit: Some(transmit),
         rx_space: Some(rx_space),
+        llq_read: Some(llq_read),
     }
 }
 
 const CONFIG: Config = Config {
     mac: [0x02, 0xe1, 0xab, 0, 0, 9],
+    llq: true,
+    llq_large: true,
     max_mtu: 9216,
     link_speed_mbps: 10_000,
 };

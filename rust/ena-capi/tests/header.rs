@@ -54,6 +54,10 @@ fn the_test_port_is_where_the_header_says_with_its_registers() {
         ("ENA_PORT_FEATURES_ASKED", test_port::FEATURES_ASKED),
         ("ENA_PORT_FEATURES_REFUSED", test_port::FEATURES_REFUSED),
         ("ENA_PORT_LINK", test_port::LINK),
+        ("ENA_PORT_LLQ_ENTRY_SIZE", test_port::LLQ_ENTRY_SIZE),
+        ("ENA_PORT_LLQ_QUEUES", test_port::LLQ_QUEUES),
+        ("ENA_PORT_LLQ_ENTRIES", test_port::LLQ_ENTRIES),
+        ("ENA_PORT_LLQ_BURST_ERRORS", test_port::LLQ_BURST_ERRORS),
     ] {
         assert_eq!(base + d[name], model, "{name}: header and model disagree");
         assert!(
@@ -62,6 +66,11 @@ fn the_test_port_is_where_the_header_says_with_its_registers() {
         );
     }
     assert!(base + d["ENA_MODEL_TEST_PORT_SIZE"] <= d["ENA_MODEL_BAR0_SIZE"]);
+    assert_eq!(d["ENA_MODEL_TEST_PORT_SIZE"], test_port::SIZE);
+    // Shown in conventional config space, past the header and MSI-X's capability.
+    let cfg = d["ENA_MODEL_TEST_PORT_CFG"];
+    assert!(cfg >= 0x80 && cfg + d["ENA_MODEL_TEST_PORT_SIZE"] <= 0x100);
+    assert_eq!(d["ENA_MODEL_LLQ_BAR_SIZE"] as u64, ena_model::LLQ_BAR_SIZE);
 }
 
 #[test]

@@ -120,6 +120,36 @@ wire_struct!(
 );
 
 wire_struct!(
+    /// `struct ena_admin_feature_llq_desc`: LLQ, the device-placement Tx
+    /// queues. GET reads what the device supports (bit fields of the
+    /// [`llq`] enums), SET sends the driver's choice in the `_enabled`
+    /// fields. `accel_mode` is `supported_flags` and `max_tx_burst_size`
+    /// on GET, `enabled_flags` on SET.
+    FeatureLlqDesc, 36, {
+        max_llq_num: u32,
+        max_llq_depth: u32,
+        header_location_ctrl_supported: u16,
+        header_location_ctrl_enabled: u16,
+        entry_size_ctrl_supported: u16,
+        entry_size_ctrl_enabled: u16,
+        desc_num_before_header_supported: u16,
+        desc_num_before_header_enabled: u16,
+        descriptors_stride_ctrl_supported: u16,
+        descriptors_stride_ctrl_enabled: u16,
+        feature_version: u8,
+        /// `enum ena_admin_llq_ring_entry_size`: what the device would rather have
+        entry_size_recommended: u8,
+        /// 0 when the device has no own limit for 256-byte entries
+        max_wide_llq_depth: u16,
+        /// `accel_mode.u.get.supported_flags` / `u.set.enabled_flags`
+        accel_mode_flags: u16,
+        /// `accel_mode.u.get.max_tx_burst_size`, in bytes
+        accel_mode_max_tx_burst_size: u16,
+        accel_mode_reserved: u32,
+    }
+);
+
+wire_struct!(
     /// `struct ena_admin_feature_aenq_desc`: AENQ_CONFIG.
     FeatureAenqDesc, 8, {
         supported_groups: u32,
@@ -423,6 +453,42 @@ pub mod create_sq {
     pub const COMPLETION_DESC: u8 = 0;
     pub const DIRECTION_TX: u8 = 1;
     pub const DIRECTION_RX: u8 = 2;
+}
+
+/// The LLQ enums of `ena_admin_defs.h`; each value is also its bit in the
+/// `_supported` fields.
+pub mod llq {
+    /// `enum ena_admin_llq_header_location`
+    pub const INLINE_HEADER: u16 = 1;
+    pub const HEADER_RING: u16 = 2;
+    /// `enum ena_admin_llq_ring_entry_size`
+    pub const ENTRY_SIZE_128B: u16 = 1;
+    pub const ENTRY_SIZE_192B: u16 = 2;
+    pub const ENTRY_SIZE_256B: u16 = 4;
+    /// `enum ena_admin_llq_num_descs_before_header`: the value is the count
+    pub const DESCS_BEFORE_HEADER_0: u16 = 0;
+    pub const DESCS_BEFORE_HEADER_1: u16 = 1;
+    pub const DESCS_BEFORE_HEADER_2: u16 = 2;
+    pub const DESCS_BEFORE_HEADER_4: u16 = 4;
+    pub const DESCS_BEFORE_HEADER_8: u16 = 8;
+    /// `enum ena_admin_llq_stride_ctrl`
+    pub const SINGLE_DESC_PER_ENTRY: u16 = 1;
+    pub const MULTIPLE_DESCS_PER_ENTRY: u16 = 2;
+    /// `enum ena_admin_accel_mode_feat`, as bits
+    pub const DISABLE_META_CACHING: u16 = 1 << 0;
+    pub const LIMIT_TX_BURST: u16 = 1 << 1;
+    /// `ENA_ADMIN_LLQ_FEATURE_VERSION_1`
+    pub const FEATURE_VERSION_1: u8 = 1;
+
+    /// The bytes of an entry size code, None for a code that is not one size.
+    pub fn entry_bytes(code: u16) -> Option<usize> {
+        match code {
+            ENTRY_SIZE_128B => Some(128),
+            ENTRY_SIZE_192B => Some(192),
+            ENTRY_SIZE_256B => Some(256),
+            _ => None,
+        }
+    }
 }
 
 /// `enum ena_admin_os_type`

@@ -212,6 +212,22 @@ fn wire_layouts_match_the_c_headers() {
         "max_legacy_llq_depth" => max_legacy_llq_depth, "max_header_size" => max_header_size,
         "max_packet_tx_descs" => max_packet_tx_descs, "max_packet_rx_descs" => max_packet_rx_descs,
     ]));
+    rust.extend(layout!("ena_admin_feature_llq_desc", FeatureLlqDesc, [
+        "max_llq_num" => max_llq_num, "max_llq_depth" => max_llq_depth,
+        "header_location_ctrl_supported" => header_location_ctrl_supported,
+        "header_location_ctrl_enabled" => header_location_ctrl_enabled,
+        "entry_size_ctrl_supported" => entry_size_ctrl_supported,
+        "entry_size_ctrl_enabled" => entry_size_ctrl_enabled,
+        "desc_num_before_header_supported" => desc_num_before_header_supported,
+        "desc_num_before_header_enabled" => desc_num_before_header_enabled,
+        "descriptors_stride_ctrl_supported" => descriptors_stride_ctrl_supported,
+        "descriptors_stride_ctrl_enabled" => descriptors_stride_ctrl_enabled,
+        "feature_version" => feature_version, "entry_size_recommended" => entry_size_recommended,
+        "max_wide_llq_depth" => max_wide_llq_depth,
+        "accel_mode.u.get.supported_flags" => accel_mode_flags,
+        "accel_mode.u.get.max_tx_burst_size" => accel_mode_max_tx_burst_size,
+        "accel_mode.u.set.enabled_flags" => accel_mode_flags,
+    ]));
     rust.extend(layout!("ena_admin_feature_aenq_desc", FeatureAenqDesc, [
         "supported_groups" => supported_groups, "enabled_groups" => enabled_groups,
     ]));

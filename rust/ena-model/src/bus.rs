@@ -8,11 +8,16 @@ use ena_core::device::DmaAllocator;
 use ena_core::dma::DmaMemory;
 use ena_core::Clock;
 
-/// The shared address space. Bus address = offset + `base`.
+use crate::LLQ_BAR_SIZE;
+
+/// The shared address space. Bus address = offset + `base`. Beside it,
+/// the device's own memory (BAR2, where LLQ entries go), which the driver
+/// writes and the device reads.
 #[derive(Clone)]
 pub struct Bus {
     mem: Rc<RefCell<Vec<u8>>>,
     base: u64,
+    device_mem: Rc<RefCell<Vec<u8>>>,
 }
 
 impl Bus {
@@ -22,7 +27,13 @@ impl Bus {
         Self {
             mem: Rc::new(RefCell::new(vec![0; size])),
             base,
+            device_mem: Rc::new(RefCell::new(vec![0; LLQ_BAR_SIZE as usize])),
         }
+    }
+    /// The driver's side of BAR2: `memcpy_toio` of whole LLQ entries.
+    pub fn device_write(&self, offset: u64, data: &[u8]) {
+        let off = offset as usize;
+        self.device_mem.borrow_mut()[off..off + data.len()].copy_from_slice(data);
     }
     pub fn read(&self, addr: u64, out: &mut [u8]) {
         let off = self.offset(addr, out.len());
@@ -63,6 +74,11 @@ pub trait Platform {
     }
     /// The driver posted Rx buffers: frames held back may be offered again.
     fn rx_space(&self) {}
+    /// Reads the device's own memory (BAR2) at `offset`: what the driver
+    /// wrote there. A platform without it reads zeros.
+    fn llq_read(&self, _offset: u64, out: &mut [u8]) {
+        out.fill(0);
+    }
 }
 
 impl Platform for Bus {
@@ -71,6 +87,14 @@ impl Platform for Bus {
     }
     fn dma_write(&self, addr: u64, data: &[u8]) {
         self.write(addr, data)
+    }
+    fn llq_read(&self, offset: u64, out: &mut [u8]) {
+        let mem = self.device_mem.borrow();
+        let off = offset as usize;
+        match mem.get(off..off + out.len()) {
+            Some(bytes) => out.copy_from_slice(bytes),
+            None => out.fill(0),
+        }
     }
 }
 

@@ -14,5 +14,6 @@ pub mod rss;
 
 pub use bus::{Bus, BusAlloc, BusMem, Platform, VirtualClock};
 pub use device::{
-    test_port, Fault, Faults, Lifetime, Model, ModelConfig, Stats, CQ_UNMASK_BASE, SQ_DOORBELL_BASE,
+    test_port, Fault, Faults, Lifetime, Model, ModelConfig, Stats, CQ_UNMASK_BASE, LLQ_BAR_SIZE,
+    SQ_DOORBELL_BASE,
 };

@@ -461,12 +461,12 @@ fn injected_faults_give_typed_errors_and_a_reset_recovers() {
 fn unsupported_requests_are_answered_honestly_and_the_queue_goes_on() {
     let (mut d, _bus) = device(1);
     d.bring_up(DEPTH, GROUPS).unwrap();
-    let mut llq = Command::new(opcode::GET_FEATURE);
-    llq.put(17, &[feature::LLQ]);
+    let mut phc = Command::new(opcode::GET_FEATURE);
+    phc.put(17, &[29]); // ENA_ADMIN_PHC_CONFIG: no clock here
     assert_eq!(
-        d.admin_command(&llq).err(),
+        d.admin_command(&phc).err(),
         Some(AdminError::UnsupportedOpcode),
-        "LLQ must be refused: host placement only"
+        "PHC must be refused: the model has no clock"
     );
     let mut extended = Command::new(opcode::GET_STATS);
     extended.put(16, &[1]); // ENA_ADMIN_GET_STATS_TYPE_EXTENDED

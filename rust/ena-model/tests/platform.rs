@@ -536,3 +536,32 @@ fn withheld_tx_completions_still_send_and_a_reset_ends_the_fault() {
     d.regs.write32(regs::DEV_CTL, 0);
     assert_eq!(d.regs.read32(test_port::FAULTS), 0);
 }
+
+#[test]
+fn the_frame_limit_is_the_mtu_the_driver_set_not_the_devices_maximum() {
+    let (mut d, host, mut p, mut bufs) = with_irq_pair();
+    let mut mtu = Command::new(opcode::SET_FEATURE);
+    mtu.put(17, &[14]).put(20, &1500u32.to_le_bytes());
+    d.admin_command(&mtu).unwrap();
+    bufs.write(0, &[5; 1519]);
+    for (id, len) in [(0u16, 1518u16), (1, 1519)] {
+        p.tx.prepare(&TxCtx {
+            bufs: &[TxBuf {
+                paddr: bufs.phys(),
+                len,
+            }],
+            req_id: id,
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    let (db, tail) = (p.tx_doorbell, p.tx.tail());
+    d.doorbell(db, tail);
+    assert_eq!(host.sent.borrow().len(), 1, "1500 + 18 is the longest");
+    assert_eq!(d.regs.stats.tx_drops, 1);
+    post_rx(&mut d, &mut p, &bufs, 0..4, 2048);
+    assert!(d.regs.receive(&[0u8; 1519]));
+    assert_eq!((d.regs.stats.rx_pkts, d.regs.stats.rx_drops), (0, 1));
+    assert!(d.regs.receive(&[0u8; 1518]));
+    assert_eq!(d.regs.stats.rx_pkts, 1);
+}

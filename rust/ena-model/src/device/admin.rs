@@ -14,7 +14,7 @@ use ena_core::device::aenq_group;
 use ena_core::wire::Wire;
 
 use super::{
-    Cq, Model, Ring, Sq, CQ_UNMASK_BASE, MAX_QUEUE_PAIRS, MAX_RX_BUFS, MAX_TX_DESCS,
+    llq, Cq, Model, Ring, Sq, CQ_UNMASK_BASE, MAX_QUEUE_PAIRS, MAX_RX_BUFS, MAX_TX_DESCS,
     SQ_DOORBELL_BASE,
 };
 use crate::rss;
@@ -27,9 +27,9 @@ type Answer = (Status, [u8; ENTRY_SIZE]);
 const RESP: usize = 8;
 
 /// Features answered by GET_FEATURE, as `supported_features` bits: what
-/// `ena_com_check_supported_feature_id` checks before sending. LLQ and the
-/// rest are answered honestly as unsupported: the driver takes host
-/// placement.
+/// `ena_com_check_supported_feature_id` checks before sending. LLQ joins
+/// them when the device offers it; the rest are answered honestly as
+/// unsupported.
 const SUPPORTED_FEATURES: [u8; 8] = [
     feature::DEVICE_ATTRIBUTES,
     feature::MAX_QUEUES_NUM,
@@ -139,8 +139,18 @@ impl Model {
             feature::STATELESS_OFFLOAD_CONFIG => answer(Status::Success),
             feature::RSS_INDIRECTION_TABLE_CONFIG => self.get_rss_table(cmd),
             feature::LINK_CONFIG => self.link_config(),
+            feature::LLQ if self.config.llq => respond(&self.llq_offer()),
             _ => answer(Status::UnsupportedOpcode),
         }
+    }
+
+    fn supported_features(&self) -> u32 {
+        let llq = if self.config.llq {
+            1 << feature::LLQ
+        } else {
+            0
+        };
+        SUPPORTED_FEATURES.iter().fold(llq, |bits, f| bits | 1 << f)
     }
 
     fn device_attributes(&self) -> Answer {
@@ -149,7 +159,7 @@ impl Model {
             virt_addr_width: 48,
             mac_addr: self.config.mac,
             max_mtu: self.config.max_mtu,
-            supported_features: SUPPORTED_FEATURES.iter().fold(0, |bits, f| bits | 1 << f),
+            supported_features: self.supported_features(),
             capabilities: capability::ENI_STATS,
             ..Default::default()
         })
@@ -224,6 +234,7 @@ impl Model {
             feature::AENQ_CONFIG => self.set_aenq_groups(&feature_desc(cmd)),
             feature::RSS_INDIRECTION_TABLE_CONFIG => self.set_rss_table(cmd, &feature_desc(cmd)),
             feature::MTU => self.set_mtu(&feature_desc(cmd)),
+            feature::LLQ if self.config.llq => self.llq_choose(&feature_desc(cmd)),
             _ => Status::UnsupportedOpcode,
         };
         answer(status)
@@ -271,9 +282,10 @@ impl Model {
         Status::Success
     }
 
-    /// ena_com_set_dev_mtu (ndo_change_mtu).
+    /// ena_com_set_dev_mtu (ndo_change_mtu): the longest frame from now on.
     fn set_mtu(&mut self, d: &MtuDesc) -> Status {
         if d.mtu <= self.config.max_mtu {
+            self.mtu = Some(d.mtu);
             Status::Success
         } else {
             Status::IllegalParameter
@@ -308,14 +320,21 @@ impl Model {
         })
     }
 
+    /// Host placement: the ring is in host memory at `sq_ba`. Device
+    /// placement (LLQ, Tx only, after SET_FEATURE LLQ): the ring is the
+    /// queue's window of BAR2, named in the response.
     fn create_sq(&mut self, c: &CreateSqCmd) -> Answer {
         let direction =
             (c.sq_identity & create_sq::SQ_DIRECTION_MASK) >> create_sq::SQ_DIRECTION_SHIFT;
         let placement = c.sq_caps_2 & create_sq::PLACEMENT_POLICY_MASK;
         let cq = c.cq_idx as usize;
-        if placement != create_sq::PLACEMENT_HOST {
-            return answer(Status::UnsupportedOpcode); // only host placement: no LLQ here
-        }
+        let tx = direction == create_sq::DIRECTION_TX;
+        let dev = match placement {
+            create_sq::PLACEMENT_HOST => false,
+            create_sq::PLACEMENT_DEV if tx && self.llq_fits(c.sq_depth) => true,
+            create_sq::PLACEMENT_DEV if self.config.llq => return answer(Status::IllegalParameter),
+            _ => return answer(Status::UnsupportedOpcode),
+        };
         if !c.sq_depth.is_power_of_two()
             || c.sq_depth as u32 > self.config.max_queue_depth
             || !matches!(direction, create_sq::DIRECTION_TX | create_sq::DIRECTION_RX)
@@ -326,15 +345,24 @@ impl Model {
         let Some(idx) = Self::free_slot(&mut self.sqs) else {
             return answer(Status::ResourceAllocationFailure);
         };
+        let window = idx as u64 * llq::LLQ_WINDOW;
+        let llq = self.llq.filter(|_| dev).map(|l| (l, window));
+        let base = if dev {
+            0
+        } else {
+            join_addr(c.sq_ba_lo, c.sq_ba_hi)
+        };
         self.sqs[idx] = Some(Sq {
-            ring: Ring::new(join_addr(c.sq_ba_lo, c.sq_ba_hi), c.sq_depth),
-            tx: direction == create_sq::DIRECTION_TX,
+            ring: Ring::new(base, c.sq_depth),
+            tx,
             cq,
             tail: 0,
+            llq,
         });
         Self::full_response(&CreateSqResp {
             sq_idx: idx as u16,
             sq_doorbell_offset: SQ_DOORBELL_BASE + 4 * idx as u32,
+            llq_descriptors_offset: if dev { window as u32 } else { 0 },
             ..Default::default()
         })
     }

@@ -6,105 +6,110 @@
 use ena_core::defs::{rx_cdesc, tx_desc, RxCdesc, RxDesc, TxCdesc, TxDesc};
 use ena_core::wire::Wire;
 
-use super::{Model, Room, FRAME_OVERHEAD, MAX_RX_BUFS, MAX_TX_DESCS};
+use super::llq::{phase_of, Assembly, TxPacket};
+use super::{Model, Ring, Room, MAX_RX_BUFS};
 
 impl Model {
-    /// A Tx doorbell: send every whole packet the driver posted up to `tail`.
+    /// A Tx doorbell: send every whole packet the driver posted up to `tail`
+    /// (descriptors in host memory, or entries in device memory for LLQ).
     pub(super) fn process_tx(&mut self, sqi: usize, tail: u16) {
         let Some(Some(sq)) = self.sqs.get_mut(sqi) else {
             return;
         };
-        sq.tail = tail;
+        let burst = tail.wrapping_sub(std::mem::replace(&mut sq.tail, tail));
+        if let Some((l, _)) = sq.llq {
+            if l.burst_entries.is_some_and(|max| burst > max) {
+                self.stats.llq_burst_errors += 1;
+            }
+        }
         loop {
             let Some(Some(sq)) = self.sqs.get(sqi) else {
                 return;
             };
-            let mut ring = sq.ring;
-            if ring.index() == sq.tail {
+            let (ring, cqi, tail, llq) = (sq.ring, sq.cq, sq.tail, sq.llq);
+            if ring.index() == tail || !ring.usable() {
                 return;
             }
-            let (cqi, depth, tail) = (sq.cq, ring.depth, sq.tail);
-            let max_frame = self.config.max_mtu as usize + FRAME_OVERHEAD;
-            let mut frame = Vec::new();
-            let mut req_id = 0u16;
-            let mut first = true;
-            let mut descs = 0;
-            let mut oversize = false;
-            loop {
-                if ring.index() == tail || !ring.usable() {
-                    return; // the packet's last descriptor is not posted yet
-                }
-                let mut b = [0u8; 16];
-                self.bus.dma_read(ring.entry(16), &mut b);
-                let d = TxDesc::decode(&b);
-                if (d.len_ctrl & tx_desc::PHASE_MASK) >> tx_desc::PHASE_SHIFT != ring.phase() as u32
-                {
-                    return; // not written yet
-                }
-                ring.advance();
-                if d.len_ctrl & tx_desc::META_DESC_MASK != 0 {
-                    continue; // offload metadata: nothing to send
-                }
-                if first {
-                    req_id = (((d.len_ctrl & tx_desc::REQ_ID_HI_MASK) >> tx_desc::REQ_ID_HI_SHIFT)
-                        << 10
-                        | (d.meta_ctrl & tx_desc::REQ_ID_LO_MASK) >> tx_desc::REQ_ID_LO_SHIFT)
-                        as u16;
-                    first = false;
-                }
-                let len = (d.len_ctrl & tx_desc::LENGTH_MASK) as usize;
-                let addr = d.buff_addr_lo as u64
-                    | ((d.buff_addr_hi_hdr_sz & tx_desc::ADDR_HI_MASK) as u64) << 32;
-                descs += 1;
-                // Too many buffers or too long: consumed and completed, not sent.
-                oversize |= descs > MAX_TX_DESCS || frame.len() + len > max_frame;
-                if !oversize {
-                    let start = frame.len();
-                    frame.resize(start + len, 0);
-                    self.bus.dma_read(addr, &mut frame[start..]);
-                }
-                if d.len_ctrl & tx_desc::LAST_MASK != 0 {
-                    break;
-                }
-            }
+            let read = match llq {
+                Some((l, window)) => self.read_llq_packet(l, window, ring, tail),
+                None => self.read_host_packet(ring, tail),
+            };
+            let Some((pkt, ring)) = read else {
+                return; // the packet's last descriptor is not posted yet
+            };
             if let Some(Some(sq)) = self.sqs.get_mut(sqi) {
                 sq.ring = ring;
             }
-            let req_id = if self.faults.bad_tx_req_id.fires() {
-                depth + 1
-            } else {
-                req_id
-            };
-            let complete = !self.faults.withhold_tx_completions.fires();
-            if let Some(Some(cq)) = self.cqs.get_mut(cqi).filter(|_| complete) {
-                let c = TxCdesc {
-                    req_id,
-                    flags: cq.ring.phase(),
-                    ..Default::default()
-                };
-                let mut b = [0u8; 8];
-                c.encode(&mut b);
-                self.bus.dma_write(cq.ring.entry(cq.entry_size), &b);
-                cq.ring.advance();
-            }
-            if complete {
-                self.io_interrupt(cqi);
-            }
-            if oversize {
-                self.stats.tx_drops += 1;
-                continue;
-            }
-            self.stats.tx_pkts += 1;
-            self.stats.tx_bytes += frame.len() as u64;
-            if !self.link_up || self.bus.transmit(&frame) {
-                continue;
-            }
-            match &self.peer {
-                Some(p) => p.borrow_mut().push_back(frame),
-                None => self.inbox.borrow_mut().push_back(frame),
-            }
-            self.deliver();
+            self.complete_tx(cqi, pkt);
         }
+    }
+
+    /// One packet's descriptors in host memory, from `ring` up to `tail`.
+    fn read_host_packet(&mut self, mut ring: Ring, tail: u16) -> Option<(TxPacket, Ring)> {
+        let mut pkt = Assembly::new(self.max_frame());
+        loop {
+            if ring.index() == tail {
+                return None;
+            }
+            let mut b = [0u8; 16];
+            self.bus.dma_read(ring.entry(16), &mut b);
+            let d = TxDesc::decode(&b);
+            if phase_of(&d) != ring.phase() {
+                return None; // not written yet
+            }
+            ring.advance();
+            if d.len_ctrl & tx_desc::META_DESC_MASK != 0 {
+                continue; // offload metadata: nothing to send
+            }
+            // In host placement the header is in the first buffer.
+            if pkt.add(&d, |_| Vec::new(), |addr, out| self.bus.dma_read(addr, out)) {
+                return Some((pkt.done(), ring));
+            }
+        }
+    }
+
+    /// The completion, then the frame onto the wire (unless it was too big).
+    fn complete_tx(&mut self, cqi: usize, pkt: TxPacket) {
+        let depth = self
+            .cqs
+            .get(cqi)
+            .and_then(|c| c.as_ref())
+            .map_or(0, |c| c.ring.depth);
+        let req_id = if self.faults.bad_tx_req_id.fires() {
+            depth + 1
+        } else {
+            pkt.req_id
+        };
+        let complete = !self.faults.withhold_tx_completions.fires();
+        if let Some(Some(cq)) = self.cqs.get_mut(cqi).filter(|_| complete) {
+            let c = TxCdesc {
+                req_id,
+                flags: cq.ring.phase(),
+                ..Default::default()
+            };
+            let mut b = [0u8; 8];
+            c.encode(&mut b);
+            self.bus.dma_write(cq.ring.entry(cq.entry_size), &b);
+            cq.ring.advance();
+        }
+        if complete {
+            self.io_interrupt(cqi);
+        }
+        if pkt.oversize {
+            self.stats.tx_drops += 1;
+            return;
+        }
+        let frame = pkt.frame;
+        self.stats.tx_pkts += 1;
+        self.stats.tx_bytes += frame.len() as u64;
+        if !self.link_up || self.bus.transmit(&frame) {
+            return;
+        }
+        match &self.peer {
+            Some(p) => p.borrow_mut().push_back(frame),
+            None => self.inbox.borrow_mut().push_back(frame),
+        }
+        self.deliver();
     }
 
     /// An Rx doorbell: buffers up to `tail` are the device's to fill.
@@ -145,7 +150,7 @@ impl Model {
         if !self.link_up {
             return true; // the wire is cut: gone
         }
-        if frame.len() > self.config.max_mtu as usize + FRAME_OVERHEAD {
+        if frame.len() > self.max_frame() {
             self.stats.rx_drops += 1;
             return true; // longer than any MTU the device allows: dropped
         }

@@ -8,6 +8,7 @@ mod admin;
 mod aenq;
 mod interrupts;
 mod io;
+mod llq;
 mod registers;
 pub mod test_port;
 
@@ -22,7 +23,10 @@ use ena_core::ring::Cursor;
 use crate::bus::{Bus, Platform};
 use crate::rss::Indirection;
 
+pub use llq::LLQ_BAR_SIZE;
 pub use test_port::{Fault, Faults, Lifetime};
+
+use llq::LlqLayout;
 
 /// Doorbells of submission queue `i` are at `SQ_DOORBELL_BASE + 4 * i`.
 pub const SQ_DOORBELL_BASE: u32 = 0x1000;
@@ -53,6 +57,15 @@ pub struct ModelConfig {
     pub max_queue_depth: u32,
     /// LINK_CONFIG: what `ethtool` shows as the speed.
     pub link_speed_mbps: u32,
+    /// Offer LLQ (device placement of Tx queues, as every Nitro ENA does);
+    /// off, the drivers fall back to host placement.
+    pub llq: bool,
+    /// Recommend 256-byte LLQ entries (Nitro v4 and later), which the
+    /// drivers of 2.15+ then take, halving the Tx ring; else 128.
+    pub llq_large: bool,
+    /// The accelerated mode's Tx burst limit between doorbells, in bytes;
+    /// 0 leaves it unlimited. Nitro's own figure is not published: ours.
+    pub llq_max_burst: u16,
     /// Keep every admin command in `admin_log` and `admin_trace` (what
     /// tests and the trace CLI read); off in a long-lived device, where a
     /// guest could otherwise grow them without bound.
@@ -69,6 +82,9 @@ impl Default for ModelConfig {
             admin_timeout: 2,
             max_queue_depth: 1024,
             link_speed_mbps: 25_000,
+            llq: true,
+            llq_large: true,
+            llq_max_burst: 4096,
             trace_admin: true,
         }
     }
@@ -97,6 +113,10 @@ pub struct Stats {
     /// Doorbell writes to Tx and Rx submission queues.
     pub tx_doorbells: u64,
     pub rx_doorbells: u64,
+    /// LLQ entries read from device memory.
+    pub llq_entries: u64,
+    /// Doorbells that came after more entries than the burst limit allows.
+    pub llq_burst_errors: u64,
 }
 
 /// A ring the driver set up: where it is, and the device's place in it
@@ -163,6 +183,8 @@ struct Sq {
     cq: usize,
     /// Last tail the driver rang the doorbell with.
     tail: u16,
+    /// Device placement: the layout and the queue's window in BAR2.
+    llq: Option<(LlqLayout, u64)>,
 }
 
 /// Whether a frame fits the Rx buffers posted now.
@@ -194,6 +216,10 @@ pub struct Model {
     aenq: Ring,
     enabled_groups: u32,
     host_os_type: Option<u32>,
+    /// The LLQ layout the driver set, until a reset.
+    llq: Option<LlqLayout>,
+    /// The MTU the driver set (`ena_com_set_dev_mtu`); max_mtu until then.
+    mtu: Option<u32>,
     cqs: Vec<Option<Cq>>,
     sqs: Vec<Option<Sq>>,
     link_up: bool,
@@ -228,6 +254,8 @@ impl Model {
             aenq: Ring::default(),
             enabled_groups: 0,
             host_os_type: None,
+            llq: None,
+            mtu: None,
             cqs: Vec::new(),
             sqs: Vec::new(),
             link_up: true,
@@ -259,6 +287,25 @@ impl Model {
         )
     }
 
+    /// The longest frame the device sends or takes: the MTU the driver
+    /// set, with an Ethernet header and a VLAN tag.
+    fn max_frame(&self) -> usize {
+        self.mtu.unwrap_or(self.config.max_mtu) as usize + FRAME_OVERHEAD
+    }
+
+    /// The negotiated LLQ entry size and the live device-placement Tx
+    /// queues: which Tx path the driver took.
+    pub fn llq_in_use(&self) -> (usize, usize) {
+        (
+            self.llq.map_or(0, |l| l.entry),
+            self.sqs
+                .iter()
+                .flatten()
+                .filter(|s| s.llq.is_some())
+                .count(),
+        )
+    }
+
     /// The interface the host sees: link state (`ena_update_on_link_change`).
     pub fn link_up(&self) -> bool {
         self.link_up
@@ -271,6 +318,7 @@ impl Model {
         self.acq = Ring::default();
         self.aenq = Ring::default();
         self.enabled_groups = 0;
+        self.llq = None;
         self.cqs.clear();
         self.sqs.clear();
         self.vectors.clear();
@@ -287,6 +335,7 @@ impl Model {
         self.faults = Faults::default();
         self.last_reset_reason = 0;
         self.host_os_type = None;
+        self.mtu = None;
         self.admin_log.clear();
         self.admin_trace.clear();
     }

@@ -8,7 +8,7 @@ use super::Model;
 
 /// Where the port is in BAR0, and how long it is.
 pub const BASE: u32 = 0x3000;
-pub const SIZE: u32 = 0x20;
+pub const SIZE: u32 = 0x40;
 /// Write: fault bits to arm; read: the bits still armed.
 pub const FAULTS: u32 = BASE;
 /// Read: device resets so far (each `ena_com_dev_reset` counts one).
@@ -27,6 +27,15 @@ pub const FEATURES_REFUSED: u32 = 0x3018;
 /// Read: 1 when the link is up. Write 0 or 1: cut or restore the wire
 /// (a LINK_CHANGE event, what `ena_update_on_link_change` handles).
 pub const LINK: u32 = 0x301c;
+/// Read: the LLQ entry size the driver chose, in bytes; 0 before it did.
+pub const LLQ_ENTRY_SIZE: u32 = 0x3020;
+/// Read: live Tx queues in device placement (LLQ); 0 when the driver
+/// took host placement.
+pub const LLQ_QUEUES: u32 = 0x3024;
+/// Read: LLQ entries the device has read from its memory.
+pub const LLQ_ENTRIES: u32 = 0x3028;
+/// Read: doorbells rung after more entries than the burst limit allows.
+pub const LLQ_BURST_ERRORS: u32 = 0x302c;
 /// Withhold keep-alive events until the next device reset.
 pub const WITHHOLD_KEEP_ALIVE: u32 = 1 << 0;
 /// The next admin command never completes.
@@ -165,6 +174,10 @@ impl Model {
             FEATURES_ASKED => self.stats.features_asked,
             FEATURES_REFUSED => self.stats.features_refused,
             LINK => self.link_up as u32,
+            LLQ_ENTRY_SIZE => self.llq_in_use().0 as u32,
+            LLQ_QUEUES => self.llq_in_use().1 as u32,
+            LLQ_ENTRIES => self.stats.llq_entries as u32,
+            LLQ_BURST_ERRORS => self.stats.llq_burst_errors as u32,
             _ => 0,
         }
     }

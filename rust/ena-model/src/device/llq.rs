@@ -1,0 +1,240 @@
+//! Low-latency queues (LLQ), the Tx path on Nitro. The driver builds each
+//! packet's descriptors and its header in a bounce buffer and copies whole
+//! entries into the device's own memory (BAR2, mapped write-combined:
+//! `ena_com_write_bounce_buffer_to_dev`), then rings the doorbell with the
+//! entry count. This file holds what the device offers
+//! (`ena_com_config_llq_info` reads it), what the driver chose, and the
+//! reading of one packet's entries.
+
+use ena_core::admin::Status;
+use ena_core::admin_defs::{llq, FeatureLlqDesc};
+use ena_core::defs::{tx_desc, TxDesc};
+use ena_core::wire::Wire;
+
+use super::{Model, Ring, MAX_QUEUE_PAIRS, MAX_TX_DESCS};
+
+/// BAR2, the device memory: one window per SQ slot.
+pub const LLQ_BAR_SIZE: u64 = 4 << 20;
+/// Each SQ slot's window: a ring of MAX_LLQ_DEPTH entries of 256 bytes.
+pub(super) const LLQ_WINDOW: u64 = LLQ_BAR_SIZE / (2 * MAX_QUEUE_PAIRS as u64);
+const MAX_ENTRY: u64 = 256;
+const MAX_LLQ_DEPTH: u32 = (LLQ_WINDOW / MAX_ENTRY) as u32;
+const DESC: usize = TxDesc::SIZE;
+
+/// Entry sizes, descriptor counts before the header and strides offered.
+const ENTRY_SIZES: u16 = llq::ENTRY_SIZE_128B | llq::ENTRY_SIZE_192B | llq::ENTRY_SIZE_256B;
+const DESCS_BEFORE_HEADER: u16 = llq::DESCS_BEFORE_HEADER_1
+    | llq::DESCS_BEFORE_HEADER_2
+    | llq::DESCS_BEFORE_HEADER_4
+    | llq::DESCS_BEFORE_HEADER_8;
+const STRIDES: u16 = llq::SINGLE_DESC_PER_ENTRY | llq::MULTIPLE_DESCS_PER_ENTRY;
+
+/// The layout the driver chose with SET_FEATURE LLQ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct LlqLayout {
+    /// Bytes per entry (128, 192 or 256).
+    pub entry: usize,
+    /// Descriptor slots ahead of the header in a packet's first entry.
+    pub descs_before_header: usize,
+    /// Descriptor slots in each further entry (one, or the whole entry).
+    pub descs_per_entry: usize,
+    /// Entries allowed between two doorbells, when the limit is in force.
+    pub burst_entries: Option<u16>,
+}
+
+/// One packet read from a queue, device placement or host.
+pub(super) struct TxPacket {
+    pub req_id: u16,
+    pub frame: Vec<u8>,
+    /// More descriptors or bytes than the device takes: completed, not sent.
+    pub oversize: bool,
+}
+
+/// A packet being put together from its descriptors.
+pub(super) struct Assembly {
+    pkt: TxPacket,
+    descs: usize,
+    first: bool,
+    max_frame: usize,
+}
+
+impl Assembly {
+    pub fn new(max_frame: usize) -> Self {
+        Self {
+            pkt: TxPacket {
+                req_id: 0,
+                frame: Vec::new(),
+                oversize: false,
+            },
+            descs: 0,
+            first: true,
+            max_frame,
+        }
+    }
+
+    /// Adds one data descriptor's buffer (read through `read`); true at
+    /// the packet's last. The first carries the request id and, in LLQ,
+    /// the length of the header pushed inline (`header`).
+    pub fn add(
+        &mut self,
+        d: &TxDesc,
+        header: impl FnOnce(usize) -> Vec<u8>,
+        read: impl FnOnce(u64, &mut [u8]),
+    ) -> bool {
+        if self.first {
+            self.pkt.req_id = (((d.len_ctrl & tx_desc::REQ_ID_HI_MASK) >> tx_desc::REQ_ID_HI_SHIFT)
+                << 10
+                | (d.meta_ctrl & tx_desc::REQ_ID_LO_MASK) >> tx_desc::REQ_ID_LO_SHIFT)
+                as u16;
+            let hl = ((d.buff_addr_hi_hdr_sz & tx_desc::HEADER_LENGTH_MASK)
+                >> tx_desc::HEADER_LENGTH_SHIFT) as usize;
+            self.pkt.frame = header(hl);
+            self.first = false;
+        }
+        let len = (d.len_ctrl & tx_desc::LENGTH_MASK) as usize;
+        let addr =
+            d.buff_addr_lo as u64 | ((d.buff_addr_hi_hdr_sz & tx_desc::ADDR_HI_MASK) as u64) << 32;
+        self.descs += 1;
+        let f = &mut self.pkt.frame;
+        self.pkt.oversize |= self.descs > MAX_TX_DESCS || f.len() + len > self.max_frame;
+        if !self.pkt.oversize && len > 0 {
+            let start = f.len();
+            f.resize(start + len, 0);
+            read(addr, &mut f[start..]);
+        }
+        d.len_ctrl & tx_desc::LAST_MASK != 0
+    }
+
+    pub fn malformed(&mut self) {
+        self.pkt.oversize = true;
+    }
+
+    pub fn done(self) -> TxPacket {
+        self.pkt
+    }
+}
+
+pub(super) fn phase_of(d: &TxDesc) -> u8 {
+    ((d.len_ctrl & tx_desc::PHASE_MASK) >> tx_desc::PHASE_SHIFT) as u8
+}
+
+impl Model {
+    /// GET_FEATURE LLQ: what `ena_com_config_llq_info` chooses from.
+    pub(super) fn llq_offer(&self) -> FeatureLlqDesc {
+        let depth = self.config.max_queue_depth.min(MAX_LLQ_DEPTH);
+        let burst = self.config.llq_max_burst;
+        FeatureLlqDesc {
+            max_llq_num: MAX_QUEUE_PAIRS as u32,
+            max_llq_depth: depth,
+            header_location_ctrl_supported: llq::INLINE_HEADER,
+            entry_size_ctrl_supported: ENTRY_SIZES,
+            desc_num_before_header_supported: DESCS_BEFORE_HEADER,
+            descriptors_stride_ctrl_supported: STRIDES,
+            feature_version: llq::FEATURE_VERSION_1,
+            entry_size_recommended: if self.config.llq_large {
+                llq::ENTRY_SIZE_256B
+            } else {
+                llq::ENTRY_SIZE_128B
+            } as u8,
+            max_wide_llq_depth: (depth / 2) as u16,
+            accel_mode_flags: llq::DISABLE_META_CACHING
+                | if burst > 0 { llq::LIMIT_TX_BURST } else { 0 },
+            accel_mode_max_tx_burst_size: burst,
+            ..Default::default()
+        }
+    }
+
+    /// SET_FEATURE LLQ: one value of each offered kind, or refused.
+    /// Accelerated-mode bits the device did not offer are ignored: the
+    /// drivers always send both (`ena_com_set_llq`).
+    pub(super) fn llq_choose(&mut self, d: &FeatureLlqDesc) -> Status {
+        let one_of = |v: u16, offered: u16| v.is_power_of_two() && v & offered == v;
+        let entry = llq::entry_bytes(d.entry_size_ctrl_enabled);
+        let before = d.desc_num_before_header_enabled as usize;
+        let (Some(entry), true, true, true) = (
+            entry.filter(|_| one_of(d.entry_size_ctrl_enabled, ENTRY_SIZES)),
+            d.header_location_ctrl_enabled == llq::INLINE_HEADER,
+            one_of(d.desc_num_before_header_enabled, DESCS_BEFORE_HEADER),
+            one_of(d.descriptors_stride_ctrl_enabled, STRIDES),
+        ) else {
+            return Status::IllegalParameter;
+        };
+        if before * DESC >= entry {
+            return Status::IllegalParameter; // no room left for a header
+        }
+        let burst = self.config.llq_max_burst;
+        let limit = d.accel_mode_flags & llq::LIMIT_TX_BURST != 0 && burst > 0;
+        self.llq = Some(LlqLayout {
+            entry,
+            descs_before_header: before,
+            descs_per_entry: if d.descriptors_stride_ctrl_enabled == llq::MULTIPLE_DESCS_PER_ENTRY {
+                entry / DESC
+            } else {
+                1
+            },
+            burst_entries: limit.then(|| (burst as usize / entry) as u16),
+        });
+        Status::Success
+    }
+
+    /// Whether a device-placement ring of `depth` entries fits its window.
+    pub(super) fn llq_fits(&self, depth: u16) -> bool {
+        self.llq
+            .is_some_and(|l| depth as u64 * l.entry as u64 <= LLQ_WINDOW)
+    }
+
+    /// One packet's entries from `ring` up to `tail`, in device memory at
+    /// `window`: descriptors first, the header after the first entry's
+    /// `descs_before_header` slots, further descriptors in the entries
+    /// after. None while the packet is not whole below the tail, or its
+    /// first entry does not carry this lap's phase (not written yet).
+    pub(super) fn read_llq_packet(
+        &mut self,
+        l: LlqLayout,
+        window: u64,
+        mut ring: Ring,
+        tail: u16,
+    ) -> Option<(TxPacket, Ring)> {
+        let mut pkt = Assembly::new(self.max_frame());
+        let mut entry = vec![0u8; l.entry];
+        let mut header = Vec::new();
+        let mut slots = l.descs_before_header;
+        let mut entries = 0u64;
+        let mut last = false;
+        while !last && (entries as usize) <= MAX_TX_DESCS {
+            if ring.index() == tail {
+                return None;
+            }
+            self.bus
+                .llq_read(window + ring.slot() * l.entry as u64, &mut entry);
+            if entries == 0 {
+                header = entry[l.descs_before_header * DESC..].to_vec();
+            }
+            for i in 0..slots {
+                let d = TxDesc::decode(&entry[i * DESC..(i + 1) * DESC]);
+                if i == 0 && phase_of(&d) != ring.phase() {
+                    return None;
+                }
+                if d.len_ctrl & tx_desc::META_DESC_MASK != 0 {
+                    continue; // offload metadata: nothing to send
+                }
+                last = pkt.add(
+                    &d,
+                    |hl| header[..hl.min(header.len())].to_vec(),
+                    |addr, out| self.bus.dma_read(addr, out),
+                );
+                if last {
+                    break;
+                }
+            }
+            ring.advance();
+            entries += 1;
+            slots = l.descs_per_entry;
+        }
+        if !last {
+            pkt.malformed(); // more entries than any packet takes
+        }
+        self.stats.llq_entries += entries;
+        Some((pkt.done(), ring))
+    }
+}
