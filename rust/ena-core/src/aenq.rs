@@ -37,6 +37,7 @@ pub enum Event {
 pub struct Aenq<M> {
     ring: M,
     head: Cursor,
+    depth: u16,
     last_keep_alive_us: u64,
 }
 
@@ -46,6 +47,7 @@ impl<M: DmaMemory> Aenq<M> {
         Self {
             ring,
             head: Cursor::new(depth),
+            depth,
             last_keep_alive_us: now_us,
         }
     }
@@ -82,7 +84,10 @@ impl<M: DmaMemory> Aenq<M> {
             n += 1;
         }
         if n > 0 {
-            r.write32(regs::AENQ_HEAD_DB, self.head.index as u32);
+            // ena_com's head starts at the depth (the whole ring is free
+            // at init): the doorbell says how far the device may write.
+            let head = self.head.index.wrapping_add(self.depth);
+            r.write32(regs::AENQ_HEAD_DB, head as u32);
         }
         n
     }

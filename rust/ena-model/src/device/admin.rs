@@ -104,9 +104,11 @@ impl Model {
             if withhold {
                 continue;
             }
-            self.bus.dma_write(self.acq.entry(ENTRY_SIZE as u64), &resp);
+            self.write_phase_last(self.acq.entry(ENTRY_SIZE as u64), &resp, 3);
             self.acq.advance();
-            self.management_interrupt();
+            if !self.admin_intr_masked {
+                self.management_interrupt();
+            }
         }
     }
 
@@ -296,8 +298,10 @@ impl Model {
 
     fn create_cq(&mut self, c: &CreateCqCmd) -> Answer {
         let words = c.cq_caps_2 & create_cq::CQ_ENTRY_SIZE_WORDS_MASK;
+        // 2 words: the Tx completion the drivers ask for; 4 and 8: what
+        // the header allows (the Rx base completion, the extended one).
         if !c.cq_depth.is_power_of_two()
-            || !matches!(words, 2 | 4)
+            || !matches!(words, 2 | 4 | 8)
             || c.cq_depth as u32 > self.config.max_queue_depth
         {
             return answer(Status::MalformedRequest);

@@ -14,6 +14,11 @@ impl Model {
         if !self.aenq.usable() || self.enabled_groups & group_bit == 0 {
             return;
         }
+        let room = self.aenq_head.wrapping_sub(self.aenq.index());
+        if room == 0 || room > self.aenq.depth {
+            self.stats.aenq_overruns += 1;
+            return; // the driver has not consumed the ring: no room
+        }
         let group = group_bit.trailing_zeros() as u16;
         let mut ev = AenqEntry {
             group,
@@ -26,17 +31,23 @@ impl Model {
             d[..w.len()].copy_from_slice(w);
             ev.inline_data_w4[i] = u32::from_le_bytes(d);
         }
-        self.bus
-            .dma_write(self.aenq.entry(ENTRY_SIZE as u64), &to_entry(&ev));
+        self.write_phase_last(self.aenq.entry(ENTRY_SIZE as u64), &to_entry(&ev), 4);
         self.aenq.advance();
         self.management_interrupt();
     }
 
     /// One keep-alive event (`ena_keep_alive_wd` in the driver), unless the
-    /// fault withholds it.
+    /// fault withholds it. It carries the drop counters
+    /// (`ena_admin_aenq_keep_alive_desc`), which the driver shows in
+    /// `ethtool -S`: rx_drops, tx_drops, rx_overruns, 64 bits each.
     pub fn keep_alive(&mut self) {
         if !self.faults.withhold_keep_alive.fires() {
-            self.post_event(aenq_group::KEEP_ALIVE, 0, &[]);
+            let s = self.stats;
+            let data: Vec<u8> = [s.rx_drops, s.tx_drops, s.rx_overruns]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect();
+            self.post_event(aenq_group::KEEP_ALIVE, 0, &data);
         }
     }
 

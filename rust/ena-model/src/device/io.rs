@@ -3,7 +3,7 @@
 //! lands in the Rx buffers the driver posted (`ena_com_rx_pkt`), steered by
 //! the RSS indirection table when one is set.
 
-use ena_core::defs::{rx_cdesc, tx_desc, RxCdesc, RxDesc, TxCdesc, TxDesc};
+use ena_core::defs::{rx_cdesc, rx_desc, tx_desc, RxCdesc, RxDesc, TxCdesc, TxDesc};
 use ena_core::wire::Wire;
 
 use super::llq::{phase_of, Assembly, TxPacket};
@@ -80,7 +80,8 @@ impl Model {
         } else {
             pkt.req_id
         };
-        let complete = !self.faults.withhold_tx_completions.fires();
+        // Only a packet that asked for one gets a completion (COMP_REQ).
+        let complete = pkt.comp_req && !self.faults.withhold_tx_completions.fires();
         if let Some(Some(cq)) = self.cqs.get_mut(cqi).filter(|_| complete) {
             let c = TxCdesc {
                 req_id,
@@ -89,8 +90,9 @@ impl Model {
             };
             let mut b = [0u8; 8];
             c.encode(&mut b);
-            self.bus.dma_write(cq.ring.entry(cq.entry_size), &b);
+            let at = cq.ring.entry(cq.entry_size);
             cq.ring.advance();
+            self.write_phase_last(at, &b, 3);
         }
         if complete {
             self.io_interrupt(cqi);
@@ -177,7 +179,7 @@ impl Model {
         let mut done = 0;
         for (i, d) in descs.iter().enumerate() {
             ring.advance();
-            let part = &frame[done..(done + d.length as usize).min(frame.len())];
+            let part = &frame[done..(done + rx_buf_len(d)).min(frame.len())];
             self.bus
                 .dma_write(d.buff_addr_lo as u64 | (d.buff_addr_hi as u64) << 32, part);
             done += part.len();
@@ -202,11 +204,9 @@ impl Model {
             };
             let mut b = [0u8; 16];
             c.encode(&mut b);
-            self.bus.dma_write(
-                cq.ring.entry(cq.entry_size),
-                &b[..cq.entry_size.min(16) as usize],
-            );
+            let (at, len) = (cq.ring.entry(cq.entry_size), cq.entry_size.min(16) as usize);
             cq.ring.advance();
+            self.write_phase_last(at, &b[..len], 3);
         }
         self.sqs[q].as_mut().unwrap().ring = ring;
         self.stats.rx_pkts += 1;
@@ -245,13 +245,21 @@ impl Model {
             let mut b = [0u8; 16];
             self.bus.dma_read(ring.entry(16), &mut b);
             let d = RxDesc::decode(&b);
-            if d.length == 0 {
-                return Room::Never; // malformed: a buffer that holds nothing
+            if d.ctrl & rx_desc::PHASE_MASK != ring.phase() {
+                return Room::Wait; // not written in this lap yet
             }
-            room += d.length as usize;
+            room += rx_buf_len(&d);
             descs.push(d);
             ring.advance();
         }
         Room::Fits(q, descs)
+    }
+}
+
+/// An Rx buffer's length: 0 stands for 64 KiB (`ena_eth_io_rx_desc.length`).
+fn rx_buf_len(d: &RxDesc) -> usize {
+    match d.length {
+        0 => 1 << 16,
+        n => n as usize,
     }
 }

@@ -45,6 +45,8 @@ pub(super) struct LlqLayout {
 /// One packet read from a queue, device placement or host.
 pub(super) struct TxPacket {
     pub req_id: u16,
+    /// The first descriptor asked for a completion (COMP_REQ).
+    pub comp_req: bool,
     pub frame: Vec<u8>,
     /// More descriptors or bytes than the device takes: completed, not sent.
     pub oversize: bool,
@@ -63,6 +65,7 @@ impl Assembly {
         Self {
             pkt: TxPacket {
                 req_id: 0,
+                comp_req: false,
                 frame: Vec::new(),
                 oversize: false,
             },
@@ -89,6 +92,7 @@ impl Assembly {
             let hl = ((d.buff_addr_hi_hdr_sz & tx_desc::HEADER_LENGTH_MASK)
                 >> tx_desc::HEADER_LENGTH_SHIFT) as usize;
             self.pkt.frame = header(hl);
+            self.pkt.comp_req = d.len_ctrl & tx_desc::COMP_REQ_MASK != 0;
             self.first = false;
         }
         let len = (d.len_ctrl & tx_desc::LENGTH_MASK) as usize;

@@ -98,6 +98,8 @@ pub struct Stats {
     pub rx_pkts: u64,
     pub rx_bytes: u64,
     pub rx_drops: u64,
+    /// Frames the device dropped because no Rx buffer was posted.
+    pub rx_overruns: u64,
     /// Frames the device would not send: too many descriptors or longer
     /// than the MTU allows.
     pub tx_drops: u64,
@@ -117,6 +119,8 @@ pub struct Stats {
     pub llq_entries: u64,
     /// Doorbells that came after more entries than the burst limit allows.
     pub llq_burst_errors: u64,
+    /// Events not posted because the driver's AENQ head left no room.
+    pub aenq_overruns: u64,
 }
 
 /// A ring the driver set up: where it is, and the device's place in it
@@ -162,6 +166,19 @@ impl Ring {
     }
 }
 
+impl Model {
+    /// DMA-writes a completion or event with the byte that holds its phase
+    /// bit last: the driver polls that bit, then reads the rest after its
+    /// `dma_rmb`, so the rest must already be there.
+    fn write_phase_last(&self, addr: u64, entry: &[u8], phase_byte: usize) {
+        self.bus.dma_write(addr, &entry[..phase_byte]);
+        self.bus
+            .dma_write(addr + phase_byte as u64 + 1, &entry[phase_byte + 1..]);
+        self.bus
+            .dma_write(addr + phase_byte as u64, &entry[phase_byte..phase_byte + 1]);
+    }
+}
+
 struct Cq {
     ring: Ring,
     entry_size: u64,
@@ -193,8 +210,7 @@ enum Room {
     Fits(usize, Vec<RxDesc>),
     /// Not yet: more buffers may come.
     Wait,
-    /// Never with buffers like these (more than MAX_RX_BUFS, or a buffer of
-    /// length 0): dropped.
+    /// Never with buffers like these (more than MAX_RX_BUFS): dropped.
     Never,
 }
 
@@ -225,8 +241,13 @@ pub struct Model {
     link_up: bool,
     rss: Indirection,
     vectors: Vec<Vector>,
-    /// Where read-less answers go (MMIO_RESP_LO/HI).
+    /// Where read-less answers go (MMIO_RESP_LO/HI); a reset forgets it.
     readless_resp: u64,
+    /// AENQ_HEAD_DB: how far the device may write events (ena_com starts
+    /// it at the depth: the whole ring free).
+    aenq_head: u16,
+    /// INTR_MASK's admin bit: the driver polls admin completions.
+    admin_intr_masked: bool,
     /// Frames for a peer model (a wire), or None: loopback to our own Rx.
     peer: Option<Rc<RefCell<VecDeque<Vec<u8>>>>>,
     inbox: Rc<RefCell<VecDeque<Vec<u8>>>>,
@@ -262,6 +283,8 @@ impl Model {
             rss: Indirection::default(),
             vectors: Vec::new(),
             readless_resp: 0,
+            aenq_head: 0,
+            admin_intr_masked: false,
             peer: None,
             inbox: Rc::new(RefCell::new(VecDeque::new())),
         }
@@ -317,6 +340,9 @@ impl Model {
         self.aq = Ring::default();
         self.acq = Ring::default();
         self.aenq = Ring::default();
+        self.aenq_head = 0;
+        self.admin_intr_masked = false;
+        self.readless_resp = 0;
         self.enabled_groups = 0;
         self.llq = None;
         self.cqs.clear();
@@ -331,7 +357,6 @@ impl Model {
     pub fn hw_reset(&mut self) {
         self.reset();
         self.resetting = false;
-        self.readless_resp = 0;
         self.faults = Faults::default();
         self.last_reset_reason = 0;
         self.host_os_type = None;

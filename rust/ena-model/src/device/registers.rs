@@ -7,6 +7,9 @@ use ena_core::regs::{self, dev_ctl, dev_sts, Registers};
 
 use super::{test_port, Model, Ring, CQ_UNMASK_BASE, SQ_DOORBELL_BASE};
 
+/// `ENA_REGS_ADMIN_INTR_MASK`: `ena_com_set_admin_polling_mode` sets it.
+const ADMIN_INTR_MASK: u32 = 1;
+
 /// The test port's window.
 const TEST_PORT: std::ops::Range<u32> = test_port::BASE..test_port::BASE + test_port::SIZE;
 
@@ -56,6 +59,8 @@ impl Registers for Model {
             regs::AENQ_BASE_LO => self.aenq.base = set_lo(self.aenq.base, v),
             regs::AENQ_BASE_HI => self.aenq.base = set_hi(self.aenq.base, v),
             regs::AENQ_CAPS => self.aenq = Ring::new(self.aenq.base, v as u16),
+            regs::AENQ_HEAD_DB => self.aenq_head = v as u16,
+            regs::INTR_MASK => self.admin_intr_masked = v & ADMIN_INTR_MASK != 0,
             regs::AQ_DB => self.process_admin(v as u16),
             regs::MMIO_RESP_LO => self.readless_resp = set_lo(self.readless_resp, v),
             regs::MMIO_RESP_HI => self.readless_resp = set_hi(self.readless_resp, v),
@@ -90,7 +95,8 @@ impl Model {
     /// `ena_com_reg_bar_read32`: the register's value written by DMA where
     /// MMIO_RESP points, with the request id the driver polls for.
     fn readless_read(&mut self, v: u32) {
-        if self.faults.no_readless_answer.fires() {
+        // No address since the last reset: nowhere to answer.
+        if self.readless_resp == 0 || self.faults.no_readless_answer.fires() {
             return;
         }
         let (req_id, reg) = (v as u16, v >> 16);
