@@ -57,11 +57,13 @@ struct EnaPciState {
     NICConf conf;
     QEMUTimer *tick;
     QEMUBH *flush;
+    QEMUBH *complete;
     struct ena_model *model;
 
     uint32_t max_mtu;
     uint32_t link_speed_mbps;
     uint32_t msix_vectors;
+    uint32_t tx_completion_window;
     bool llq_enabled;
     bool llq_large;
 };
@@ -140,6 +142,21 @@ static void ena_rx_space(void *opaque)
     EnaPciState *s = opaque;
 
     qemu_bh_schedule(s->flush);
+}
+
+/* Tx completions come after the doorbell write that sent them, as on hardware. */
+static void ena_defer(void *opaque)
+{
+    EnaPciState *s = opaque;
+
+    qemu_bh_schedule(s->complete);
+}
+
+static void ena_complete(void *opaque)
+{
+    EnaPciState *s = opaque;
+
+    ena_model_run_deferred(s->model);
 }
 
 static void ena_flush(void *opaque)
@@ -223,6 +240,7 @@ static void ena_realize(PCIDevice *pdev, Error **errp)
         .link_speed_mbps = s->link_speed_mbps,
         .llq = s->llq_enabled,
         .llq_large = s->llq_large,
+        .tx_completion_window = s->tx_completion_window,
     };
     const struct ena_model_host host = {
         .opaque = s,
@@ -232,6 +250,7 @@ static void ena_realize(PCIDevice *pdev, Error **errp)
         .transmit = ena_transmit,
         .rx_space = ena_rx_space,
         .llq_read = ena_llq_read,
+        .defer = ena_defer,
     };
     uint32_t i;
 
@@ -239,6 +258,11 @@ static void ena_realize(PCIDevice *pdev, Error **errp)
         error_setg(errp, "ena: msix-vectors %u is out of range 2..33 "
                    "(one management vector and one per queue pair)",
                    s->msix_vectors);
+        return;
+    }
+    if (s->tx_completion_window > 64) {
+        error_setg(errp, "ena: tx-completion-window %u is out of range 0..64",
+                   s->tx_completion_window);
         return;
     }
     if (s->max_mtu < 128 || s->max_mtu > 9216) {
@@ -287,6 +311,8 @@ static void ena_realize(PCIDevice *pdev, Error **errp)
 
     s->flush = qemu_bh_new_guarded(ena_flush, s,
                                    &DEVICE(s)->mem_reentrancy_guard);
+    s->complete = qemu_bh_new_guarded(ena_complete, s,
+                                      &DEVICE(s)->mem_reentrancy_guard);
     s->nic = qemu_new_nic(&net_ena_info, &s->conf,
                           object_get_typename(OBJECT(s)), DEVICE(s)->id,
                           &DEVICE(s)->mem_reentrancy_guard, s);
@@ -302,6 +328,7 @@ static void ena_exit(PCIDevice *pdev)
 
     timer_free(s->tick);
     qemu_bh_delete(s->flush);
+    qemu_bh_delete(s->complete);
     qemu_del_nic(s->nic);
     msix_uninit_exclusive_bar(pdev);
     ena_model_free(s->model);
@@ -326,6 +353,7 @@ static Property ena_properties[] = {
     DEFINE_PROP_UINT32("max-mtu", EnaPciState, max_mtu, 9216),
     DEFINE_PROP_UINT32("link-speed", EnaPciState, link_speed_mbps, 25000),
     DEFINE_PROP_UINT32("msix-vectors", EnaPciState, msix_vectors, 9),
+    DEFINE_PROP_UINT32("tx-completion-window", EnaPciState, tx_completion_window, 4),
     DEFINE_PROP_BOOL("llq", EnaPciState, llq_enabled, true),
     DEFINE_PROP_BOOL("llq-large", EnaPciState, llq_large, true),
     DEFINE_PROP_END_OF_LIST(),

@@ -7,6 +7,7 @@
  *   enaport BDF read REGISTER          faults resets last-reset-reason unsupported
  *                                      admin-commands features-asked features-refused link
  *                                      llq-entry-size llq-queues llq-entries llq-burst-errors
+ *                                      tx-reordered
  *   enaport BDF write REGISTER VALUE   (faults, link)
  *   enaport BDF fault FAULT...         arm faults: withhold-keep-alive withhold-completion
  *                                      wrong-completion-id withhold-tx-completions
@@ -39,6 +40,7 @@ static const struct name registers[] = {
 	{ "llq-queues", ENA_PORT_LLQ_QUEUES },
 	{ "llq-entries", ENA_PORT_LLQ_ENTRIES },
 	{ "llq-burst-errors", ENA_PORT_LLQ_BURST_ERRORS },
+	{ "tx-reordered", ENA_PORT_TX_REORDERED },
 	{ NULL, 0 },
 };
 

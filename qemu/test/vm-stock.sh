@@ -78,6 +78,13 @@ rx1=$(awk '/queue_1_rx_cnt:/ { print $2 }' /tmp/stats)
 [ "${rx0:-0}" -gt 100 ] && [ "${rx1:-0}" -gt 100 ] && pass rss-spreads-flows-over-both-queues ||
 	fail rss-spreads-flows-over-both-queues "queue_0_rx_cnt=$rx0 queue_1_rx_cnt=$rx1"
 info "A: $(grep -E 'tx_timeout|reset_fail|wd_expired|admin_q_pause|missed_tx|bad_req_id' /tmp/stats | tr -s ' \n' ' ')"
+# Tx completions came after their doorbells and out of order within the
+# device's window: the driver took them by request id, without a reset
+# (checked below) and without a bad request id.
+ro=$(enaport "$BDF_A" read tx-reordered)
+bad=$(awk '/queue_[0-9]+_tx_bad_req_id:/ { n += $2 } END { print n + 0 }' /tmp/stats)
+[ "$ro" -gt 100 ] && [ "$bad" = 0 ] && pass out-of-order-tx-completions-taken ||
+	fail out-of-order-tx-completions-taken "reordered $ro, bad req ids $bad"
 # In LLQ, every packet the device sent came from entries in its memory,
 # and the driver rang each doorbell within the advertised burst.
 if [ "$(placement "$BDF_B")" != host ]; then

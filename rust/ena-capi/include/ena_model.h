@@ -28,6 +28,8 @@ struct ena_model_host {
 	void (*rx_space)(void *opaque);
 	/* Read len bytes of the device's own memory (BAR2) at offset. */
 	void (*llq_read)(void *opaque, uint64_t offset, void *buf, size_t len);
+	/* Work for later: call ena_model_run_deferred soon, outside this call. */
+	void (*defer)(void *opaque);
 };
 
 struct ena_model_config {
@@ -36,6 +38,9 @@ struct ena_model_config {
 	bool llq_large;		/* recommend 256-byte LLQ entries (Nitro v4+) */
 	uint32_t max_mtu;
 	uint32_t link_speed_mbps;
+	/* 0: Tx completions inside the doorbell, in order; N: deferred, each
+	 * group of N written in reverse (out of order, as hardware may). */
+	uint32_t tx_completion_window;
 };
 
 struct ena_model_stats {
@@ -43,6 +48,7 @@ struct ena_model_stats {
 	uint64_t interrupts, admin_commands, unsupported, resets;
 	uint64_t tx_drops;	/* too many descriptors, or longer than the MTU + 18 */
 	uint64_t llq_entries, llq_burst_errors;
+	uint64_t tx_reordered;	/* completions written before an earlier packet's */
 };
 
 /* BAR0: the ENA registers, doorbells at 0x1000, unmask registers at
@@ -75,6 +81,7 @@ struct ena_model_stats {
 #define ENA_PORT_LLQ_QUEUES 0x24	/* live Tx queues in device placement */
 #define ENA_PORT_LLQ_ENTRIES 0x28	/* LLQ entries read from device memory */
 #define ENA_PORT_LLQ_BURST_ERRORS 0x2c	/* doorbells after more entries than the burst limit */
+#define ENA_PORT_TX_REORDERED 0x30	/* Tx completions written out of send order */
 /* Faults, the bits of ENA_PORT_FAULTS. */
 #define ENA_FAULT_WITHHOLD_KEEP_ALIVE (1u << 0)	/* until the next device reset */
 #define ENA_FAULT_WITHHOLD_COMPLETION (1u << 1)	/* the next admin command never completes */
@@ -94,6 +101,8 @@ bool ena_model_receive(struct ena_model *model, const uint8_t *frame, size_t len
 void ena_model_set_link(struct ena_model *model, bool up);
 /* Once a second: the keep-alive event the driver's watchdog waits for. */
 void ena_model_tick(struct ena_model *model);
+/* The deferred work a defer callback asked for (Tx completions). */
+void ena_model_run_deferred(struct ena_model *model);
 /* PCI reset: as after power-on. */
 void ena_model_reset(struct ena_model *model);
 void ena_model_stats(const struct ena_model *model, struct ena_model_stats *out);

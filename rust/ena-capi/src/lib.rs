@@ -28,6 +28,7 @@ pub struct Host {
     pub transmit: Option<unsafe extern "C" fn(*mut c_void, *const u8, usize)>,
     pub rx_space: Option<unsafe extern "C" fn(*mut c_void)>,
     pub llq_read: Option<unsafe extern "C" fn(*mut c_void, u64, *mut c_void, usize)>,
+    pub defer: Option<unsafe extern "C" fn(*mut c_void)>,
 }
 
 /// `struct ena_model_config`.
@@ -39,6 +40,7 @@ pub struct Config {
     pub llq_large: bool,
     pub max_mtu: u32,
     pub link_speed_mbps: u32,
+    pub tx_completion_window: u32,
 }
 
 /// `struct ena_model_stats`.
@@ -57,11 +59,12 @@ pub struct Stats {
     pub tx_drops: u64,
     pub llq_entries: u64,
     pub llq_burst_errors: u64,
+    pub tx_reordered: u64,
 }
 
-const _: () = assert!(std::mem::size_of::<Host>() == 7 * 8);
-const _: () = assert!(std::mem::size_of::<Config>() == 16);
-const _: () = assert!(std::mem::size_of::<Stats>() == 12 * 8);
+const _: () = assert!(std::mem::size_of::<Host>() == 8 * 8);
+const _: () = assert!(std::mem::size_of::<Config>() == 20);
+const _: () = assert!(std::mem::size_of::<Stats>() == 13 * 8);
 
 /// The callbacks, all checked present at creation.
 struct Callbacks {
@@ -72,6 +75,7 @@ struct Callbacks {
     transmit: unsafe extern "C" fn(*mut c_void, *const u8, usize),
     rx_space: unsafe extern "C" fn(*mut c_void),
     llq_read: unsafe extern "C" fn(*mut c_void, u64, *mut c_void, usize),
+    defer: unsafe extern "C" fn(*mut c_void),
 }
 
 impl Platform for Callbacks {
@@ -98,6 +102,10 @@ impl Platform for Callbacks {
     fn rx_space(&self) {
         // SAFETY: a plain call with the host's own opaque pointer.
         unsafe { (self.rx_space)(self.opaque) }
+    }
+    fn defer(&self) {
+        // SAFETY: a plain call with the host's own opaque pointer.
+        unsafe { (self.defer)(self.opaque) }
     }
     fn llq_read(&self, offset: u64, out: &mut [u8]) {
         // SAFETY: the callback writes at most `len` bytes to the buffer it
@@ -128,6 +136,7 @@ pub unsafe extern "C" fn ena_model_new(config: *const Config, host: *const Host)
         Some(transmit),
         Some(rx_space),
         Some(llq_read),
+        Some(defer),
     ) = (
         host.dma_read,
         host.dma_write,
@@ -135,6 +144,7 @@ pub unsafe extern "C" fn ena_model_new(config: *const Config, host: *const Host)
         host.transmit,
         host.rx_space,
         host.llq_read,
+        host.defer,
     )
     else {
         return std::ptr::null_mut();
@@ -147,6 +157,7 @@ pub unsafe extern "C" fn ena_model_new(config: *const Config, host: *const Host)
         transmit,
         rx_space,
         llq_read,
+        defer,
     });
     // No admin log in a long-lived device: a guest could grow it forever.
     let cfg = ModelConfig {
@@ -155,6 +166,7 @@ pub unsafe extern "C" fn ena_model_new(config: *const Config, host: *const Host)
         link_speed_mbps: config.link_speed_mbps,
         llq: config.llq,
         llq_large: config.llq_large,
+        tx_completion_window: config.tx_completion_window.min(u8::MAX as u32) as u8,
         trace_admin: false,
         ..Default::default()
     };
@@ -264,6 +276,14 @@ pub unsafe extern "C" fn ena_model_tick(m: *mut EnaModel) {
 /// # Safety
 /// `m` is NULL or a live model.
 #[no_mangle]
+pub unsafe extern "C" fn ena_model_run_deferred(m: *mut EnaModel) {
+    // SAFETY: forwarded promise.
+    unsafe { with_model(m, (), |m| m.run_deferred()) }
+}
+
+/// # Safety
+/// `m` is NULL or a live model.
+#[no_mangle]
 pub unsafe extern "C" fn ena_model_reset(m: *mut EnaModel) {
     if m.is_null() {
         return;
@@ -301,5 +321,6 @@ pub unsafe extern "C" fn ena_model_stats(m: *const EnaModel, out: *mut Stats) {
         tx_drops: s.tx_drops,
         llq_entries: s.llq_entries,
         llq_burst_errors: s.llq_burst_errors,
+        tx_reordered: s.tx_reordered,
     };
 }

@@ -75,6 +75,7 @@ unsafe extern "C" fn llq_read(opaque: *mut c_void, offset: u64, buf: *mut c_void
     };
     ena_model::Platform::llq_read(&g.bus, offset, out);
 }
+unsafe extern "C" fn defer(_opaque: *mut c_void) {}
 unsafe extern "C" fn rx_space(opaque: *mut c_void) {
     // SAFETY: opaque is our Guest.
     *unsafe { &*(opaque as *const Guest) }.rx_space.borrow_mut() += 1;
@@ -89,6 +90,7 @@ fn host(g: &Guest) -> Host {
         transmit: Some(transmit),
         rx_space: Some(rx_space),
         llq_read: Some(llq_read),
+        defer: Some(defer),
     }
 }
 
@@ -98,6 +100,7 @@ const CONFIG: Config = Config {
     llq_large: true,
     max_mtu: 9216,
     link_speed_mbps: 10_000,
+    tx_completion_window: 0,
 };
 
 /// BAR0 as the QEMU device forwards it.

@@ -58,6 +58,7 @@ fn the_test_port_is_where_the_header_says_with_its_registers() {
         ("ENA_PORT_LLQ_QUEUES", test_port::LLQ_QUEUES),
         ("ENA_PORT_LLQ_ENTRIES", test_port::LLQ_ENTRIES),
         ("ENA_PORT_LLQ_BURST_ERRORS", test_port::LLQ_BURST_ERRORS),
+        ("ENA_PORT_TX_REORDERED", test_port::TX_REORDERED),
     ] {
         assert_eq!(base + d[name], model, "{name}: header and model disagree");
         assert!(

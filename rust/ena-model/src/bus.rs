@@ -74,6 +74,9 @@ pub trait Platform {
     }
     /// The driver posted Rx buffers: frames held back may be offered again.
     fn rx_space(&self) {}
+    /// The model has work for later: call [`crate::Model::run_deferred`]
+    /// soon, outside the current access (QEMU: a bottom half).
+    fn defer(&self) {}
     /// Reads the device's own memory (BAR2) at `offset`: what the driver
     /// wrote there. A platform without it reads zeros.
     fn llq_read(&self, _offset: u64, out: &mut [u8]) {

@@ -300,3 +300,71 @@ fn a_reset_forgets_where_read_less_answers_went() {
         "answered anew"
     );
 }
+
+#[test]
+fn deferred_tx_completions_come_later_and_out_of_order_within_the_window() {
+    let bus = Bus::new(8 << 20, 0x2_0000_0000);
+    let deferred = Rc::new(RefCell::new(0));
+    struct Later(Bus, Rc<RefCell<u32>>);
+    impl Platform for Later {
+        fn dma_read(&self, addr: u64, out: &mut [u8]) {
+            self.0.read(addr, out)
+        }
+        fn dma_write(&self, addr: u64, data: &[u8]) {
+            self.0.write(addr, data)
+        }
+        fn transmit(&self, _frame: &[u8]) -> bool {
+            true
+        }
+        fn defer(&self) {
+            *self.1.borrow_mut() += 1;
+        }
+    }
+    let config = ModelConfig {
+        tx_completion_window: 4,
+        ..Default::default()
+    };
+    let model = Model::with_platform(Rc::new(Later(bus.clone(), deferred.clone())), config);
+    let mut d = Ena::new(model, BusAlloc::new(&bus), VirtualClock::default());
+    d.bring_up(16, aenq_group::LINK_CHANGE).unwrap();
+    let mut p = d.create_pair(16).unwrap();
+    let bufs = d.alloc.alloc(4096);
+    for id in 0..6 {
+        p.tx.prepare(&TxCtx {
+            bufs: &[TxBuf {
+                paddr: bufs.phys(),
+                len: 64,
+            }],
+            req_id: id,
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    let (db, tail) = (p.tx_doorbell, p.tx.tail());
+    d.doorbell(db, tail);
+    assert_eq!(d.regs.stats.tx_pkts, 6, "sent at the doorbell");
+    assert!(p.tx_done.next_completed().is_err(), "completed only later");
+    assert_eq!(*deferred.borrow(), 1, "the host is asked once");
+    d.regs.run_deferred();
+    let order: Vec<u16> = std::iter::from_fn(|| p.tx_done.next_completed().ok()).collect();
+    assert_eq!(order, vec![3, 2, 1, 0, 5, 4]);
+    assert_eq!(d.regs.stats.tx_reordered, 3 + 1);
+    // Completions of a queue destroyed before they were written die with it.
+    d.doorbell(db, tail); // nothing new
+    let mut p2 = d.create_pair(16).unwrap();
+    p2.tx
+        .prepare(&TxCtx {
+            bufs: &[TxBuf {
+                paddr: bufs.phys(),
+                len: 64,
+            }],
+            req_id: 9,
+            ..Default::default()
+        })
+        .unwrap();
+    let (db2, tail2) = (p2.tx_doorbell, p2.tx.tail());
+    d.doorbell(db2, tail2);
+    d.reset(0).unwrap();
+    d.regs.run_deferred();
+    assert!(p2.tx_done.next_completed().is_err(), "a reset forgets them");
+}

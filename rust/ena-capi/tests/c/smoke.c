@@ -11,12 +11,12 @@
 
 #include "ena_model.h"
 
-_Static_assert(sizeof(struct ena_model_host) == 56, "host callbacks");
-_Static_assert(sizeof(struct ena_model_config) == 16, "config");
+_Static_assert(sizeof(struct ena_model_host) == 64, "host callbacks");
+_Static_assert(sizeof(struct ena_model_config) == 20, "config");
 _Static_assert(offsetof(struct ena_model_config, llq) == 6, "config.llq");
 _Static_assert(offsetof(struct ena_model_config, llq_large) == 7, "config.llq_large");
 _Static_assert(offsetof(struct ena_model_config, max_mtu) == 8, "config.max_mtu");
-_Static_assert(sizeof(struct ena_model_stats) == 96, "stats");
+_Static_assert(sizeof(struct ena_model_stats) == 104, "stats");
 _Static_assert(offsetof(struct ena_model_stats, tx_drops) == 72, "stats.tx_drops");
 _Static_assert(offsetof(struct ena_model_stats, llq_burst_errors) == 88, "stats.llq_burst_errors");
 
@@ -45,11 +45,12 @@ static void irq(void *o, uint16_t v) { (void)o; (void)v; irqs++; }
 static void tx(void *o, const uint8_t *f, size_t n) { (void)o; (void)f; (void)n; }
 static void space(void *o) { (void)o; }
 static void llq(void *o, uint64_t off, void *b, size_t n) { (void)o; (void)off; memset(b, 0, n); }
+static void later(void *o) { (void)o; }
 
 int main(void)
 {
-	const struct ena_model_host host = { NULL, rd, wr, irq, tx, space, llq };
-	const struct ena_model_config cfg = { { 2, 0xe1, 0xab, 0, 0, 7 }, true, true, 9216, 25000 };
+	const struct ena_model_host host = { NULL, rd, wr, irq, tx, space, llq, later };
+	const struct ena_model_config cfg = { { 2, 0xe1, 0xab, 0, 0, 7 }, true, true, 9216, 25000, 4 };
 	struct ena_model *m = ena_model_new(&cfg, &host);
 	struct ena_model_stats s;
 	unsigned char *aq = mem, *acq = mem + 0x1000;

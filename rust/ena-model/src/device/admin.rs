@@ -376,7 +376,10 @@ impl Model {
     }
 
     fn destroy_cq(&mut self, c: &DestroyCqCmd) -> Answer {
-        answer(Self::free(&mut self.cqs, c.cq_idx as usize))
+        let idx = c.cq_idx as usize;
+        // Completions not yet written die with their queue.
+        self.pending_tx.retain(|(cqi, _)| *cqi != idx);
+        answer(Self::free(&mut self.cqs, idx))
     }
 
     /// A response that spells its own common descriptor (CREATE_CQ/SQ).

@@ -82,20 +82,14 @@ impl Model {
         };
         // Only a packet that asked for one gets a completion (COMP_REQ).
         let complete = pkt.comp_req && !self.faults.withhold_tx_completions.fires();
-        if let Some(Some(cq)) = self.cqs.get_mut(cqi).filter(|_| complete) {
-            let c = TxCdesc {
-                req_id,
-                flags: cq.ring.phase(),
-                ..Default::default()
-            };
-            let mut b = [0u8; 8];
-            c.encode(&mut b);
-            let at = cq.ring.entry(cq.entry_size);
-            cq.ring.advance();
-            self.write_phase_last(at, &b, 3);
-        }
-        if complete {
+        if complete && self.config.tx_completion_window == 0 {
+            self.write_tx_completion(cqi, req_id);
             self.io_interrupt(cqi);
+        } else if complete {
+            if self.pending_tx.is_empty() {
+                self.bus.defer();
+            }
+            self.pending_tx.push((cqi, req_id));
         }
         if pkt.oversize {
             self.stats.tx_drops += 1;
@@ -112,6 +106,42 @@ impl Model {
             None => self.inbox.borrow_mut().push_back(frame),
         }
         self.deliver();
+    }
+
+    fn write_tx_completion(&mut self, cqi: usize, req_id: u16) {
+        if let Some(Some(cq)) = self.cqs.get_mut(cqi) {
+            let c = TxCdesc {
+                req_id,
+                flags: cq.ring.phase(),
+                ..Default::default()
+            };
+            let mut b = [0u8; 8];
+            c.encode(&mut b);
+            let at = cq.ring.entry(cq.entry_size);
+            cq.ring.advance();
+            self.write_phase_last(at, &b, 3);
+        }
+    }
+
+    /// The deferred Tx completions: each window's worth in reverse send
+    /// order (what `ena_clean_tx_irq` and the driver's free-id ring must
+    /// take), then one interrupt per completion queue written to.
+    pub fn run_deferred(&mut self) {
+        let pending = std::mem::take(&mut self.pending_tx);
+        let window = self.config.tx_completion_window.max(1) as usize;
+        let mut touched = Vec::new();
+        for group in pending.chunks(window) {
+            self.stats.tx_reordered += group.len() as u64 - 1;
+            for &(cqi, req_id) in group.iter().rev() {
+                self.write_tx_completion(cqi, req_id);
+                if !touched.contains(&cqi) {
+                    touched.push(cqi);
+                }
+            }
+        }
+        for cqi in touched {
+            self.io_interrupt(cqi);
+        }
     }
 
     /// An Rx doorbell: buffers up to `tail` are the device's to fill.

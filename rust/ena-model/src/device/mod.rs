@@ -66,6 +66,10 @@ pub struct ModelConfig {
     /// The accelerated mode's Tx burst limit between doorbells, in bytes;
     /// 0 leaves it unlimited. Nitro's own figure is not published: ours.
     pub llq_max_burst: u16,
+    /// Tx completions: 0 writes each inside its doorbell, in order; N
+    /// defers them to [`Model::run_deferred`] and writes each group of N
+    /// in reverse, as a device that completes out of order within a window.
+    pub tx_completion_window: u8,
     /// Keep every admin command in `admin_log` and `admin_trace` (what
     /// tests and the trace CLI read); off in a long-lived device, where a
     /// guest could otherwise grow them without bound.
@@ -85,6 +89,7 @@ impl Default for ModelConfig {
             llq: true,
             llq_large: true,
             llq_max_burst: 4096,
+            tx_completion_window: 0,
             trace_admin: true,
         }
     }
@@ -121,6 +126,8 @@ pub struct Stats {
     pub llq_burst_errors: u64,
     /// Events not posted because the driver's AENQ head left no room.
     pub aenq_overruns: u64,
+    /// Tx completions written before one of a packet sent earlier.
+    pub tx_reordered: u64,
 }
 
 /// A ring the driver set up: where it is, and the device's place in it
@@ -248,6 +255,8 @@ pub struct Model {
     aenq_head: u16,
     /// INTR_MASK's admin bit: the driver polls admin completions.
     admin_intr_masked: bool,
+    /// Tx completions not written yet (CQ, request id), in send order.
+    pending_tx: Vec<(usize, u16)>,
     /// Frames for a peer model (a wire), or None: loopback to our own Rx.
     peer: Option<Rc<RefCell<VecDeque<Vec<u8>>>>>,
     inbox: Rc<RefCell<VecDeque<Vec<u8>>>>,
@@ -285,6 +294,7 @@ impl Model {
             readless_resp: 0,
             aenq_head: 0,
             admin_intr_masked: false,
+            pending_tx: Vec::new(),
             peer: None,
             inbox: Rc::new(RefCell::new(VecDeque::new())),
         }
@@ -342,6 +352,7 @@ impl Model {
         self.aenq = Ring::default();
         self.aenq_head = 0;
         self.admin_intr_masked = false;
+        self.pending_tx.clear();
         self.readless_resp = 0;
         self.enabled_groups = 0;
         self.llq = None;

@@ -36,6 +36,8 @@ pub const LLQ_QUEUES: u32 = 0x3024;
 pub const LLQ_ENTRIES: u32 = 0x3028;
 /// Read: doorbells rung after more entries than the burst limit allows.
 pub const LLQ_BURST_ERRORS: u32 = 0x302c;
+/// Read: Tx completions written before one of a packet sent earlier.
+pub const TX_REORDERED: u32 = 0x3030;
 /// Withhold keep-alive events until the next device reset.
 pub const WITHHOLD_KEEP_ALIVE: u32 = 1 << 0;
 /// The next admin command never completes.
@@ -178,6 +180,7 @@ impl Model {
             LLQ_QUEUES => self.llq_in_use().1 as u32,
             LLQ_ENTRIES => self.stats.llq_entries as u32,
             LLQ_BURST_ERRORS => self.stats.llq_burst_errors as u32,
+            TX_REORDERED => self.stats.tx_reordered as u32,
             _ => 0,
         }
     }
