@@ -14,11 +14,22 @@ impl Model {
         if !self.aenq.usable() || self.enabled_groups & group_bit == 0 {
             return;
         }
-        let room = self.aenq_head.wrapping_sub(self.aenq.index());
-        if room == 0 || room > self.aenq.depth {
-            self.stats.aenq_overruns += 1;
-            return; // the driver has not consumed the ring: no room
+        if !self.pending_events.is_empty() || !self.aenq_room() {
+            // No room yet (ena_com_admin_aenq_enable comes after the groups
+            // are set, and a busy driver lags): held, in order, up to a ring.
+            if self.pending_events.len() >= self.aenq.depth as usize {
+                self.stats.aenq_overruns += 1;
+                return;
+            }
+            self.pending_events
+                .push_back((group_bit, syndrome, data.to_vec()));
+            return;
         }
+        self.write_event(group_bit, syndrome, data);
+    }
+
+    /// The event into the ring at the device's place, phase last.
+    fn write_event(&mut self, group_bit: u32, syndrome: u16, data: &[u8]) {
         let group = group_bit.trailing_zeros() as u16;
         let mut ev = AenqEntry {
             group,
@@ -34,6 +45,22 @@ impl Model {
         self.write_phase_last(self.aenq.entry(ENTRY_SIZE as u64), &to_entry(&ev), 4);
         self.aenq.advance();
         self.management_interrupt();
+    }
+
+    fn aenq_room(&self) -> bool {
+        let room = self.aenq_head.wrapping_sub(self.aenq.index());
+        room > 0 && room <= self.aenq.depth
+    }
+
+    /// AENQ_HEAD_DB: the driver consumed events; held ones go out now.
+    pub(super) fn aenq_head_moved(&mut self, head: u16) {
+        self.aenq_head = head;
+        while self.aenq_room() {
+            let Some((group_bit, syndrome, data)) = self.pending_events.pop_front() else {
+                return;
+            };
+            self.write_event(group_bit, syndrome, &data);
+        }
     }
 
     /// One keep-alive event (`ena_keep_alive_wd` in the driver), unless the

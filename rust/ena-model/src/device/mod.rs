@@ -124,7 +124,7 @@ pub struct Stats {
     pub llq_entries: u64,
     /// Doorbells that came after more entries than the burst limit allows.
     pub llq_burst_errors: u64,
-    /// Events not posted because the driver's AENQ head left no room.
+    /// Events lost because the AENQ had no room and a ring's worth waited.
     pub aenq_overruns: u64,
     /// Tx completions written before one of a packet sent earlier.
     pub tx_reordered: u64,
@@ -255,6 +255,8 @@ pub struct Model {
     aenq_head: u16,
     /// INTR_MASK's admin bit: the driver polls admin completions.
     admin_intr_masked: bool,
+    /// Events waiting for room in the AENQ: (group bit, syndrome, data).
+    pending_events: VecDeque<(u32, u16, Vec<u8>)>,
     /// Tx completions not written yet (CQ, request id), in send order.
     pending_tx: Vec<(usize, u16)>,
     /// Frames for a peer model (a wire), or None: loopback to our own Rx.
@@ -295,6 +297,7 @@ impl Model {
             aenq_head: 0,
             admin_intr_masked: false,
             pending_tx: Vec::new(),
+            pending_events: VecDeque::new(),
             peer: None,
             inbox: Rc::new(RefCell::new(VecDeque::new())),
         }
@@ -353,6 +356,7 @@ impl Model {
         self.aenq_head = 0;
         self.admin_intr_masked = false;
         self.pending_tx.clear();
+        self.pending_events.clear();
         self.readless_resp = 0;
         self.enabled_groups = 0;
         self.llq = None;

@@ -59,7 +59,7 @@ impl Registers for Model {
             regs::AENQ_BASE_LO => self.aenq.base = set_lo(self.aenq.base, v),
             regs::AENQ_BASE_HI => self.aenq.base = set_hi(self.aenq.base, v),
             regs::AENQ_CAPS => self.aenq = Ring::new(self.aenq.base, v as u16),
-            regs::AENQ_HEAD_DB => self.aenq_head = v as u16,
+            regs::AENQ_HEAD_DB => self.aenq_head_moved(v as u16),
             regs::INTR_MASK => self.admin_intr_masked = v & ADMIN_INTR_MASK != 0,
             regs::AQ_DB => self.process_admin(v as u16),
             regs::MMIO_RESP_LO => self.readless_resp = set_lo(self.readless_resp, v),
