@@ -1,16 +1,21 @@
 //! Bring-up, as `ena_device_init` and `ena_com_*` do it: reset handshake,
 //! version and DMA width checks, admin and AENQ rings, device attributes,
-//! host info, AENQ groups, then one IO queue pair (Tx and Rx, each a
-//! submission and a completion queue in host memory).
+//! host info, AENQ groups, the LLQ layout when the device offers LLQ and its
+//! memory is mapped, then one IO queue pair (Tx and Rx, each a submission
+//! and a completion queue; the Tx ring in the device's memory under LLQ,
+//! all others in host memory).
 
 use crate::admin::{feature, opcode, AdminError, AdminQueue, Command, Completion};
 use crate::admin_defs::{
     create_cq, create_sq, split_addr, to_raw, CreateCqCmd, CreateCqResp, CreateSqCmd, CreateSqResp,
-    DeviceAttrFeatureDesc, FeatCmd, FeatureAenqDesc, HostInfo, QueueFeatureDesc,
+    DeviceAttrFeatureDesc, FeatCmd, FeatureAenqDesc, FeatureLlqDesc, HostInfo, QueueFeatureDesc,
     SetFeatureHostAttrDesc, OS_LINUX,
 };
 use crate::aenq::{Aenq, Event};
+use crate::devmem::{DeviceMemory, NoDeviceMemory};
 use crate::dma::DmaMemory;
+use crate::llq::LlqInfo;
+use crate::llq_config::{self, LlqPolicy, LlqWish};
 use crate::regs::{self, caps, dev_ctl, dev_sts, Registers};
 use crate::rx::{RxCompletions, RxQueue};
 use crate::tx::{TxCompletions, TxQueue};
@@ -53,7 +58,7 @@ pub enum BringUpError {
         step: &'static str,
         error: AdminError,
     },
-    /// The asked queue depth exceeds MAX_QUEUES_NUM's limit
+    /// The asked queue depth exceeds MAX_QUEUES_NUM's limit, or LLQ's
     /// (`ena_calc_io_queue_size` clamps; this core refuses instead).
     QueueTooDeep { asked: u16, max: u32 },
 }
@@ -71,8 +76,8 @@ pub struct DeviceInfo {
 }
 
 /// One IO queue pair with the doorbell offsets the device gave.
-pub struct IoPair<M> {
-    pub tx: TxQueue<M>,
+pub struct IoPair<M, B = NoDeviceMemory> {
+    pub tx: TxQueue<M, B>,
     pub tx_done: TxCompletions<M>,
     pub rx: RxQueue<M>,
     pub rx_done: RxCompletions<M>,
@@ -92,8 +97,9 @@ pub struct IoPair<M> {
 /// `ENA_ETH_IO_INTR_REG_INTR_UNMASK_MASK`.
 pub const INTR_UNMASK: u32 = 1 << 30;
 
-/// The driver side of one ENA device.
-pub struct Ena<R, A: DmaAllocator, C> {
+/// The driver side of one ENA device. `B` is its memory BAR (BAR2), where
+/// LLQ rings live; without one ([`Ena::new`]) every queue is in host memory.
+pub struct Ena<R, A: DmaAllocator, C, B = NoDeviceMemory> {
     pub regs: R,
     pub alloc: A,
     pub clock: C,
@@ -101,13 +107,33 @@ pub struct Ena<R, A: DmaAllocator, C> {
     aenq: Option<Aenq<A::Mem>>,
     admin_timeout_us: u64,
     dma_width: u8,
+    bar2: Option<B>,
+    llq_policy: LlqPolicy,
+    /// The layout set with the device; None: host placement.
+    llq: Option<LlqInfo>,
 }
 
 const ADMIN_DEPTH: u16 = 32;
 const AENQ_DEPTH: u16 = 32;
+/// Headers a host-placement Tx queue takes.
+const HOST_MAX_HEADER: u32 = 96;
 
 impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
+    /// A driver without the device's memory mapped: host placement only
+    /// (`ena_set_queues_placement_policy` without a memory BAR).
     pub fn new(regs: R, alloc: A, clock: C) -> Self {
+        Self::build(regs, alloc, clock, None)
+    }
+}
+
+impl<R: Registers, A: DmaAllocator, C: Clock, B: DeviceMemory + Clone> Ena<R, A, C, B> {
+    /// A driver with the device's memory BAR mapped: bring-up takes LLQ
+    /// when the device offers it (see [`Ena::set_llq_policy`]).
+    pub fn with_device_memory(regs: R, alloc: A, clock: C, bar2: B) -> Self {
+        Self::build(regs, alloc, clock, Some(bar2))
+    }
+
+    fn build(regs: R, alloc: A, clock: C, bar2: Option<B>) -> Self {
         Self {
             regs,
             alloc,
@@ -116,7 +142,21 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
             aenq: None,
             admin_timeout_us: 0,
             dma_width: 0,
+            bar2,
+            llq_policy: LlqPolicy::default(),
+            llq: None,
         }
+    }
+
+    /// What the next bring-up asks for: [`LlqPolicy::Off`] keeps Tx in
+    /// host placement even when LLQ is offered.
+    pub fn set_llq_policy(&mut self, policy: LlqPolicy) {
+        self.llq_policy = policy;
+    }
+
+    /// The LLQ layout in force, None in host placement.
+    pub fn llq(&self) -> Option<&LlqInfo> {
+        self.llq.as_ref()
     }
 
     fn wait_sts(&mut self, mask: u32, set: bool, timeout_us: u64) -> bool {
@@ -157,6 +197,7 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
         self.dma_width = ((c & caps::DMA_ADDR_WIDTH_MASK) >> caps::DMA_ADDR_WIDTH_SHIFT) as u8;
         self.admin = None;
         self.aenq = None;
+        self.llq = None; // the device forgets the layout
         Ok(())
     }
 
@@ -183,7 +224,7 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
         &mut self,
         depth: u16,
         wanted_groups: u32,
-    ) -> Result<(DeviceInfo, IoPair<A::Mem>), BringUpError> {
+    ) -> Result<(DeviceInfo, IoPair<A::Mem, B>), BringUpError> {
         self.reset(reset_reason::NORMAL)?;
         let v = self.regs.read32(regs::CONTROLLER_VERSION);
         let (major, minor, subminor) = ((v >> 16) as u8, (v >> 8) as u8, v as u8);
@@ -228,6 +269,15 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
                 max: max_queue_depth,
             });
         }
+        // ena_com_get_dev_attr_feat asks for LLQ with the other features;
+        // only worth asking with somewhere to put the entries.
+        let llq_offered = attrs.supported_features & 1 << feature::LLQ != 0;
+        let offer: Option<FeatureLlqDesc> =
+            if llq_offered && self.bar2.is_some() && self.llq_policy != LlqPolicy::Off {
+                Some(self.get_feature("get LLQ", feature::LLQ)?.feature())
+            } else {
+                None
+            };
 
         // Host info: a page the device reads (OS type, driver version).
         let mut host = self.alloc.alloc(4096);
@@ -272,6 +322,10 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
             &Command::from_wire(opcode::SET_FEATURE, &cmd),
         )?;
 
+        if let Some(offer) = offer {
+            self.set_llq(&offer, depth)?;
+        }
+
         let pair = self.create_pair(depth)?;
         Ok((
             DeviceInfo {
@@ -284,6 +338,49 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
             },
             pair,
         ))
+    }
+
+    /// `ena_set_llq_configurations` and `ena_com_config_dev_mode`: the
+    /// layout chosen from the offer and set with the device. An offer the
+    /// driver cannot use, or a choice the device refuses, leaves host
+    /// placement, as `ena_set_queues_placement_policy` falls back; an admin
+    /// queue that stops answering stops bring-up, and a ring deeper than LLQ
+    /// allows is refused.
+    fn set_llq(&mut self, offer: &FeatureLlqDesc, depth: u16) -> Result<(), BringUpError> {
+        if offer.max_llq_num == 0 {
+            return Ok(());
+        }
+        let wish = LlqWish::linux_defaults(offer, self.llq_policy);
+        let Ok(info) = llq_config::choose(offer, &wish) else {
+            return Ok(());
+        };
+        let mut cmd = FeatCmd {
+            feature_id: feature::LLQ,
+            ..Default::default()
+        };
+        cmd.raw = to_raw(&llq_config::set_feature_desc(&info));
+        match self.admin("set LLQ", &Command::from_wire(opcode::SET_FEATURE, &cmd)) {
+            Ok(_) => {}
+            Err(BringUpError::Admin {
+                error: AdminError::IllegalParameter | AdminError::UnsupportedOpcode,
+                ..
+            }) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        // ena_calc_io_queue_size: LLQ's own depth, and for 256-byte entries
+        // the wide depth (half the ring when the device gives none).
+        let mut max = offer.max_llq_depth;
+        if info.desc_list_entry_size == 256 {
+            max = match offer.max_wide_llq_depth {
+                0 => max / 2,
+                wide => max.min(wide as u32),
+            };
+        }
+        if depth as u32 > max {
+            return Err(BringUpError::QueueTooDeep { asked: depth, max });
+        }
+        self.llq = Some(info);
+        Ok(())
     }
 
     fn create_cq(
@@ -316,24 +413,28 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
             .decode())
     }
 
+    /// A submission queue in host memory at `mem`, or (None) in the
+    /// device's memory, where the device says in its answer.
     fn create_sq(
         &mut self,
         depth: u16,
         tx: bool,
         cq_idx: u16,
-        mem: &A::Mem,
-    ) -> Result<(u16, u32), BringUpError> {
+        mem: Option<&A::Mem>,
+    ) -> Result<CreateSqResp, BringUpError> {
         let direction = if tx {
             create_sq::DIRECTION_TX
         } else {
             create_sq::DIRECTION_RX
         };
-        let (lo, hi) = split_addr(mem.phys());
-        // Host placement, completion per descriptor, one contiguous ring.
+        let (placement, (lo, hi)) = match mem {
+            Some(m) => (create_sq::PLACEMENT_HOST, split_addr(m.phys())),
+            None => (create_sq::PLACEMENT_DEV, (0, 0)),
+        };
+        // Completion per descriptor, one contiguous ring.
         let cmd = CreateSqCmd {
             sq_identity: direction << create_sq::SQ_DIRECTION_SHIFT,
-            sq_caps_2: create_sq::PLACEMENT_HOST
-                | create_sq::COMPLETION_DESC << create_sq::COMPLETION_POLICY_SHIFT,
+            sq_caps_2: placement | create_sq::COMPLETION_DESC << create_sq::COMPLETION_POLICY_SHIFT,
             sq_caps_3: create_sq::IS_PHYSICALLY_CONTIGUOUS_MASK,
             cq_idx,
             sq_depth: depth,
@@ -341,18 +442,18 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
             sq_ba_hi: hi,
             ..Default::default()
         };
-        let r: CreateSqResp = self
+        Ok(self
             .admin(
                 "create submission queue",
                 &Command::from_wire(opcode::CREATE_SQ, &cmd),
             )?
-            .decode();
-        Ok((r.sq_idx, r.sq_doorbell_offset))
+            .decode())
     }
 
     /// `ena_com_create_io_queue` for a Tx and an Rx queue, each with its
-    /// CQ, both polled.
-    pub fn create_pair(&mut self, depth: u16) -> Result<IoPair<A::Mem>, BringUpError> {
+    /// CQ, both polled; the Tx queue in device placement when bring-up set
+    /// an LLQ layout.
+    pub fn create_pair(&mut self, depth: u16) -> Result<IoPair<A::Mem, B>, BringUpError> {
         self.create_pair_on(depth, None)
     }
 
@@ -363,18 +464,33 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
         &mut self,
         depth: u16,
         vector: Option<u16>,
-    ) -> Result<IoPair<A::Mem>, BringUpError> {
+    ) -> Result<IoPair<A::Mem, B>, BringUpError> {
         let tx_cq_mem = self.alloc.alloc(depth as usize * 8);
         let tx_cq_idx = self.create_cq(depth, 2, vector, &tx_cq_mem)?.cq_idx;
-        let tx_mem = self.alloc.alloc(depth as usize * 16);
-        let (tx_sq_idx, tx_doorbell) = self.create_sq(depth, true, tx_cq_idx, &tx_mem)?;
+        let bits = self.dma_width;
+        let (mut tx, tx_sq) = match (self.llq, self.bar2.clone()) {
+            (Some(info), Some(bar)) => {
+                let r = self.create_sq(depth, true, tx_cq_idx, None)?;
+                let base = r.llq_descriptors_offset as usize;
+                let q = TxQueue::llq(bar, base, depth, bits, info.max_header(), info);
+                (q, r)
+            }
+            _ => {
+                let tx_mem = self.alloc.alloc(depth as usize * 16);
+                let r = self.create_sq(depth, true, tx_cq_idx, Some(&tx_mem))?;
+                (TxQueue::host(tx_mem, depth, bits, HOST_MAX_HEADER), r)
+            }
+        };
+        tx.set_doorbell(tx_sq.sq_doorbell_offset);
+        let (tx_sq_idx, tx_doorbell) = (tx_sq.sq_idx, tx_sq.sq_doorbell_offset);
         let rx_cq_mem = self.alloc.alloc(depth as usize * 16);
         let rx_cq = self.create_cq(depth, 4, vector, &rx_cq_mem)?;
         let rx_cq_idx = rx_cq.cq_idx;
         let rx_mem = self.alloc.alloc(depth as usize * 16);
-        let (rx_sq_idx, rx_doorbell) = self.create_sq(depth, false, rx_cq_idx, &rx_mem)?;
+        let rx_sq = self.create_sq(depth, false, rx_cq_idx, Some(&rx_mem))?;
+        let (rx_sq_idx, rx_doorbell) = (rx_sq.sq_idx, rx_sq.sq_doorbell_offset);
         Ok(IoPair {
-            tx: TxQueue::new(tx_mem, depth, self.dma_width, 96),
+            tx,
             tx_done: TxCompletions::new(tx_cq_mem, depth),
             rx: RxQueue::new(rx_mem, depth, self.dma_width),
             rx_done: RxCompletions::new(rx_cq_mem, depth, 16),
@@ -390,7 +506,7 @@ impl<R: Registers, A: DmaAllocator, C: Clock> Ena<R, A, C> {
     }
 
     /// `ena_com_unmask_intr`: the pair is serviced, its vector may fire again.
-    pub fn unmask(&mut self, pair: &IoPair<A::Mem>) {
+    pub fn unmask(&mut self, pair: &IoPair<A::Mem, B>) {
         self.regs.write32(pair.unmask_reg, INTR_UNMASK);
     }
 

@@ -16,4 +16,12 @@ pub enum Error {
     MalformedCompletion,
     /// No completion is ready yet (`-EAGAIN`).
     NotReady,
+    /// Device placement without the header to push, or a shorter one than
+    /// `header_len` (`-EINVAL`).
+    NoPushHeader,
+    /// The pushed header runs past the end of the LLQ entry (`-EFAULT`).
+    HeaderPastEntry,
+    /// More LLQ entries than the Tx burst allows before a doorbell
+    /// (`-ENOSPC`): the caller skipped [`crate::tx::TxQueue::doorbell_needed`].
+    BurstExceeded,
 }

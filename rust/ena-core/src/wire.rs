@@ -63,6 +63,7 @@ macro_rules! wire_struct {
         impl Default for $name {
             // Arrays longer than 32 have no derived Default: zero is the
             // device's "reserved, must be zero" everywhere.
+            #[inline(always)]
             fn default() -> Self {
                 <Self as $crate::wire::Wire>::decode(&[0u8; $size])
             }

@@ -4,18 +4,22 @@
 // queue through container_of(io_sq_queues[qid]), so queue 0 lives inside it.
 #include <stdlib.h>
 
-#include "ena_eth_com.h"
+#include "cref.h"
 
-struct cref_tx_in {
-	u64 paddr[16];
-	u16 len[16];
-	u16 num_bufs;
-	u16 req_id;
-	u16 header_len;
-	u16 mss, l3_hdr_len, l3_hdr_offset, l4_hdr_len;
-	u8 l3_proto, l4_proto;
-	u8 meta_valid, tso, l3_csum, l4_csum, l4_csum_partial, df;
+/* What ena_com_config_llq_info leaves in ena_com_llq_info. */
+struct cref_llq_in {
+	u16 header_location_ctrl;
+	u16 desc_stride_ctrl;
+	u16 desc_list_entry_size_ctrl;
+	u16 desc_list_entry_size;
+	u16 descs_num_before_header;
+	u16 descs_per_entry;
+	u16 max_entries_in_tx_burst;
+	u8 disable_meta_caching;
 };
+
+/* ENA_COM_BOUNCE_BUFFER_CNTRL_CNT of ena_com.c, which this harness does not compile. */
+#define CREF_BOUNCE_BUFFERS 4
 
 struct cref_rx_out {
 	u16 descs;
@@ -55,34 +59,114 @@ void cref_tx_init(struct ena_com_dev *dev, u8 *ring, u16 depth, u8 dma_bits, u32
 	sq->disable_meta_caching = no_meta_cache;
 }
 
-int cref_prepare_tx(struct ena_com_dev *dev, const struct cref_tx_in *in, int *nb)
+/* ena_com_init_io_sq for device placement: the entries go to dev_mem (what
+ * pbuf_dev_addr maps), built in CREF_BOUNCE_BUFFERS bounce buffers of one
+ * entry each (zeroed, owned by the caller), the doorbell to *doorbell. */
+void cref_tx_llq_init(struct ena_com_dev *dev, u8 *dev_mem, u8 *bounce, u32 *doorbell, u16 depth,
+		      u8 dma_bits, u32 max_hdr, const struct cref_llq_in *llq)
 {
-	struct ena_com_buf bufs[16];
-	struct ena_com_tx_ctx ctx = { 0 };
+	struct ena_com_io_sq *sq = &dev->io_sq_queues[0];
+	struct ena_com_llq_info *info = &sq->llq_info;
+
+	sq->qid = 0;
+	sq->direction = ENA_COM_IO_QUEUE_DIRECTION_TX;
+	sq->mem_queue_type = ENA_ADMIN_PLACEMENT_POLICY_DEV;
+	sq->desc_addr.pbuf_dev_addr = dev_mem;
+	sq->desc_entry_size = sizeof(struct ena_eth_io_tx_desc);
+	sq->db_addr = doorbell;
+	sq->q_depth = depth;
+	sq->dma_addr_bits = dma_bits;
+	sq->tx_max_header_size = max_hdr;
+
+	info->header_location_ctrl = llq->header_location_ctrl;
+	info->desc_stride_ctrl = llq->desc_stride_ctrl;
+	info->desc_list_entry_size_ctrl = llq->desc_list_entry_size_ctrl;
+	info->desc_list_entry_size = llq->desc_list_entry_size;
+	info->descs_num_before_header = llq->descs_num_before_header;
+	info->descs_per_entry = llq->descs_per_entry;
+	info->max_entries_in_tx_burst = llq->max_entries_in_tx_burst;
+	info->disable_meta_caching = llq->disable_meta_caching;
+
+	sq->bounce_buf_ctrl.buffer_size = info->desc_list_entry_size;
+	sq->bounce_buf_ctrl.buffers_num = CREF_BOUNCE_BUFFERS;
+	sq->bounce_buf_ctrl.next_to_use = 0;
+	sq->bounce_buf_ctrl.base_buffer = bounce;
+	sq->llq_buf_ctrl.curr_bounce_buf = ena_com_get_next_bounce_buffer(&sq->bounce_buf_ctrl);
+	memset(sq->llq_buf_ctrl.curr_bounce_buf, 0x0, info->desc_list_entry_size);
+	sq->llq_buf_ctrl.descs_left_in_line = info->descs_num_before_header;
+	sq->disable_meta_caching = info->disable_meta_caching;
+	if (info->max_entries_in_tx_burst > 0)
+		sq->entries_in_tx_burst_left = info->max_entries_in_tx_burst;
+
+	sq->tail = 0;
+	sq->next_to_comp = 0;
+	sq->phase = 1;
+}
+
+/* The tx context of a packet, its buffers in bufs[16]. */
+static void cref_tx_ctx(const struct cref_tx_in *in, struct ena_com_buf *bufs, struct ena_com_tx_ctx *ctx)
+{
 	int i;
 
 	for (i = 0; i < in->num_bufs && i < 16; i++) {
 		bufs[i].paddr = in->paddr[i];
 		bufs[i].len = in->len[i];
 	}
-	ctx.ena_bufs = bufs;
-	ctx.num_bufs = in->num_bufs;
-	ctx.req_id = in->req_id;
-	ctx.header_len = in->header_len;
-	ctx.ena_meta.mss = in->mss;
-	ctx.ena_meta.l3_hdr_len = in->l3_hdr_len;
-	ctx.ena_meta.l3_hdr_offset = in->l3_hdr_offset;
-	ctx.ena_meta.l4_hdr_len = in->l4_hdr_len;
-	ctx.l3_proto = in->l3_proto;
-	ctx.l4_proto = in->l4_proto;
-	ctx.meta_valid = in->meta_valid;
-	ctx.tso_enable = in->tso;
-	ctx.l3_csum_enable = in->l3_csum;
-	ctx.l4_csum_enable = in->l4_csum;
-	ctx.l4_csum_partial = in->l4_csum_partial;
-	ctx.df = in->df;
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->ena_bufs = bufs;
+	ctx->num_bufs = in->num_bufs;
+	ctx->req_id = in->req_id;
+	ctx->header_len = in->header_len;
+	ctx->ena_meta.mss = in->mss;
+	ctx->ena_meta.l3_hdr_len = in->l3_hdr_len;
+	ctx->ena_meta.l3_hdr_offset = in->l3_hdr_offset;
+	ctx->ena_meta.l4_hdr_len = in->l4_hdr_len;
+	ctx->l3_proto = in->l3_proto;
+	ctx->l4_proto = in->l4_proto;
+	ctx->meta_valid = in->meta_valid;
+	ctx->tso_enable = in->tso;
+	ctx->l3_csum_enable = in->l3_csum;
+	ctx->l4_csum_enable = in->l4_csum;
+	ctx->l4_csum_partial = in->l4_csum_partial;
+	ctx->df = in->df;
+}
+
+/* push: the header to push in device placement, or NULL. */
+int cref_prepare_tx(struct ena_com_dev *dev, const struct cref_tx_in *in, const u8 *push, int *nb)
+{
+	struct ena_com_buf bufs[16];
+	struct ena_com_tx_ctx ctx;
+
+	cref_tx_ctx(in, bufs, &ctx);
+	ctx.push_header = (void *)push;
 	*nb = 0;
 	return ena_com_prepare_tx(&dev->io_sq_queues[0], &ctx, nb);
+}
+
+int cref_doorbell_needed(struct ena_com_dev *dev, const struct cref_tx_in *in)
+{
+	struct ena_com_buf bufs[16];
+	struct ena_com_tx_ctx ctx;
+
+	cref_tx_ctx(in, bufs, &ctx);
+	return ena_com_is_doorbell_needed(&dev->io_sq_queues[0], &ctx);
+}
+
+void cref_write_doorbell(struct ena_com_dev *dev)
+{
+	ena_com_write_tx_sq_doorbell(&dev->io_sq_queues[0]);
+}
+
+/* The LLQ writer's state: slot in the entry, slots left, burst budget and
+ * the entry being built. */
+void cref_llq_state(struct ena_com_dev *dev, u16 *idx, u16 *left, u16 *burst_left, const u8 **bounce)
+{
+	struct ena_com_io_sq *sq = &dev->io_sq_queues[0];
+
+	*idx = sq->llq_buf_ctrl.idx;
+	*left = sq->llq_buf_ctrl.descs_left_in_line;
+	*burst_left = sq->entries_in_tx_burst_left;
+	*bounce = sq->llq_buf_ctrl.curr_bounce_buf;
 }
 
 void cref_tx_state(struct ena_com_dev *dev, u16 *tail, u8 *phase, u16 *ntc)

@@ -4,8 +4,10 @@
  * and FreeBSD compile the same code against a platform header of their own.
  * This is ours: just enough of the kernel's types, bit helpers and barriers
  * for ena_eth_com.c to compile and run in a test process. Logging is
- * silenced, WARN is a no-op, MMIO writes go nowhere (the tests use host
- * placement, which rings no doorbell inside ena_com_prepare_tx).
+ * silenced, WARN is a no-op. A register write lands in the u32 the caller
+ * pointed the register at (nowhere when it is NULL), and device memory (an
+ * LLQ's pbuf_dev_addr) is a buffer the caller owns, written with plain
+ * copies; wmb() is the kernel's x86-64 one, a store fence.
  */
 #ifndef ENA_LAB_SHIM_H
 #define ENA_LAB_SHIM_H
@@ -44,7 +46,11 @@ struct pci_dev;
 #define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
 #define dma_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define dma_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+#if defined(__x86_64__)
+#define wmb() __asm__ __volatile__("sfence" ::: "memory")
+#else
 #define wmb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#endif
 #define rmb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
@@ -70,8 +76,8 @@ struct pci_dev;
 #define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
 static inline int hweight64(u64 w) { return __builtin_popcountll(w); }
 
-static inline void writel(u32 v, volatile void *addr) { (void)v; (void)addr; }
-static inline void writel_relaxed(u32 v, volatile void *addr) { (void)v; (void)addr; }
+static inline void writel(u32 v, volatile void *addr) { if (addr) *(volatile u32 *)addr = v; }
+static inline void writel_relaxed(u32 v, volatile void *addr) { writel(v, addr); }
 static inline u32 readl(const volatile void *addr) { (void)addr; return 0; }
 static inline void __iowrite64_copy(void *to, const void *from, size_t count) { memcpy(to, from, count * 8); }
 static inline void prefetch(const void *p) { (void)p; }

@@ -1,14 +1,22 @@
 //! Rust (`ena-core`) against the C original (`ena_eth_com.c`) on identical
-//! inputs: the same descriptor bytes, the same parsed results, the same ring
-//! state and the same errors, over many randomized cases.
+//! inputs: the same descriptor bytes (in host memory, or entries in device
+//! memory for LLQ), the same parsed results, the same ring state, doorbell
+//! decisions and errors, over many randomized cases.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use ena_core::admin_defs::llq;
 use ena_core::defs::{RxCdesc, RxDesc, TxCdesc, TxDesc, TxMetaDesc};
+use ena_core::devmem::DeviceMemory;
 use ena_core::dma::{DmaMemory, HostMem};
+use ena_core::llq::LlqInfo;
+use ena_core::regs::Registers;
 use ena_core::rx::{RxBuf, RxCompletions, RxQueue};
 use ena_core::tx::{TxBuf, TxCompletions, TxCtx, TxMeta, TxQueue};
 use ena_core::wire::Wire;
 use ena_core::Error;
-use ena_cref::{c_layout, CQueues, RxBufInfo, TxIn};
+use ena_cref::{c_layout, CQueues, LlqIn, RxBufInfo, TxIn};
 
 /// xorshift64*: small, deterministic, good enough to vary inputs.
 struct Rng(u64);
@@ -326,9 +334,15 @@ fn wire_layouts_match_the_c_headers() {
     }
 }
 
-fn random_tx(rng: &mut Rng, depth: u16, bufs: &mut Vec<TxBuf>) -> (TxIn, TxMeta, TxCtxFlags) {
+/// A random packet: mostly 1–5 buffers, now and then none or up to 16; one
+/// of a few recurring offload contexts or a random one, so the meta cache
+/// is both hit and missed; a header mostly within `max_header`, now and
+/// then past it; a request id mostly within the queue.
+fn random_tx(rng: &mut Rng, depth: u16, max_header: u16, bufs: &mut Vec<TxBuf>) -> TxIn {
     let n = if rng.chance(5) {
         0
+    } else if rng.chance(2) {
+        6 + rng.below(11) as usize
     } else {
         1 + rng.below(5) as usize
     };
@@ -343,7 +357,6 @@ fn random_tx(rng: &mut Rng, depth: u16, bufs: &mut Vec<TxBuf>) -> (TxIn, TxMeta,
         inp.len[i] = b.len;
         bufs.push(b);
     }
-    // A few metas recur, so the meta cache is both hit and missed.
     let meta = match rng.below(4) {
         0 => TxMeta {
             mss: 1448,
@@ -371,54 +384,71 @@ fn random_tx(rng: &mut Rng, depth: u16, bufs: &mut Vec<TxBuf>) -> (TxIn, TxMeta,
         rng.next() as u16
     };
     inp.header_len = if rng.chance(5) {
-        200 + rng.below(100) as u16
+        max_header + 1 + rng.below(100) as u16
     } else {
-        rng.below(129) as u16
+        rng.below(max_header as u64 + 1) as u16
     };
     inp.mss = meta.mss;
     inp.l3_hdr_len = meta.l3_hdr_len;
     inp.l3_hdr_offset = meta.l3_hdr_offset;
     inp.l4_hdr_len = meta.l4_hdr_len;
-    let f = TxCtxFlags {
-        l3_proto: rng.below(32) as u8,
-        l4_proto: rng.below(32) as u8,
-        meta_valid: rng.chance(60),
-        tso: rng.chance(50),
-        l3_csum: rng.chance(50),
-        l4_csum: rng.chance(50),
-        l4_csum_partial: rng.chance(20),
-        df: rng.chance(50),
-    };
-    inp.l3_proto = f.l3_proto;
-    inp.l4_proto = f.l4_proto;
-    inp.meta_valid = f.meta_valid as u8;
-    inp.tso = f.tso as u8;
-    inp.l3_csum = f.l3_csum as u8;
-    inp.l4_csum = f.l4_csum as u8;
-    inp.l4_csum_partial = f.l4_csum_partial as u8;
-    inp.df = f.df as u8;
-    (inp, meta, f)
+    inp.l3_proto = rng.below(32) as u8;
+    inp.l4_proto = rng.below(32) as u8;
+    inp.meta_valid = rng.chance(60) as u8;
+    inp.tso = rng.chance(50) as u8;
+    inp.l3_csum = rng.chance(50) as u8;
+    inp.l4_csum = rng.chance(50) as u8;
+    inp.l4_csum_partial = rng.chance(20) as u8;
+    inp.df = rng.chance(50) as u8;
+    inp
 }
 
-#[derive(Clone, Copy)]
-struct TxCtxFlags {
-    l3_proto: u8,
-    l4_proto: u8,
-    meta_valid: bool,
-    tso: bool,
-    l3_csum: bool,
-    l4_csum: bool,
-    l4_csum_partial: bool,
-    df: bool,
+/// The same packet as ena-core takes it.
+fn ctx<'a>(inp: &TxIn, bufs: &'a [TxBuf], push_header: Option<&'a [u8]>) -> TxCtx<'a> {
+    TxCtx {
+        meta: TxMeta {
+            mss: inp.mss,
+            l3_hdr_len: inp.l3_hdr_len,
+            l3_hdr_offset: inp.l3_hdr_offset,
+            l4_hdr_len: inp.l4_hdr_len,
+        },
+        bufs,
+        push_header,
+        l3_proto: inp.l3_proto,
+        l4_proto: inp.l4_proto,
+        req_id: inp.req_id,
+        header_len: inp.header_len,
+        meta_valid: inp.meta_valid != 0,
+        tso: inp.tso != 0,
+        l3_csum: inp.l3_csum != 0,
+        l4_csum: inp.l4_csum != 0,
+        l4_csum_partial: inp.l4_csum_partial != 0,
+        df: inp.df != 0,
+    }
 }
 
 fn errno(e: Error) -> i32 {
     match e {
         Error::NoSpace => ENOMEM,
-        Error::HeaderTooLarge { .. } => EINVAL,
-        Error::InvalidReqId(_) => EINVAL,
-        Error::MalformedCompletion => EFAULT,
+        Error::HeaderTooLarge { .. } | Error::InvalidReqId(_) | Error::NoPushHeader => EINVAL,
+        Error::MalformedCompletion | Error::HeaderPastEntry => EFAULT,
         Error::NotReady => EAGAIN,
+        Error::BurstExceeded => ENOSPC,
+    }
+}
+
+/// The device completes some of what is in flight (always when the queue
+/// runs low), on both sides alike.
+fn complete_some(rng: &mut Rng, r: &mut TxQueue<HostMem, impl DeviceMemory>, c: &mut CQueues) {
+    if rng.chance(30) || r.free() < 8 {
+        let n = r.tail().wrapping_sub(r.next_to_comp());
+        let done = if n == 0 {
+            0
+        } else {
+            1 + rng.below(n as u64) as u16
+        };
+        r.ack(done);
+        c.comp_ack(done);
     }
 }
 
@@ -438,23 +468,9 @@ fn prepare_tx_writes_the_same_descriptors_as_c() {
         r.set_disable_meta_caching(cache_off);
         let mut bufs = Vec::new();
         for i in 0..20_000 {
-            let (inp, meta, f) = random_tx(&mut rng, depth, &mut bufs);
-            let ctx = TxCtx {
-                meta,
-                bufs: &bufs,
-                l3_proto: f.l3_proto,
-                l4_proto: f.l4_proto,
-                req_id: inp.req_id,
-                header_len: inp.header_len,
-                meta_valid: f.meta_valid,
-                tso: f.tso,
-                l3_csum: f.l3_csum,
-                l4_csum: f.l4_csum,
-                l4_csum_partial: f.l4_csum_partial,
-                df: f.df,
-            };
-            let cr = c.prepare_tx(&inp);
-            let rr = r.prepare(&ctx).map_err(errno);
+            let inp = random_tx(&mut rng, depth, 128, &mut bufs);
+            let cr = c.prepare_tx(&inp, None);
+            let rr = r.prepare(&ctx(&inp, &bufs, None)).map_err(errno);
             assert_eq!(rr, cr, "seed {seed} packet {i}: result differs ({inp:?})");
             assert_eq!(
                 (r.tail(), r.phase(), r.next_to_comp()),
@@ -466,23 +482,242 @@ fn prepare_tx_writes_the_same_descriptors_as_c() {
                 c.sq_ring(),
                 "seed {seed} packet {i}: descriptor bytes differ"
             );
-            // The device completes some of what is in flight.
-            if rng.chance(30) || r.free() < 8 {
-                let n = r.tail().wrapping_sub(r.next_to_comp());
-                let done = if n == 0 {
-                    0
-                } else {
-                    1 + rng.below(n as u64) as u16
-                };
-                r.ack(done);
-                c.comp_ack(done);
-            }
+            complete_some(&mut rng, &mut r, &mut c);
             cases += 1;
         }
     }
     assert_eq!(cases, 100_000);
 }
 
+/// Device memory standing for BAR2, shared with the test to read back.
+#[derive(Clone)]
+struct Bar2(Rc<RefCell<Vec<u8>>>);
+
+impl DeviceMemory for Bar2 {
+    fn write(&mut self, off: usize, entry: &[u8]) {
+        self.0.borrow_mut()[off..off + entry.len()].copy_from_slice(entry);
+    }
+}
+
+/// The Tx doorbell register: the value written last.
+#[derive(Default)]
+struct Doorbell(u32);
+
+impl Registers for Doorbell {
+    fn read32(&mut self, _off: u32) -> u32 {
+        0
+    }
+    fn write32(&mut self, _off: u32, v: u32) {
+        self.0 = v;
+    }
+}
+
+/// Every layout `ena_com_config_llq_info` can arrive at: 128, 192 and
+/// 256-byte entries; 1, 2, 4 or 8 descriptors before the header wherever a
+/// header still fits after them; one descriptor per further entry or an
+/// entry's worth; meta caching on and off (the device's
+/// `DISABLE_META_CACHING`).
+fn llq_layouts() -> Vec<LlqInfo> {
+    let mut out = Vec::new();
+    for (code, entry) in [
+        (llq::ENTRY_SIZE_128B, 128u16),
+        (llq::ENTRY_SIZE_192B, 192),
+        (llq::ENTRY_SIZE_256B, 256),
+    ] {
+        for before in [1u16, 2, 4, 8].into_iter().filter(|b| b * 16 < entry) {
+            for stride in [llq::SINGLE_DESC_PER_ENTRY, llq::MULTIPLE_DESCS_PER_ENTRY] {
+                for no_cache in [false, true] {
+                    out.push(LlqInfo {
+                        header_location_ctrl: llq::INLINE_HEADER,
+                        desc_stride_ctrl: stride,
+                        desc_list_entry_size_ctrl: code,
+                        desc_list_entry_size: entry,
+                        descs_num_before_header: before,
+                        descs_per_entry: if stride == llq::MULTIPLE_DESCS_PER_ENTRY {
+                            entry / 16
+                        } else {
+                            1
+                        },
+                        max_entries_in_tx_burst: 0,
+                        disable_meta_caching: no_cache,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn llq_in(i: &LlqInfo) -> LlqIn {
+    LlqIn {
+        header_location_ctrl: i.header_location_ctrl,
+        desc_stride_ctrl: i.desc_stride_ctrl,
+        desc_list_entry_size_ctrl: i.desc_list_entry_size_ctrl,
+        desc_list_entry_size: i.desc_list_entry_size,
+        descs_num_before_header: i.descs_num_before_header,
+        descs_per_entry: i.descs_per_entry,
+        max_entries_in_tx_burst: i.max_entries_in_tx_burst,
+        disable_meta_caching: i.disable_meta_caching as u8,
+    }
+}
+
+/// A device-placement Tx queue on each side, its device memory zeroed.
+fn llq_pair(
+    depth: u16,
+    bits: u8,
+    max_header: u32,
+    info: &LlqInfo,
+) -> (CQueues, Bar2, TxQueue<HostMem, Bar2>) {
+    let bar = Bar2(Rc::new(RefCell::new(vec![
+        0;
+        depth as usize
+            * info.desc_list_entry_size
+                as usize
+    ])));
+    let r = TxQueue::llq(bar.clone(), 0, depth, bits, max_header, *info);
+    (
+        CQueues::tx_llq(depth, bits, max_header, &llq_in(info)),
+        bar,
+        r,
+    )
+}
+
+/// Equal state: ring position, the LLQ writer's slot, slots left and burst
+/// budget, the entry being built, and every entry in device memory.
+fn assert_same_llq(r: &TxQueue<HostMem, Bar2>, bar: &Bar2, c: &CQueues, what: &str) {
+    assert_eq!(
+        (r.tail(), r.phase(), r.next_to_comp()),
+        c.sq_state(),
+        "{what}: ring state differs"
+    );
+    let l = r.llq_ring().expect("device placement");
+    let ((idx, left, burst), bounce) = c.llq_state();
+    assert_eq!(
+        (
+            l.idx(),
+            l.descs_left_in_line(),
+            l.entries_in_tx_burst_left()
+        ),
+        (idx, left, burst),
+        "{what}: LLQ writer state (slot, slots left, burst left) differs"
+    );
+    assert_eq!(l.bounce(), bounce, "{what}: the entry being built differs");
+    let entry = l.info().desc_list_entry_size as usize;
+    let mem = bar.0.borrow();
+    if *mem != c.dev_mem() {
+        let k = (0..mem.len() / entry)
+            .find(|k| mem[k * entry..(k + 1) * entry] != c.dev_mem()[k * entry..(k + 1) * entry])
+            .unwrap();
+        panic!(
+            "{what}: device memory entry {k} differs\n  Rust {:02x?}\n  C    {:02x?}",
+            &mem[k * entry..(k + 1) * entry],
+            &c.dev_mem()[k * entry..(k + 1) * entry]
+        );
+    }
+}
+
+#[test]
+fn llq_prepare_tx_writes_the_same_entries_to_device_memory_as_c() {
+    let mut rng = Rng(0x11c_u64.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let (mut sent, mut entries, mut needed, mut rung) = (0u32, 0u64, 0u32, 0u32);
+    let mut errors = std::collections::BTreeMap::<&str, u32>::new();
+    let layouts = llq_layouts();
+    assert_eq!(layouts.len(), 44);
+    for (k, base) in layouts.iter().enumerate() {
+        // A burst limit or none; a few the smallest packets overrun.
+        let info = LlqInfo {
+            max_entries_in_tx_burst: [0, 0, 1, 2, 3, 8, 16, 32][rng.below(8) as usize],
+            ..*base
+        };
+        let depth = [8u16, 16, 32, 64, 128][rng.below(5) as usize];
+        let bits = [40u8, 48, 57, 64][rng.below(4) as usize];
+        // The header room the layout leaves, as ena_com sets it; in some
+        // layouts more, so a header can run past the entry.
+        let max_header = if rng.chance(15) {
+            info.desc_list_entry_size as u32
+        } else {
+            info.max_header()
+        };
+        let (mut c, mut bar, mut r) = llq_pair(depth, bits, max_header, &info);
+        let mut db = Doorbell::default();
+        let mut bufs = Vec::new();
+        for i in 0..2_500 {
+            let what = format!("layout {k} ({info:?}, depth {depth}) packet {i}");
+            let inp = random_tx(&mut rng, depth, max_header as u16, &mut bufs);
+            let header: Vec<u8> = (0..inp.header_len).map(|_| rng.next() as u8).collect();
+            // Now and then the caller forgets the header to push.
+            let push = (!rng.chance(3)).then_some(&header[..]);
+            let tx = ctx(&inp, &bufs, push);
+
+            // ena_xmit_common: the doorbell first when the burst has no room
+            // for the packet (now and then not, to meet the limit).
+            let need = r.doorbell_needed(&tx);
+            assert_eq!(need, c.doorbell_needed(&inp), "{what}: doorbell decision");
+            if need && !rng.chance(5) {
+                r.write_doorbell(&mut db);
+                c.write_doorbell();
+                assert_eq!(db.0, c.doorbell(), "{what}: doorbell value");
+                needed += 1;
+            }
+
+            let before = r.tail();
+            let result = r.prepare(&tx);
+            let rr = result.map_err(errno);
+            let cr = c.prepare_tx(&inp, push);
+            assert_eq!(rr, cr, "{what}: result differs ({inp:?})");
+            assert_same_llq(&r, &bar, &c, &what);
+            match result {
+                Ok(n) => {
+                    assert_eq!(n, r.tail().wrapping_sub(before), "{what}: entries used");
+                    sent += 1;
+                    entries += n as u64;
+                }
+                Err(e) => {
+                    let kind = match e {
+                        Error::NoSpace => "no space",
+                        Error::BurstExceeded => "burst exceeded",
+                        Error::HeaderPastEntry => "header past the entry",
+                        Error::NoPushHeader => "no push header",
+                        Error::HeaderTooLarge { .. } => "header too large",
+                        other => panic!("{what}: {other:?} from prepare"),
+                    };
+                    *errors.entry(kind).or_default() += 1;
+                    if e != Error::NoSpace {
+                        // Fatal for the driver: it resets the device.
+                        (c, bar, r) = llq_pair(depth, bits, max_header, &info);
+                        continue;
+                    }
+                }
+            }
+
+            // The end of a burst now and then (no more packets queued).
+            if rng.chance(25) {
+                r.write_doorbell(&mut db);
+                c.write_doorbell();
+                assert_eq!(db.0, c.doorbell(), "{what}: doorbell value");
+                assert_same_llq(&r, &bar, &c, &what);
+                rung += 1;
+            }
+            complete_some(&mut rng, &mut r, &mut c);
+        }
+    }
+    assert!(
+        sent > 70_000 && entries > 120_000 && needed > 10_000 && rung > 15_000,
+        "only {sent} packets in {entries} entries, {needed} doorbells for the burst, {rung} at burst ends"
+    );
+    for kind in [
+        "no space",
+        "burst exceeded",
+        "header past the entry",
+        "no push header",
+        "header too large",
+    ] {
+        assert!(
+            errors.get(kind).is_some_and(|n| *n > 10),
+            "{kind} exercised too rarely: {errors:?}"
+        );
+    }
+}
 #[test]
 fn tx_completions_parse_as_in_c() {
     for (seed, depth) in [(11u64, 8u16), (12, 256)] {

@@ -1,20 +1,28 @@
 //! ena-trace: watch an ENA come up. Runs ena-core's bring-up against the
 //! software device and prints what crosses the hardware boundary: register
-//! accesses by name (with --trace), admin commands with their decoded
-//! answers, then a short send/receive exchange over the loopback.
+//! accesses and LLQ entry writes by name (with --trace), admin commands with
+//! their decoded answers (the LLQ offer and the layout chosen among them),
+//! then a short send/receive exchange over the loopback.
 //!
-//!   cargo run -p ena-trace -- [--trace] [--frames N]
+//!   cargo run -p ena-trace -- [--trace] [--host] [--frames N]
+//!
+//! --host keeps the Tx queue in host memory (no LLQ).
 
 #![forbid(unsafe_code)]
 
+use std::cell::Cell;
+use std::rc::Rc;
+
 use ena_core::admin::{feature, opcode, ENTRY_SIZE};
 use ena_core::admin_defs::{
-    create_cq, create_sq, join_addr, AcqEntry, CreateCqCmd, CreateCqResp, CreateSqCmd,
+    create_cq, create_sq, join_addr, llq, AcqEntry, CreateCqCmd, CreateCqResp, CreateSqCmd,
     CreateSqResp, DestroyCqCmd, DestroySqCmd, DeviceAttrFeatureDesc, FeatCmd, FeatureAenqDesc,
-    QueueFeatureDesc,
+    FeatureLlqDesc, QueueFeatureDesc,
 };
 use ena_core::device::{aenq_group, DmaAllocator, Ena};
+use ena_core::devmem::DeviceMemory;
 use ena_core::dma::DmaMemory;
+use ena_core::llq_config::LlqPolicy;
 use ena_core::regs::{self, Registers};
 use ena_core::rx::RxBuf;
 use ena_core::tx::{TxBuf, TxCtx};
@@ -102,6 +110,118 @@ impl Registers for Traced {
     }
 }
 
+/// The device's memory (BAR2), printing every LLQ entry written when
+/// tracing; `before` is the layout's descriptor slots ahead of the header,
+/// known once bring-up chose it.
+#[derive(Clone)]
+struct Bar2 {
+    bus: Bus,
+    on: bool,
+    before: Rc<Cell<usize>>,
+}
+
+impl DeviceMemory for Bar2 {
+    fn write(&mut self, off: usize, entry: &[u8]) {
+        if self.on {
+            println!(
+                "  write {:<20} = {}-byte LLQ entry{}",
+                format!("BAR2+{off:#07x}"),
+                entry.len(),
+                decode_entry(entry, self.before.get())
+            );
+        }
+        self.bus.device_write(off as u64, entry);
+    }
+}
+
+/// An entry's descriptors: a packet's first entry has `before` slots and
+/// then the header (its length in the first data descriptor), a further
+/// one only descriptors.
+fn decode_entry(e: &[u8], before: usize) -> String {
+    let word = |slot: usize, w: usize| {
+        let b = &e[slot * 16 + w * 4..slot * 16 + w * 4 + 4];
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    };
+    let first_entry = word(0, 0) & 1 << 26 != 0;
+    let slots = if first_entry { before } else { e.len() / 16 };
+    let mut out = Vec::new();
+    let mut header = None;
+    for slot in 0..slots {
+        let ctrl = word(slot, 0);
+        if ctrl == 0 {
+            break;
+        }
+        let meta = ctrl & 1 << 23 != 0;
+        let mut f = vec![if meta { "meta" } else { "data" }];
+        for (bit, name) in [(26, "first"), (27, "last"), (28, "comp_req")] {
+            if ctrl & 1 << bit != 0 {
+                f.push(name);
+            }
+        }
+        if !meta && header.is_none() {
+            header = Some(word(slot, 3) >> 24);
+        }
+        out.push(format!("{} phase {}", f.join("+"), (ctrl >> 24) & 1));
+    }
+    match header.filter(|_| first_entry) {
+        Some(h) => format!(" ({}; header {h} bytes inline)", out.join(", ")),
+        None => format!(" ({})", out.join(", ")),
+    }
+}
+
+fn entry_size(code: u16) -> String {
+    match llq::entry_bytes(code) {
+        Some(b) => format!("{b} B"),
+        None => format!("{code:#x}"),
+    }
+}
+
+/// The LLQ descriptor fields a GET answers with.
+fn decode_llq_offer(d: &FeatureLlqDesc) -> String {
+    format!(
+        "max_llq_num {}, max_llq_depth {}, header_location_ctrl_supported {:#x}, \
+         entry_size_ctrl_supported {:#x}, entry_size_recommended {} ({}), \
+         desc_num_before_header_supported {:#x}, descriptors_stride_ctrl_supported {:#x}, \
+         max_wide_llq_depth {}, accel_mode supported_flags {:#x}, max_tx_burst_size {}",
+        d.max_llq_num,
+        d.max_llq_depth,
+        d.header_location_ctrl_supported,
+        d.entry_size_ctrl_supported,
+        d.entry_size_recommended,
+        entry_size(d.entry_size_recommended as u16),
+        d.desc_num_before_header_supported,
+        d.descriptors_stride_ctrl_supported,
+        d.max_wide_llq_depth,
+        d.accel_mode_flags,
+        d.accel_mode_max_tx_burst_size
+    )
+}
+
+/// The layout a SET chooses.
+fn decode_llq_choice(d: &FeatureLlqDesc) -> String {
+    let header = match d.header_location_ctrl_enabled {
+        llq::INLINE_HEADER => "inline",
+        llq::HEADER_RING => "header ring",
+        _ => "?",
+    };
+    let stride = match d.descriptors_stride_ctrl_enabled {
+        llq::SINGLE_DESC_PER_ENTRY => "single",
+        llq::MULTIPLE_DESCS_PER_ENTRY => "multiple",
+        _ => "?",
+    };
+    format!(
+        "header_location_ctrl_enabled {} ({header}), entry_size_ctrl_enabled {} ({}), \
+         desc_num_before_header_enabled {}, descriptors_stride_ctrl_enabled {} ({stride}), \
+         accel_mode enabled_flags {:#x}",
+        d.header_location_ctrl_enabled,
+        d.entry_size_ctrl_enabled,
+        entry_size(d.entry_size_ctrl_enabled),
+        d.desc_num_before_header_enabled,
+        d.descriptors_stride_ctrl_enabled,
+        d.accel_mode_flags
+    )
+}
+
 fn op_name(op: u8, feat: u8) -> String {
     let f = match feat {
         feature::DEVICE_ATTRIBUTES => "DEVICE_ATTRIBUTES",
@@ -143,6 +263,7 @@ fn decode_command(e: &[u8; ENTRY_SIZE]) -> String {
                     join_addr(c.raw[0], c.raw[1] as u16)
                 ),
                 feature::AENQ_CONFIG => format!("enabled_groups {:#x}", c.raw[1]),
+                feature::LLQ => decode_llq_choice(&FeatureLlqDesc::decode(&e[20..])),
                 f => format!("feature_id {f}"),
             }
         }
@@ -203,6 +324,7 @@ fn decode_completion(cmd: &[u8; ENTRY_SIZE], r: &[u8; ENTRY_SIZE]) -> String {
                 d.max_sq_num, d.max_sq_depth, d.max_cq_depth, d.max_packet_tx_descs
             )
         }
+        (opcode::GET_FEATURE, feature::LLQ) => decode_llq_offer(&FeatureLlqDesc::decode(body)),
         (opcode::GET_FEATURE, feature::AENQ_CONFIG) => {
             let d = FeatureAenqDesc::decode(body);
             format!(
@@ -220,8 +342,8 @@ fn decode_completion(cmd: &[u8; ENTRY_SIZE], r: &[u8; ENTRY_SIZE]) -> String {
         (opcode::CREATE_SQ, _) => {
             let d = CreateSqResp::decode(r);
             format!(
-                "sq_idx {}, sq_doorbell_offset {:#x}",
-                d.sq_idx, d.sq_doorbell_offset
+                "sq_idx {}, sq_doorbell_offset {:#x}, llq_descriptors_offset {:#x}",
+                d.sq_idx, d.sq_doorbell_offset, d.llq_descriptors_offset
             )
         }
         _ => String::new(),
@@ -252,11 +374,13 @@ fn status_name(s: u8) -> &'static str {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut trace = false;
+    let mut host = false;
     let mut frames = 3usize;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--trace" => trace = true,
+            "--host" => host = true,
             "--frames" => {
                 frames = it.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
                     eprintln!("ena-trace: --frames needs a number");
@@ -264,7 +388,9 @@ fn main() {
                 })
             }
             other => {
-                eprintln!("ena-trace: unknown argument '{other}' (use --trace, --frames N)");
+                eprintln!(
+                    "ena-trace: unknown argument '{other}' (use --trace, --host, --frames N)"
+                );
                 std::process::exit(2);
             }
         }
@@ -272,11 +398,20 @@ fn main() {
 
     let bus = Bus::new(4 << 20, 0x1_0000_0000);
     let model = Model::new(&bus, ModelConfig::default());
-    let mut ena = Ena::new(
+    let before = Rc::new(Cell::new(0));
+    let mut ena = Ena::with_device_memory(
         Traced { model, on: trace },
         BusAlloc::new(&bus),
         VirtualClock::default(),
+        Bar2 {
+            bus: bus.clone(),
+            on: trace,
+            before: before.clone(),
+        },
     );
+    if host {
+        ena.set_llq_policy(LlqPolicy::Off);
+    }
     println!("== bring-up");
     let (info, mut pair) = match ena.bring_up(16, aenq_group::LINK_CHANGE | aenq_group::KEEP_ALIVE)
     {
@@ -323,6 +458,26 @@ fn main() {
         pair.rx_cq_idx
     );
 
+    before.set(ena.llq().map_or(0, |l| l.descs_num_before_header as usize));
+    match ena.llq() {
+        Some(l) => println!(
+            "   Tx placement: device (LLQ), {}-byte entries: the header inline after {} \
+             descriptor(s) (up to {} bytes), {} descriptor(s) per further entry, \
+             a doorbell at least every {} entries{}",
+            l.desc_list_entry_size,
+            l.descs_num_before_header,
+            l.max_header(),
+            l.descs_per_entry,
+            l.max_entries_in_tx_burst,
+            if l.disable_meta_caching {
+                ", a meta descriptor with every packet"
+            } else {
+                ""
+            }
+        ),
+        None => println!("   Tx placement: host memory"),
+    }
+
     println!("== send and receive {frames} frame(s) over the loopback");
     let mut mem = ena.alloc.alloc(64 * 2048);
     for id in 0..15u16 {
@@ -335,20 +490,29 @@ fn main() {
     for n in 0..frames {
         let frame: Vec<u8> = format!("frame {n} from ena-core through the model").into_bytes();
         let id = (n % 15) as u16;
-        mem.write(id as usize * 2048, &frame);
-        let used = pair
+        // LLQ: the first bytes, up to the entry's room, pushed inline (as
+        // the Linux driver does); host: all of it in the buffer.
+        let pushed = pair
             .tx
-            .prepare(&TxCtx {
-                bufs: &[TxBuf {
-                    paddr: mem.phys() + id as u64 * 2048,
-                    len: frame.len() as u16,
-                }],
-                req_id: id,
-                ..Default::default()
-            })
-            .unwrap();
-        let (db, tail) = (pair.tx_doorbell, pair.tx.tail());
-        ena.doorbell(db, tail);
+            .llq_ring()
+            .map_or(0, |l| (l.info().max_header() as usize).min(frame.len()));
+        mem.write(id as usize * 2048, &frame[pushed..]);
+        let buf = [TxBuf {
+            paddr: mem.phys() + id as u64 * 2048,
+            len: (frame.len() - pushed) as u16,
+        }];
+        let ctx = TxCtx {
+            bufs: if pushed < frame.len() { &buf } else { &[] },
+            push_header: Some(&frame[..pushed]),
+            header_len: pushed as u16,
+            req_id: id,
+            ..Default::default()
+        };
+        if pair.tx.doorbell_needed(&ctx) {
+            pair.tx.write_doorbell(&mut ena.regs);
+        }
+        let used = pair.tx.prepare(&ctx).unwrap();
+        pair.tx.write_doorbell(&mut ena.regs);
         let done = pair.tx_done.next_completed().expect("Tx completion");
         pair.tx.ack(used);
         let mut rb = [RxBuf::default(); 2];
@@ -358,8 +522,9 @@ fn main() {
             .expect("Rx completion");
         let mut got = vec![0u8; rb[0].len as usize];
         mem.read((32 + rb[0].req_id as usize) * 2048, &mut got);
+        let slots = if pushed > 0 { "entry" } else { "desc" };
         println!(
-            "  tx req_id {done} ({used} desc) -> rx req_id {} ({} desc, {} bytes): {:?}",
+            "  tx req_id {done} ({used} {slots}) -> rx req_id {} ({} desc, {} bytes): {:?}",
             rb[0].req_id,
             pkt.descs,
             got.len(),
