@@ -28,10 +28,13 @@ pub mod opcode {
 pub mod feature {
     pub const DEVICE_ATTRIBUTES: u8 = 1;
     pub const MAX_QUEUES_NUM: u8 = 2;
+    pub const HW_HINTS: u8 = 3;
     pub const LLQ: u8 = 4;
+    pub const MAX_QUEUES_EXT: u8 = 7;
     pub const STATELESS_OFFLOAD_CONFIG: u8 = 11;
     pub const RSS_INDIRECTION_TABLE_CONFIG: u8 = 12;
     pub const MTU: u8 = 14;
+    pub const INTERRUPT_MODERATION: u8 = 20;
     pub const AENQ_CONFIG: u8 = 26;
     pub const LINK_CONFIG: u8 = 27;
     pub const HOST_ATTR_CONFIG: u8 = 28;
@@ -42,12 +45,15 @@ pub mod stats_type {
     pub const BASIC: u8 = 0;
     pub const EXTENDED: u8 = 1;
     pub const ENI: u8 = 2;
+    pub const CUSTOMER_METRICS: u8 = 4;
 }
 
 /// `device_attr.capabilities` bits (`enum ena_admin_aq_caps_id`).
 pub mod capability {
     /// `ENA_ADMIN_ENI_STATS`: GET_STATS of type ENI is answered.
     pub const ENI_STATS: u32 = 1 << 0;
+    /// `ENA_ADMIN_CUSTOMER_METRICS`: GET_STATS of type CUSTOMER_METRICS.
+    pub const CUSTOMER_METRICS: u32 = 1 << 2;
 }
 
 /// `enum ena_admin_aq_completion_status`: what a device answers a command.

@@ -404,6 +404,89 @@ wire_struct!(
     }
 );
 
+wire_struct!(
+    /// `struct ena_admin_queue_ext_feature_desc`: MAX_QUEUES_EXT (version 1),
+    /// Tx and Rx queues counted and sized apart (`max_queue_ext.*`).
+    QueueExtFeatureDesc, 44, {
+        version: u8,
+        reserved1: [u8; 3],
+        max_tx_sq_num: u32,
+        max_tx_cq_num: u32,
+        max_rx_sq_num: u32,
+        max_rx_cq_num: u32,
+        max_tx_sq_depth: u32,
+        max_tx_cq_depth: u32,
+        max_rx_sq_depth: u32,
+        max_rx_cq_depth: u32,
+        max_tx_header_size: u32,
+        /// meta descriptor included
+        max_per_packet_tx_descs: u16,
+        max_per_packet_rx_descs: u16,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_feature_offload_desc`: STATELESS_OFFLOAD_CONFIG,
+    /// [`offload`] bits.
+    OffloadDesc, 12, {
+        tx: u32,
+        rx_supported: u32,
+        rx_enabled: u32,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_feature_intr_moder_desc`: INTERRUPT_MODERATION.
+    IntrModerDesc, 4, {
+        /// microseconds per unit of the unmask register's delays
+        intr_delay_resolution: u16,
+        reserved: u16,
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_ena_hw_hints`: HW_HINTS, and the data of an
+    /// UPDATE_HINTS notification. Timeouts in ms; 0xffff: none.
+    HwHints, 32, {
+        mmio_read_timeout: u16,
+        driver_watchdog_timeout: u16,
+        missing_tx_completion_timeout: u16,
+        missed_tx_completion_count_threshold_to_reset: u16,
+        admin_completion_tx_timeout: u16,
+        netdev_wd_timeout: u16,
+        max_tx_sgl_size: u16,
+        max_rx_sgl_size: u16,
+        reserved: [u16; 8],
+    }
+);
+
+wire_struct!(
+    /// `struct ena_admin_customer_metrics`: `u.customer_metrics` of a
+    /// GET_STATS response, the metrics reported (one bit each, in
+    /// `enum ena_admin_customer_metrics_id` order).
+    CustomerMetrics, 8, {
+        reported_metrics: u64,
+    }
+);
+
+/// `ENA_ADMIN_FEATURE_OFFLOAD_DESC_*`
+pub mod offload {
+    pub const TX_L3_CSUM_IPV4: u32 = 1 << 0;
+    /// The checksum field holds the pseudo-header sum; the device finishes it.
+    pub const TX_L4_IPV4_CSUM_PART: u32 = 1 << 1;
+    pub const TX_L4_IPV6_CSUM_PART: u32 = 1 << 3;
+    pub const RX_L3_CSUM_IPV4: u32 = 1 << 0;
+    pub const RX_L4_IPV4_CSUM: u32 = 1 << 1;
+    pub const RX_L4_IPV6_CSUM: u32 = 1 << 2;
+    pub const RX_HASH: u32 = 1 << 3;
+}
+
+/// `driver_supported_features` bits of the host info page.
+pub mod host_feature {
+    pub const RX_OFFSET: u32 = 1 << 1;
+    pub const INTERRUPT_MODERATION: u32 = 1 << 2;
+}
+
 impl BasicStats {
     /// The six counters, as the device keeps them.
     pub fn new(

@@ -154,6 +154,8 @@ pub mod rx_cdesc {
     pub const PHASE_MASK: u32 = 1 << 24;
     pub const FIRST_MASK: u32 = 1 << 26;
     pub const LAST_MASK: u32 = 1 << 27;
+    /// The completion is for a buffer (0: a metadata descriptor).
+    pub const BUFFER_MASK: u32 = 1 << 30;
 }
 
 /// `enum ena_eth_io_l3_proto_index` / `l4_proto_index` values the driver uses.

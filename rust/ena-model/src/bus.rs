@@ -18,6 +18,8 @@ pub struct Bus {
     mem: Rc<RefCell<Vec<u8>>>,
     base: u64,
     device_mem: Rc<RefCell<Vec<u8>>>,
+    /// The platform clock a test moves with [`Bus::advance`].
+    now_us: Rc<Cell<u64>>,
 }
 
 impl Bus {
@@ -28,7 +30,13 @@ impl Bus {
             mem: Rc::new(RefCell::new(vec![0; size])),
             base,
             device_mem: Rc::new(RefCell::new(vec![0; LLQ_BAR_SIZE as usize])),
+            now_us: Rc::new(Cell::new(0)),
         }
+    }
+    /// Moves the platform clock on (the model's timers run when the test
+    /// calls `run_timers`).
+    pub fn advance(&self, us: u64) {
+        self.now_us.set(self.now_us.get() + us);
     }
     /// The driver's side of BAR2: `memcpy_toio` of whole LLQ entries.
     pub fn device_write(&self, offset: u64, data: &[u8]) {
@@ -77,6 +85,13 @@ pub trait Platform {
     /// The model has work for later: call [`crate::Model::run_deferred`]
     /// soon, outside the current access (QEMU: a bottom half).
     fn defer(&self) {}
+    /// Microseconds on the platform's clock (QEMU: its virtual clock).
+    fn now_us(&self) -> u64 {
+        0
+    }
+    /// Call [`crate::Model::run_timers`] at `us` on that clock, or later
+    /// (an interrupt waits out its moderation delay).
+    fn wake_at(&self, _us: u64) {}
     /// Reads the device's own memory (BAR2) at `offset`: what the driver
     /// wrote there. A platform without it reads zeros.
     fn llq_read(&self, _offset: u64, out: &mut [u8]) {
@@ -85,6 +100,9 @@ pub trait Platform {
 }
 
 impl Platform for Bus {
+    fn now_us(&self) -> u64 {
+        self.now_us.get()
+    }
     fn dma_read(&self, addr: u64, out: &mut [u8]) {
         self.read(addr, out)
     }

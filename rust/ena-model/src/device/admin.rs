@@ -6,16 +6,17 @@
 use ena_core::admin::{capability, feature, opcode, stats_type, Status, ENTRY_SIZE};
 use ena_core::admin_defs::{
     create_cq, create_sq, join_addr, BasicStats, CreateCqCmd, CreateCqResp, CreateSqCmd,
-    CreateSqResp, DestroyCqCmd, DestroySqCmd, DeviceAttrFeatureDesc, EniStats, FeatCmd,
-    FeatureAenqDesc, GetStatsCmd, HostInfo, LinkDesc, MtuDesc, QueueFeatureDesc, RssIndTable,
-    SetFeatureHostAttrDesc,
+    CreateSqResp, CustomerMetrics, DestroyCqCmd, DestroySqCmd, DeviceAttrFeatureDesc, EniStats,
+    FeatCmd, FeatureAenqDesc, GetStatsCmd, HostInfo, HwHints, IntrModerDesc, LinkDesc, MtuDesc,
+    OffloadDesc, QueueExtFeatureDesc, QueueFeatureDesc, RssIndTable, SetFeatureHostAttrDesc,
 };
 use ena_core::device::aenq_group;
 use ena_core::wire::Wire;
 
+use super::offload::{RX_OFFLOADS, TX_OFFLOADS};
 use super::{
-    llq, Cq, Model, Ring, Sq, CQ_UNMASK_BASE, MAX_QUEUE_PAIRS, MAX_RX_BUFS, MAX_TX_DESCS,
-    SQ_DOORBELL_BASE,
+    llq, Cq, Model, Ring, Sq, CQ_UNMASK_BASE, MAX_HEADER, MAX_QUEUES_EXT_VERSION, MAX_QUEUE_PAIRS,
+    MAX_RX_BUFS, MAX_TX_DESCS, SQ_DOORBELL_BASE,
 };
 use crate::rss;
 
@@ -27,8 +28,9 @@ type Answer = (Status, [u8; ENTRY_SIZE]);
 const RESP: usize = 8;
 
 /// Features answered by GET_FEATURE, as `supported_features` bits: what
-/// `ena_com_check_supported_feature_id` checks before sending. LLQ joins
-/// them when the device offers it; the rest are answered honestly as
+/// `ena_com_check_supported_feature_id` checks before sending. LLQ,
+/// MAX_QUEUES_EXT, HW_HINTS and INTERRUPT_MODERATION join them when the
+/// device is configured to offer them; the rest are answered honestly as
 /// unsupported.
 const SUPPORTED_FEATURES: [u8; 8] = [
     feature::DEVICE_ATTRIBUTES,
@@ -44,6 +46,27 @@ const SUPPORTED_FEATURES: [u8; 8] = [
 fn answer(status: Status) -> Answer {
     (status, [0u8; ENTRY_SIZE])
 }
+
+/// The customer metrics the device reports (`enum
+/// ena_admin_customer_metrics_id` 0-5: the five allowance counters and
+/// conntrack_allowance_available), and what it reports for the last.
+const CUSTOMER_METRICS: u64 = 0x3f;
+const CONNTRACK_ALLOWANCE_AVAILABLE: u64 = 300_000;
+
+/// The device's timeouts, in ms (HW_HINTS): those the drivers assume
+/// without hints, as EC2's own figures are not published. The test port
+/// posts others in an UPDATE_HINTS notification.
+pub(super) const HW_HINTS: HwHints = HwHints {
+    mmio_read_timeout: 200,
+    driver_watchdog_timeout: 6000,
+    missing_tx_completion_timeout: 5000,
+    missed_tx_completion_count_threshold_to_reset: 128,
+    admin_completion_tx_timeout: 3000,
+    netdev_wd_timeout: 5000,
+    max_tx_sgl_size: MAX_TX_DESCS as u16,
+    max_rx_sgl_size: MAX_RX_BUFS as u16,
+    reserved: [0; 8],
+};
 
 /// A response descriptor encoded after the common descriptor.
 fn respond<T: Wire>(d: &T) -> Answer {
@@ -136,9 +159,20 @@ impl Model {
         match cmd.feature_id {
             feature::DEVICE_ATTRIBUTES => self.device_attributes(),
             feature::MAX_QUEUES_NUM => self.max_queues(),
+            feature::MAX_QUEUES_EXT if self.config.max_queues_ext => self.max_queues_ext(cmd),
             feature::AENQ_CONFIG => self.aenq_config(),
-            // ena_com_get_dev_attr_feat requires it: no offloads here.
-            feature::STATELESS_OFFLOAD_CONFIG => answer(Status::Success),
+            feature::STATELESS_OFFLOAD_CONFIG => respond(&OffloadDesc {
+                tx: TX_OFFLOADS,
+                rx_supported: RX_OFFLOADS,
+                rx_enabled: RX_OFFLOADS,
+            }),
+            feature::HW_HINTS if self.config.hw_hints => respond(&HW_HINTS),
+            feature::INTERRUPT_MODERATION if self.config.intr_delay_resolution > 0 => {
+                respond(&IntrModerDesc {
+                    intr_delay_resolution: self.config.intr_delay_resolution,
+                    reserved: 0,
+                })
+            }
             feature::RSS_INDIRECTION_TABLE_CONFIG => self.get_rss_table(cmd),
             feature::LINK_CONFIG => self.link_config(),
             feature::LLQ if self.config.llq => respond(&self.llq_offer()),
@@ -147,12 +181,18 @@ impl Model {
     }
 
     fn supported_features(&self) -> u32 {
-        let llq = if self.config.llq {
-            1 << feature::LLQ
-        } else {
-            0
-        };
-        SUPPORTED_FEATURES.iter().fold(llq, |bits, f| bits | 1 << f)
+        let c = &self.config;
+        [
+            (c.llq, feature::LLQ),
+            (c.max_queues_ext, feature::MAX_QUEUES_EXT),
+            (c.hw_hints, feature::HW_HINTS),
+            (c.intr_delay_resolution > 0, feature::INTERRUPT_MODERATION),
+        ]
+        .iter()
+        .filter(|(offered, _)| *offered)
+        .map(|(_, f)| *f)
+        .chain(SUPPORTED_FEATURES)
+        .fold(0, |bits, f| bits | 1 << f)
     }
 
     fn device_attributes(&self) -> Answer {
@@ -162,7 +202,7 @@ impl Model {
             mac_addr: self.config.mac,
             max_mtu: self.config.max_mtu,
             supported_features: self.supported_features(),
-            capabilities: capability::ENI_STATS,
+            capabilities: capability::ENI_STATS | capability::CUSTOMER_METRICS,
             ..Default::default()
         })
     }
@@ -174,13 +214,46 @@ impl Model {
             max_sq_depth: self.config.max_queue_depth,
             max_cq_num: MAX_QUEUE_PAIRS as u32,
             max_cq_depth: self.config.max_queue_depth,
-            // The drivers keep it in a u8 (ena_ring.tx_max_header_size):
-            // 256 would read as 0 and fail every Tx ring allocation.
-            max_header_size: 128,
+            max_header_size: MAX_HEADER as u32,
             max_packet_tx_descs: MAX_TX_DESCS as u16,
             max_packet_rx_descs: MAX_RX_BUFS as u16,
             ..Default::default()
         })
+    }
+
+    /// ena_com_get_dev_attr_feat reads this instead of MAX_QUEUES_NUM when
+    /// offered: Rx rings may be deeper than Tx ones.
+    fn max_queues_ext(&self, cmd: &FeatCmd) -> Answer {
+        if cmd.feature_version != MAX_QUEUES_EXT_VERSION {
+            return answer(Status::IllegalParameter);
+        }
+        let (tx, rx) = (self.config.max_queue_depth, self.max_rx_depth());
+        respond(&QueueExtFeatureDesc {
+            version: MAX_QUEUES_EXT_VERSION,
+            max_tx_sq_num: MAX_QUEUE_PAIRS as u32,
+            max_tx_cq_num: MAX_QUEUE_PAIRS as u32,
+            max_rx_sq_num: MAX_QUEUE_PAIRS as u32,
+            max_rx_cq_num: MAX_QUEUE_PAIRS as u32,
+            max_tx_sq_depth: tx,
+            max_tx_cq_depth: tx,
+            max_rx_sq_depth: rx,
+            max_rx_cq_depth: rx,
+            max_tx_header_size: MAX_HEADER as u32,
+            max_per_packet_tx_descs: MAX_TX_DESCS as u16,
+            max_per_packet_rx_descs: MAX_RX_BUFS as u16,
+            ..Default::default()
+        })
+    }
+
+    /// The deepest Rx ring (and CQ) the device takes.
+    pub(super) fn max_rx_depth(&self) -> u32 {
+        if self.config.max_queues_ext {
+            self.config
+                .max_rx_queue_depth
+                .max(self.config.max_queue_depth)
+        } else {
+            self.config.max_queue_depth
+        }
     }
 
     fn aenq_config(&self) -> Answer {
@@ -247,7 +320,9 @@ impl Model {
         let mut page = [0u8; HostInfo::SIZE];
         self.bus
             .dma_read(join_addr(d.os_info_ba_lo, d.os_info_ba_hi), &mut page);
-        self.host_os_type = Some(HostInfo::decode(&page).os_type);
+        let info = HostInfo::decode(&page);
+        self.host_os_type = Some(info.os_type);
+        self.driver_features = info.driver_supported_features;
         Status::Success
     }
 
@@ -302,7 +377,7 @@ impl Model {
         // the header allows (the Rx base completion, the extended one).
         if !c.cq_depth.is_power_of_two()
             || !matches!(words, 2 | 4 | 8)
-            || c.cq_depth as u32 > self.config.max_queue_depth
+            || c.cq_depth as u32 > self.max_rx_depth()
         {
             return answer(Status::MalformedRequest);
         }
@@ -340,7 +415,12 @@ impl Model {
             _ => return answer(Status::UnsupportedOpcode),
         };
         if !c.sq_depth.is_power_of_two()
-            || c.sq_depth as u32 > self.config.max_queue_depth
+            || c.sq_depth as u32
+                > if tx {
+                    self.config.max_queue_depth
+                } else {
+                    self.max_rx_depth()
+                }
             || !matches!(direction, create_sq::DIRECTION_TX | create_sq::DIRECTION_RX)
             || self.cqs.get(cq).is_none_or(|c| c.is_none())
         {
@@ -362,6 +442,7 @@ impl Model {
             cq,
             tail: 0,
             llq,
+            cached_meta: None,
         });
         Self::full_response(&CreateSqResp {
             sq_idx: idx as u16,
@@ -426,7 +507,33 @@ impl Model {
             )),
             // The allowance-exceeded counters: never exceeded here.
             stats_type::ENI => respond(&EniStats::default()),
+            stats_type::CUSTOMER_METRICS => self.customer_metrics(c),
             _ => answer(Status::UnsupportedOpcode),
         }
+    }
+
+    /// ena_com_get_customer_metrics: which metrics the device reports
+    /// (asked at probe, without a buffer), then their values, one u64 each
+    /// in id order, into the control buffer (ethtool -S).
+    fn customer_metrics(&mut self, c: &GetStatsCmd) -> Answer {
+        let reported = c.requested_metrics & CUSTOMER_METRICS;
+        let values: Vec<u8> = (0..64)
+            .filter(|i| reported & 1 << i != 0)
+            .flat_map(|i| {
+                match i {
+                    5 => CONNTRACK_ALLOWANCE_AVAILABLE,
+                    _ => 0, // the allowances, never exceeded here
+                }
+                .to_le_bytes()
+            })
+            .collect();
+        let len = (c.control_buffer_length as usize).min(values.len());
+        if len > 0 {
+            let addr = join_addr(c.control_buffer_lo, c.control_buffer_hi);
+            self.bus.dma_write(addr, &values[..len]);
+        }
+        respond(&CustomerMetrics {
+            reported_metrics: reported,
+        })
     }
 }

@@ -2,10 +2,15 @@
 //! keep-alives and link changes, in the groups the driver enabled.
 
 use ena_core::admin::ENTRY_SIZE;
-use ena_core::admin_defs::{to_entry, AenqEntry};
+use ena_core::admin_defs::{to_entry, AenqEntry, HwHints};
 use ena_core::device::aenq_group;
+use ena_core::wire::Wire;
 
+use super::admin::HW_HINTS;
 use super::Model;
+
+/// `ENA_ADMIN_UPDATE_HINTS`, a syndrome of the NOTIFICATION group.
+const UPDATE_HINTS: u16 = 2;
 
 impl Model {
     /// An event of one group (`aenq_group` bit; the entry carries the
@@ -76,6 +81,19 @@ impl Model {
                 .collect();
             self.post_event(aenq_group::KEEP_ALIVE, 0, &data);
         }
+    }
+
+    /// A NOTIFICATION event of syndrome UPDATE_HINTS (`ena_notification`
+    /// hands it to `ena_update_hints`): the probe's hints with another
+    /// driver watchdog (keep-alive) timeout.
+    pub fn update_hints(&mut self, driver_watchdog_ms: u16) {
+        let hints = HwHints {
+            driver_watchdog_timeout: driver_watchdog_ms,
+            ..HW_HINTS
+        };
+        let mut data = [0u8; HwHints::SIZE];
+        hints.encode(&mut data);
+        self.post_event(aenq_group::NOTIFICATION, UPDATE_HINTS, &data);
     }
 
     /// Link up or down (`ena_update_on_link_change`).

@@ -3,10 +3,12 @@
 //! lands in the Rx buffers the driver posted (`ena_com_rx_pkt`), steered by
 //! the RSS indirection table when one is set.
 
+use ena_core::admin_defs::host_feature;
 use ena_core::defs::{rx_cdesc, rx_desc, tx_desc, RxCdesc, RxDesc, TxCdesc, TxDesc};
 use ena_core::wire::Wire;
 
 use super::llq::{phase_of, Assembly, TxPacket};
+use super::offload::{finish_tx_checksums, rx_status, TxMeta};
 use super::{Model, Ring, Room, MAX_RX_BUFS};
 
 impl Model {
@@ -40,7 +42,7 @@ impl Model {
             if let Some(Some(sq)) = self.sqs.get_mut(sqi) {
                 sq.ring = ring;
             }
-            self.complete_tx(cqi, pkt);
+            self.complete_tx(sqi, cqi, pkt);
         }
     }
 
@@ -59,7 +61,8 @@ impl Model {
             }
             ring.advance();
             if d.len_ctrl & tx_desc::META_DESC_MASK != 0 {
-                continue; // offload metadata: nothing to send
+                pkt.meta(&d);
+                continue;
             }
             // In host placement the header is in the first buffer.
             if pkt.add(&d, |_| Vec::new(), |addr, out| self.bus.dma_read(addr, out)) {
@@ -68,8 +71,9 @@ impl Model {
         }
     }
 
-    /// The completion, then the frame onto the wire (unless it was too big).
-    fn complete_tx(&mut self, cqi: usize, pkt: TxPacket) {
+    /// The completion, then the frame onto the wire (unless it was too big)
+    /// with the checksums the driver left to the device.
+    fn complete_tx(&mut self, sqi: usize, cqi: usize, mut pkt: TxPacket) {
         let depth = self
             .cqs
             .get(cqi)
@@ -95,6 +99,14 @@ impl Model {
             self.stats.tx_drops += 1;
             return;
         }
+        let meta = self.packet_meta(sqi, pkt.meta);
+        if pkt.req.l4_csum {
+            self.stats.tx_csum_offloads += 1;
+            if pkt.meta.is_none() && meta.is_some() {
+                self.stats.cached_meta_uses += 1;
+            }
+        }
+        finish_tx_checksums(&mut pkt.frame, pkt.req, meta);
         let frame = pkt.frame;
         self.stats.tx_pkts += 1;
         self.stats.tx_bytes += frame.len() as u64;
@@ -106,6 +118,20 @@ impl Model {
             None => self.inbox.borrow_mut().push_back(frame),
         }
         self.deliver();
+    }
+
+    /// The meta a packet is sent with: its own (kept by the queue when it
+    /// says META_STORE), else the one the queue kept (meta caching).
+    fn packet_meta(&mut self, sqi: usize, own: Option<TxMeta>) -> Option<TxMeta> {
+        let sq = self.sqs.get_mut(sqi)?.as_mut()?;
+        match own {
+            Some(m) if m.store => {
+                sq.cached_meta = Some(m);
+                Some(m)
+            }
+            Some(m) => Some(m),
+            None => sq.cached_meta,
+        }
     }
 
     fn write_tx_completion(&mut self, cqi: usize, req_id: u16) {
@@ -160,9 +186,16 @@ impl Model {
             let Some(frame) = self.inbox.borrow_mut().pop_front() else {
                 return;
             };
-            if !self.receive(&frame) {
-                self.stats.rx_drops += 1;
-            }
+            self.receive_or_overrun(&frame);
+        }
+    }
+
+    /// A frame from the network, dropped and counted as an overrun when
+    /// the driver has not posted the buffers it needs: what hardware does
+    /// (the count reaches the driver in the keep-alive event).
+    pub fn receive_or_overrun(&mut self, frame: &[u8]) {
+        if !self.receive(frame) {
+            self.stats.rx_overruns += 1;
         }
     }
 
@@ -203,22 +236,25 @@ impl Model {
                 return true; // more buffers than the driver takes per packet
             }
         };
+        let flags = rx_status(frame) | rx_cdesc::BUFFER_MASK;
         let sq = self.sqs[q].as_mut().unwrap();
         let cqi = sq.cq;
         let mut ring = sq.ring;
         let mut done = 0;
+        let offset = self.rx_offset();
         for (i, d) in descs.iter().enumerate() {
             ring.advance();
-            let part = &frame[done..(done + rx_buf_len(d)).min(frame.len())];
-            self.bus
-                .dma_write(d.buff_addr_lo as u64 | (d.buff_addr_hi as u64) << 32, part);
+            let skip = if i == 0 { offset } else { 0 };
+            let part = &frame[done..(done + rx_buf_len(d).saturating_sub(skip)).min(frame.len())];
+            let addr = d.buff_addr_lo as u64 | (d.buff_addr_hi as u64) << 32;
+            self.bus.dma_write(addr + skip as u64, part);
             done += part.len();
             let last = i + 1 == descs.len();
             let without_last = last && self.faults.rx_cdesc_without_last.fires();
             let Some(Some(cq)) = self.cqs.get_mut(cqi) else {
                 continue;
             };
-            let mut status = (cq.ring.phase() as u32) << rx_cdesc::PHASE_SHIFT;
+            let mut status = flags | (cq.ring.phase() as u32) << rx_cdesc::PHASE_SHIFT;
             if i == 0 {
                 status |= rx_cdesc::FIRST_MASK;
             }
@@ -230,6 +266,7 @@ impl Model {
                 length: part.len() as u16,
                 req_id: d.req_id,
                 hash,
+                offset: skip as u8,
                 ..Default::default()
             };
             let mut b = [0u8; 16];
@@ -278,11 +315,28 @@ impl Model {
             if d.ctrl & rx_desc::PHASE_MASK != ring.phase() {
                 return Room::Wait; // not written in this lap yet
             }
-            room += rx_buf_len(&d);
+            let skip = if descs.is_empty() {
+                self.rx_offset()
+            } else {
+                0
+            };
+            room += rx_buf_len(&d).saturating_sub(skip);
             descs.push(d);
             ring.advance();
         }
         Room::Fits(q, descs)
+    }
+}
+
+impl Model {
+    /// Where a frame starts in its first buffer: the configured offset,
+    /// once the driver said it handles one (host info `rx_offset`).
+    pub(super) fn rx_offset(&self) -> usize {
+        if self.driver_features & host_feature::RX_OFFSET != 0 {
+            self.config.rx_offset as usize
+        } else {
+            0
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use ena_core::admin_defs::{llq, FeatureLlqDesc};
 use ena_core::defs::{tx_desc, TxDesc};
 use ena_core::wire::Wire;
 
+use super::offload::{TxMeta, TxRequest};
 use super::{Model, Ring, MAX_QUEUE_PAIRS, MAX_TX_DESCS};
 
 /// BAR2, the device memory: one window per SQ slot.
@@ -50,6 +51,10 @@ pub(super) struct TxPacket {
     pub frame: Vec<u8>,
     /// More descriptors or bytes than the device takes: completed, not sent.
     pub oversize: bool,
+    /// The offloads the first data descriptor asks for.
+    pub req: TxRequest,
+    /// The packet's own meta descriptor, if it came with one.
+    pub meta: Option<TxMeta>,
 }
 
 /// A packet being put together from its descriptors.
@@ -68,6 +73,8 @@ impl Assembly {
                 comp_req: false,
                 frame: Vec::new(),
                 oversize: false,
+                req: TxRequest::default(),
+                meta: None,
             },
             descs: 0,
             first: true,
@@ -93,6 +100,7 @@ impl Assembly {
                 >> tx_desc::HEADER_LENGTH_SHIFT) as usize;
             self.pkt.frame = header(hl);
             self.pkt.comp_req = d.len_ctrl & tx_desc::COMP_REQ_MASK != 0;
+            self.pkt.req = TxRequest::decode(d);
             self.first = false;
         }
         let len = (d.len_ctrl & tx_desc::LENGTH_MASK) as usize;
@@ -107,6 +115,13 @@ impl Assembly {
             read(addr, &mut f[start..]);
         }
         d.len_ctrl & tx_desc::LAST_MASK != 0
+    }
+
+    /// A meta descriptor (offload context); it heads the packet, so the
+    /// request id and COMP_REQ are still the first data descriptor's.
+    pub fn meta(&mut self, d: &TxDesc) {
+        self.pkt.meta = Some(TxMeta::decode(d));
+        self.descs += 1;
     }
 
     pub fn malformed(&mut self) {
@@ -220,7 +235,8 @@ impl Model {
                     return None;
                 }
                 if d.len_ctrl & tx_desc::META_DESC_MASK != 0 {
-                    continue; // offload metadata: nothing to send
+                    pkt.meta(&d);
+                    continue;
                 }
                 last = pkt.add(
                     &d,

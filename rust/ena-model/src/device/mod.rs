@@ -9,6 +9,7 @@ mod aenq;
 mod interrupts;
 mod io;
 mod llq;
+mod offload;
 mod registers;
 pub mod test_port;
 
@@ -38,6 +39,12 @@ pub const CQ_UNMASK_BASE: u32 = 0x2000;
 /// own Rx limit (ENA_PKT_MAX_BUFS, 19).
 const MAX_TX_DESCS: usize = 32;
 const MAX_RX_BUFS: usize = 19;
+/// The longest Tx header (`max_header_size`). The drivers keep it in a u8
+/// (ena_ring.tx_max_header_size): 256 would read as 0 and fail every Tx
+/// ring allocation.
+const MAX_HEADER: usize = 128;
+/// `ENA_FEATURE_MAX_QUEUE_EXT_VER`: the one version there is.
+const MAX_QUEUES_EXT_VERSION: u8 = 1;
 /// Queues per direction (`max_sq_num`, `max_cq_num`): a Tx and an Rx of
 /// each kind per queue pair.
 const MAX_QUEUE_PAIRS: usize = 8;
@@ -53,8 +60,22 @@ pub struct ModelConfig {
     /// CAPS reset timeout and admin timeout, in 100 ms units.
     pub reset_timeout: u8,
     pub admin_timeout: u8,
-    /// MAX_QUEUES_NUM: SQ/CQ depth limit the device reports.
+    /// MAX_QUEUES_NUM: SQ/CQ depth limit the device reports (with
+    /// MAX_QUEUES_EXT, the Tx limit).
     pub max_queue_depth: u32,
+    /// Offer MAX_QUEUES_EXT, which sizes Rx rings apart from Tx ones (as
+    /// Nitro does); off, MAX_QUEUES_NUM's one limit holds for both.
+    pub max_queues_ext: bool,
+    /// MAX_QUEUES_EXT: the Rx ring depth limit.
+    pub max_rx_queue_depth: u32,
+    /// INTERRUPT_MODERATION: microseconds per unit of the delays the
+    /// driver writes to the unmask registers; 0 offers no moderation.
+    pub intr_delay_resolution: u16,
+    /// HW_HINTS: timeouts the driver takes instead of its own defaults.
+    pub hw_hints: bool,
+    /// Where the first buffer of a frame starts, for a driver that says it
+    /// handles an Rx offset (host info `rx_offset`); 0: at the start.
+    pub rx_offset: u8,
     /// LINK_CONFIG: what `ethtool` shows as the speed.
     pub link_speed_mbps: u32,
     /// Offer LLQ (device placement of Tx queues, as every Nitro ENA does);
@@ -85,6 +106,11 @@ impl Default for ModelConfig {
             reset_timeout: 5,
             admin_timeout: 2,
             max_queue_depth: 1024,
+            max_queues_ext: true,
+            max_rx_queue_depth: 16384,
+            intr_delay_resolution: 1,
+            hw_hints: true,
+            rx_offset: 0,
             link_speed_mbps: 25_000,
             llq: true,
             llq_large: true,
@@ -128,6 +154,16 @@ pub struct Stats {
     pub aenq_overruns: u64,
     /// Tx completions written before one of a packet sent earlier.
     pub tx_reordered: u64,
+    /// Interrupts held back by a moderation delay, then raised.
+    pub moderated_interrupts: u64,
+    /// The last delays an unmask write set, in resolution units (Rx, Tx).
+    pub last_intr_delays: (u16, u16),
+    /// Tx packets sent with a meta the queue kept (meta caching).
+    pub cached_meta_uses: u64,
+    /// Frames whose L4 checksum the device finished.
+    pub tx_csum_offloads: u64,
+    /// Registers read the read-less way (MMIO_REG_READ, answered by DMA).
+    pub readless_reads: u64,
 }
 
 /// A ring the driver set up: where it is, and the device's place in it
@@ -195,10 +231,18 @@ struct Cq {
 
 /// An IO vector fires once and stays masked until the driver writes the
 /// unmask register (after NAPI); what arrives meanwhile waits as pending.
+/// With moderation, an interrupt waits out the delay the last unmask set
+/// for its direction (`due`, on the platform's clock).
 #[derive(Clone, Copy, Default)]
 struct Vector {
     masked: bool,
     pending: bool,
+    /// Rx and Tx delays, in `intr_delay_resolution` units.
+    rx_delay: u16,
+    tx_delay: u16,
+    /// The direction of what is pending (true: Rx), for its delay.
+    pending_rx: bool,
+    due: Option<u64>,
 }
 
 struct Sq {
@@ -209,6 +253,8 @@ struct Sq {
     tail: u16,
     /// Device placement: the layout and the queue's window in BAR2.
     llq: Option<(LlqLayout, u64)>,
+    /// The last meta descriptor that said META_STORE (meta caching).
+    cached_meta: Option<offload::TxMeta>,
 }
 
 /// Whether a frame fits the Rx buffers posted now.
@@ -239,6 +285,8 @@ pub struct Model {
     aenq: Ring,
     enabled_groups: u32,
     host_os_type: Option<u32>,
+    /// `driver_supported_features` of the host info page.
+    driver_features: u32,
     /// The LLQ layout the driver set, until a reset.
     llq: Option<LlqLayout>,
     /// The MTU the driver set (`ena_com_set_dev_mtu`); max_mtu until then.
@@ -255,6 +303,8 @@ pub struct Model {
     aenq_head: u16,
     /// INTR_MASK's admin bit: the driver polls admin completions.
     admin_intr_masked: bool,
+    /// The test port's counter selector.
+    counter_select: u32,
     /// Events waiting for room in the AENQ: (group bit, syndrome, data).
     pending_events: VecDeque<(u32, u16, Vec<u8>)>,
     /// Tx completions not written yet (CQ, request id), in send order.
@@ -286,6 +336,7 @@ impl Model {
             aenq: Ring::default(),
             enabled_groups: 0,
             host_os_type: None,
+            driver_features: 0,
             llq: None,
             mtu: None,
             cqs: Vec::new(),
@@ -297,6 +348,7 @@ impl Model {
             aenq_head: 0,
             admin_intr_masked: false,
             pending_tx: Vec::new(),
+            counter_select: 0,
             pending_events: VecDeque::new(),
             peer: None,
             inbox: Rc::new(RefCell::new(VecDeque::new())),
@@ -375,6 +427,7 @@ impl Model {
         self.faults = Faults::default();
         self.last_reset_reason = 0;
         self.host_os_type = None;
+        self.driver_features = 0;
         self.mtu = None;
         self.admin_log.clear();
         self.admin_trace.clear();

@@ -99,6 +99,7 @@ impl Model {
         if self.readless_resp == 0 || self.faults.no_readless_answer.fires() {
             return;
         }
+        self.stats.readless_reads += 1;
         let (req_id, reg) = (v as u16, v >> 16);
         let value = self.read32(reg);
         let mut b = [0u8; 8];

@@ -38,6 +38,36 @@ pub const LLQ_ENTRIES: u32 = 0x3028;
 pub const LLQ_BURST_ERRORS: u32 = 0x302c;
 /// Read: Tx completions written before one of a packet sent earlier.
 pub const TX_REORDERED: u32 = 0x3030;
+/// Write: which counter COUNTER reads (the `counter` ids below).
+pub const COUNTER_SELECT: u32 = 0x3034;
+/// Read: the counter COUNTER_SELECT chose.
+pub const COUNTER: u32 = 0x3038;
+/// Write: post an UPDATE_HINTS notification whose driver watchdog timeout
+/// is the value, in ms (the other hints as at probe).
+pub const HINTS: u32 = 0x303c;
+
+/// The counters behind COUNTER_SELECT.
+pub mod counter {
+    /// Interrupts held back by a moderation delay, then raised.
+    pub const MODERATED_INTERRUPTS: u32 = 0;
+    /// The delays of the last unmask write: Rx in 15:0, Tx in 31:16.
+    pub const INTR_DELAYS: u32 = 1;
+    /// Tx packets sent with the meta their queue kept (meta caching).
+    pub const CACHED_META_USES: u32 = 2;
+    /// Tx packets whose L4 checksum the device finished.
+    pub const TX_CSUM_OFFLOADS: u32 = 3;
+    /// Frames dropped because no Rx buffer was posted.
+    pub const RX_OVERRUNS: u32 = 4;
+    /// Frames dropped for any other reason (too long, link down...).
+    pub const RX_DROPS: u32 = 5;
+    /// Frames received.
+    pub const RX_PKTS: u32 = 6;
+    /// The Rx offset in use (0 until the driver says it takes one).
+    pub const RX_OFFSET: u32 = 7;
+    /// Registers the driver read the read-less way.
+    pub const READLESS_READS: u32 = 8;
+}
+
 /// Withhold keep-alive events until the next device reset.
 pub const WITHHOLD_KEEP_ALIVE: u32 = 1 << 0;
 /// The next admin command never completes.
@@ -181,6 +211,7 @@ impl Model {
             LLQ_ENTRIES => self.stats.llq_entries as u32,
             LLQ_BURST_ERRORS => self.stats.llq_burst_errors as u32,
             TX_REORDERED => self.stats.tx_reordered as u32,
+            COUNTER => self.counter(self.counter_select),
             _ => 0,
         }
     }
@@ -188,6 +219,8 @@ impl Model {
     pub(super) fn test_port_write(&mut self, off: u32, v: u32) {
         match off {
             LINK if v <= 1 && self.link_up != (v == 1) => self.set_link(v == 1),
+            COUNTER_SELECT => self.counter_select = v,
+            HINTS => self.update_hints(v.min(u16::MAX as u32) as u16),
             FAULTS => {
                 for (bit, fault, lifetime) in self.faults.by_bit() {
                     if v & bit != 0 {
@@ -197,5 +230,24 @@ impl Model {
             }
             _ => {}
         }
+    }
+
+    fn counter(&self, id: u32) -> u32 {
+        let s = &self.stats;
+        let v = match id {
+            counter::MODERATED_INTERRUPTS => s.moderated_interrupts,
+            counter::INTR_DELAYS => {
+                (s.last_intr_delays.0 as u64) | (s.last_intr_delays.1 as u64) << 16
+            }
+            counter::CACHED_META_USES => s.cached_meta_uses,
+            counter::TX_CSUM_OFFLOADS => s.tx_csum_offloads,
+            counter::RX_OVERRUNS => s.rx_overruns,
+            counter::RX_DROPS => s.rx_drops,
+            counter::RX_PKTS => s.rx_pkts,
+            counter::RX_OFFSET => self.rx_offset() as u64,
+            counter::READLESS_READS => s.readless_reads,
+            _ => 0,
+        };
+        v as u32
     }
 }
