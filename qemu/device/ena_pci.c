@@ -5,8 +5,14 @@
  * calls back for DMA, MSI-X and transmit. Linux's own ena driver, and our
  * ena_custom, probe it and pass traffic; see qemu/README.md.
  *
- * PCI revision bit 0 is ENA_MMIO_DISABLE_REG_READ: the drivers read
- * registers directly instead of through the read-less DMA mechanism.
+ * PCI revision bit 0 is ENA_MMIO_DISABLE_REG_READ. EC2's devices leave it
+ * clear, so the drivers read registers the read-less way (the device
+ * DMA-writes each value, ena_com_reg_bar_read32); property readless=off
+ * sets it, and the drivers read BAR0 directly.
+ *
+ * Moderated interrupts wait on a virtual-clock timer (wake_at); frames
+ * with no Rx buffer posted are dropped and counted (rx_overruns), as on
+ * hardware, unless rx-hold=on makes QEMU queue them.
  *
  * BAR2 is the device memory LLQ entries are written to: plain RAM here
  * (prefetchable, as the drivers map it write-combined), which the model
@@ -56,6 +62,7 @@ struct EnaPciState {
     NICState *nic;
     NICConf conf;
     QEMUTimer *tick;
+    QEMUTimer *moderation;
     QEMUBH *flush;
     QEMUBH *complete;
     struct ena_model *model;
@@ -66,6 +73,10 @@ struct EnaPciState {
     uint32_t tx_completion_window;
     bool llq_enabled;
     bool llq_large;
+    bool readless;
+    bool rx_hold;
+    uint32_t intr_delay_resolution;
+    uint32_t rx_offset;
 };
 
 static uint64_t ena_mmio_read(void *opaque, hwaddr addr, unsigned size)
@@ -152,6 +163,30 @@ static void ena_defer(void *opaque)
     qemu_bh_schedule(s->complete);
 }
 
+static uint64_t ena_now_us(void *opaque)
+{
+    return qemu_clock_get_us(QEMU_CLOCK_VIRTUAL);
+}
+
+/* An interrupt waits out its moderation delay: the earliest wake wins. */
+static void ena_wake_at(void *opaque, uint64_t us)
+{
+    EnaPciState *s = opaque;
+    int64_t ns = (int64_t)us * 1000;
+
+    if (!timer_pending(s->moderation) ||
+        ns < timer_expire_time_ns(s->moderation)) {
+        timer_mod(s->moderation, ns);
+    }
+}
+
+static void ena_moderation_due(void *opaque)
+{
+    EnaPciState *s = opaque;
+
+    ena_model_run_timers(s->model);
+}
+
 static void ena_complete(void *opaque)
 {
     EnaPciState *s = opaque;
@@ -179,7 +214,7 @@ static ssize_t ena_receive(NetClientState *nc, const uint8_t *buf, size_t size)
 {
     EnaPciState *s = qemu_get_nic_opaque(nc);
 
-    /* 0 makes QEMU queue the frame until ena_flush. */
+    /* With rx-hold, 0 makes QEMU queue the frame until ena_flush. */
     return ena_model_receive(s->model, buf, size) ? size : 0;
 }
 
@@ -241,6 +276,9 @@ static void ena_realize(PCIDevice *pdev, Error **errp)
         .llq = s->llq_enabled,
         .llq_large = s->llq_large,
         .tx_completion_window = s->tx_completion_window,
+        .intr_delay_resolution = s->intr_delay_resolution,
+        .rx_offset = s->rx_offset,
+        .rx_hold = s->rx_hold,
     };
     const struct ena_model_host host = {
         .opaque = s,
@@ -251,6 +289,8 @@ static void ena_realize(PCIDevice *pdev, Error **errp)
         .rx_space = ena_rx_space,
         .llq_read = ena_llq_read,
         .defer = ena_defer,
+        .now_us = ena_now_us,
+        .wake_at = ena_wake_at,
     };
     uint32_t i;
 
@@ -265,12 +305,24 @@ static void ena_realize(PCIDevice *pdev, Error **errp)
                    s->tx_completion_window);
         return;
     }
+    if (s->intr_delay_resolution > 1000) {
+        error_setg(errp, "ena: intr-delay-resolution %u is out of range 0..1000 "
+                   "(microseconds; 0 offers no moderation)",
+                   s->intr_delay_resolution);
+        return;
+    }
+    if (s->rx_offset > 128) {
+        error_setg(errp, "ena: rx-offset %u is out of range 0..128", s->rx_offset);
+        return;
+    }
     if (s->max_mtu < 128 || s->max_mtu > 9216) {
         error_setg(errp, "ena: max-mtu %u is out of range 128..9216",
                    s->max_mtu);
         return;
     }
 
+    pci_config_set_revision(pdev->config,
+                            s->readless ? 0 : ENA_REVISION_NO_READLESS);
     qemu_macaddr_default_if_unset(&s->conf.macaddr);
     memcpy(config.mac, s->conf.macaddr.a, sizeof(config.mac));
     s->model = ena_model_new(&config, &host);
@@ -320,6 +372,7 @@ static void ena_realize(PCIDevice *pdev, Error **errp)
 
     s->tick = timer_new_ms(QEMU_CLOCK_VIRTUAL, ena_tick, s);
     timer_mod(s->tick, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) + ENA_TICK_MS);
+    s->moderation = timer_new_ns(QEMU_CLOCK_VIRTUAL, ena_moderation_due, s);
 }
 
 static void ena_exit(PCIDevice *pdev)
@@ -327,6 +380,7 @@ static void ena_exit(PCIDevice *pdev)
     EnaPciState *s = ENA_PCI(pdev);
 
     timer_free(s->tick);
+    timer_free(s->moderation);
     qemu_bh_delete(s->flush);
     qemu_bh_delete(s->complete);
     qemu_del_nic(s->nic);
@@ -356,6 +410,10 @@ static Property ena_properties[] = {
     DEFINE_PROP_UINT32("tx-completion-window", EnaPciState, tx_completion_window, 4),
     DEFINE_PROP_BOOL("llq", EnaPciState, llq_enabled, true),
     DEFINE_PROP_BOOL("llq-large", EnaPciState, llq_large, true),
+    DEFINE_PROP_BOOL("readless", EnaPciState, readless, true),
+    DEFINE_PROP_BOOL("rx-hold", EnaPciState, rx_hold, false),
+    DEFINE_PROP_UINT32("intr-delay-resolution", EnaPciState, intr_delay_resolution, 1),
+    DEFINE_PROP_UINT32("rx-offset", EnaPciState, rx_offset, 0),
     DEFINE_PROP_END_OF_LIST(),
 };
 
@@ -370,7 +428,7 @@ static void ena_class_init(ObjectClass *klass, void *data)
     k->config_write = ena_config_write;
     k->vendor_id = ENA_VENDOR_ID;
     k->device_id = ENA_DEVICE_ID;
-    k->revision = ENA_REVISION_NO_READLESS;
+    k->revision = 0;
     k->class_id = PCI_CLASS_NETWORK_ETHERNET;
     dc->desc = "Elastic Network Adapter (Rust device model)";
     dc->reset = ena_reset;

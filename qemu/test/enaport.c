@@ -7,8 +7,12 @@
  *   enaport BDF read REGISTER          faults resets last-reset-reason unsupported
  *                                      admin-commands features-asked features-refused link
  *                                      llq-entry-size llq-queues llq-entries llq-burst-errors
- *                                      tx-reordered
- *   enaport BDF write REGISTER VALUE   (faults, link)
+ *                                      tx-reordered, and the counters behind the selector:
+ *                                      moderated-interrupts intr-delays cached-meta-uses
+ *                                      tx-csum-offloads rx-overruns rx-drops rx-pkts rx-offset
+ *                                      readless-reads
+ *   enaport BDF write REGISTER VALUE   (faults, link, hints: an UPDATE_HINTS notification
+ *                                      with this keep-alive timeout in ms)
  *   enaport BDF fault FAULT...         arm faults: withhold-keep-alive withhold-completion
  *                                      wrong-completion-id withhold-tx-completions
  */
@@ -41,6 +45,21 @@ static const struct name registers[] = {
 	{ "llq-entries", ENA_PORT_LLQ_ENTRIES },
 	{ "llq-burst-errors", ENA_PORT_LLQ_BURST_ERRORS },
 	{ "tx-reordered", ENA_PORT_TX_REORDERED },
+	{ "hints", ENA_PORT_HINTS },
+	{ NULL, 0 },
+};
+
+/* Read through ENA_PORT_COUNTER_SELECT and ENA_PORT_COUNTER. */
+static const struct name counters[] = {
+	{ "moderated-interrupts", ENA_COUNTER_MODERATED_INTERRUPTS },
+	{ "intr-delays", ENA_COUNTER_INTR_DELAYS },
+	{ "cached-meta-uses", ENA_COUNTER_CACHED_META_USES },
+	{ "tx-csum-offloads", ENA_COUNTER_TX_CSUM_OFFLOADS },
+	{ "rx-overruns", ENA_COUNTER_RX_OVERRUNS },
+	{ "rx-drops", ENA_COUNTER_RX_DROPS },
+	{ "rx-pkts", ENA_COUNTER_RX_PKTS },
+	{ "rx-offset", ENA_COUNTER_RX_OFFSET },
+	{ "readless-reads", ENA_COUNTER_READLESS_READS },
 	{ NULL, 0 },
 };
 
@@ -52,18 +71,43 @@ static const struct name faults[] = {
 	{ NULL, 0 },
 };
 
-static uint32_t lookup(const char *what, const struct name *table, const char *s)
+static const struct name *find(const struct name *table, const char *s)
 {
 	const struct name *n;
 
 	for (n = table; n->name; n++)
 		if (!strcmp(n->name, s))
-			return n->value;
+			return n;
+	return NULL;
+}
+
+static uint32_t lookup(const char *what, const struct name *table, const char *s)
+{
+	const struct name *n = find(table, s);
+
+	if (n)
+		return n->value;
 	fprintf(stderr, "enaport: unknown %s '%s'; known:", what, s);
 	for (n = table; n->name; n++)
 		fprintf(stderr, " %s", n->name);
+	if (table == registers)
+		for (n = counters; n->name; n++)
+			fprintf(stderr, " %s", n->name);
 	fprintf(stderr, "\n");
 	exit(2);
+}
+
+/* One 32-bit access to the port through config space. */
+static void port(int fd, const char *path, int write_op, uint32_t off, uint32_t *v)
+{
+	ssize_t n = write_op ? pwrite(fd, v, sizeof(*v), ENA_MODEL_TEST_PORT_CFG + off)
+			     : pread(fd, v, sizeof(*v), ENA_MODEL_TEST_PORT_CFG + off);
+
+	if (n != sizeof(*v)) {
+		fprintf(stderr, "enaport: %s at %#x: %s\n", path, ENA_MODEL_TEST_PORT_CFG + off,
+			n < 0 ? strerror(errno) : "short transfer");
+		exit(1);
+	}
 }
 
 static uint32_t parse(const char *s)
@@ -88,16 +132,18 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+	const struct name *counter = NULL;
 	char path[256];
-	uint32_t off, v = 0;
+	uint32_t off = 0, v = 0;
 	int fd, i, write_op;
-	ssize_t n;
 
 	if (argc < 4)
 		usage();
 	if (!strcmp(argv[2], "read") && argc == 4) {
 		write_op = 0;
-		off = lookup("register", registers, argv[3]);
+		counter = find(counters, argv[3]);
+		if (!counter)
+			off = lookup("register", registers, argv[3]);
 	} else if (!strcmp(argv[2], "write") && argc == 5) {
 		write_op = 1;
 		off = lookup("register", registers, argv[3]);
@@ -111,20 +157,18 @@ int main(int argc, char **argv)
 		usage();
 	}
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", argv[1]);
-	fd = open(path, write_op ? O_WRONLY : O_RDONLY);
+	fd = open(path, write_op || counter ? O_RDWR : O_RDONLY);
 	if (fd < 0) {
 		fprintf(stderr, "enaport: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	if (write_op)
-		n = pwrite(fd, &v, sizeof(v), ENA_MODEL_TEST_PORT_CFG + off);
-	else
-		n = pread(fd, &v, sizeof(v), ENA_MODEL_TEST_PORT_CFG + off);
-	if (n != sizeof(v)) {
-		fprintf(stderr, "enaport: %s at %#x: %s\n", path, ENA_MODEL_TEST_PORT_CFG + off,
-			n < 0 ? strerror(errno) : "short transfer");
-		return 1;
+	if (counter) {
+		uint32_t sel = counter->value;
+
+		port(fd, path, 1, ENA_PORT_COUNTER_SELECT, &sel);
+		off = ENA_PORT_COUNTER;
 	}
+	port(fd, path, write_op, off, &v);
 	if (!write_op)
 		printf("%u\n", v);
 	close(fd);

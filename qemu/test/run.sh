@@ -29,7 +29,11 @@ done
 vm=(--qemu-binary "$QEMU" --stock-module ena --bin bash --bin ip --bin ethtool --bin iperf3 --bin jq
 	--file "$HERE/guest-lib.sh:/opt/ena-lab/guest-lib.sh" --file "$WORK/enaport:/usr/bin/enaport"
 	--qemu -netdev --qemu hubport,id=a,hubid=0 --qemu -device --qemu ena,netdev=a,mac=02:e1:ab:00:00:0a
-	--qemu -netdev --qemu hubport,id=b,hubid=0 --qemu -device --qemu ena,netdev=b,mac=02:e1:ab:00:00:0b)
+	--qemu -netdev --qemu hubport,id=b,hubid=0 --qemu -device --qemu ena,netdev=b,mac=02:e1:ab:00:00:0b,rx-offset=2
+	--file "$WORK/rx-offset:/opt/ena-lab/rx-offset")
+# B's device starts each frame 2 bytes into its first Rx buffer, for the
+# drivers that say they take an offset (rx_offset in their host info).
+echo 2 >"$WORK/rx-offset"
 
 # Console logs: kept on failure (the harness shows only the tail).
 LOGDIR=${QEMU_TEST_LOGS:-$TOP/.cache/qemu-test-logs}
@@ -46,14 +50,15 @@ run() {
 	fi
 }
 
-# The same two ENIs with LLQ hidden: the drivers' host placement.
+# The same two ENIs with LLQ hidden (the drivers' host placement) and
+# the PCI revision that turns read-less register reads off.
 # shellcheck disable=SC2054
-host_vm=("${vm[@]/%mac=02:e1:ab:00:00:0a/mac=02:e1:ab:00:00:0a,llq=off}")
-host_vm=("${host_vm[@]/%mac=02:e1:ab:00:00:0b/mac=02:e1:ab:00:00:0b,llq=off}")
+host_vm=("${vm[@]/%mac=02:e1:ab:00:00:0a/mac=02:e1:ab:00:00:0a,llq=off,readless=off}")
+host_vm=("${host_vm[@]/%mac=02:e1:ab:00:00:0b,rx-offset=2/mac=02:e1:ab:00:00:0b,rx-offset=2,llq=off,readless=off}")
 echo host >"$WORK/host-placement"
 # A device that recommends 128-byte entries, and ena_custom forced to 256.
 # shellcheck disable=SC2054
-small_vm=("${vm[@]/%mac=02:e1:ab:00:00:0b/mac=02:e1:ab:00:00:0b,llq-large=off}")
+small_vm=("${vm[@]/%mac=02:e1:ab:00:00:0b,rx-offset=2/mac=02:e1:ab:00:00:0b,rx-offset=2,llq-large=off}")
 echo llq-256 >"$WORK/forced-large"
 echo force_large_llq_header=1 >"$WORK/force-large"
 echo force_large_llq_header=0 >"$WORK/force-normal"
@@ -66,16 +71,18 @@ echo ena_custom >"$WORK/fault-driver"
 run faults-ena_custom-resets-and-recovers --script "$HERE/vm-faults.sh" "${small_vm[@]}" --timeout 300 \
 	--file "$KO:/opt/ena-lab/ena_custom.ko" --file "$WORK/fault-driver:/opt/ena-lab/fault-driver" \
 	--file "$WORK/force-large:/opt/ena-lab/custom-params" --file "$WORK/forced-large:/opt/ena-lab/placement"
-lab=(--script "$HERE/vm-lab.sh" "${vm[@]}" --timeout 300 --file "$WORK/version:/opt/ena-lab/version" "${scripts[@]}"
+lab=(--script "$HERE/vm-lab.sh" "${vm[@]}" --timeout 300 "${scripts[@]}"
 	--bin ping --bin ss --bin join --bin modinfo --bin timeout)
-run lab-path-stock-vs-ena_custom "${lab[@]}" --file "$KO:/opt/ena-lab/ena_custom.ko"
+run lab-path-stock-vs-ena_custom "${lab[@]}" --file "$KO:/opt/ena-lab/ena_custom.ko" \
+	--file "$WORK/version:/opt/ena-lab/version"
 
 # Kernel 6.12 (bookworm-backports): its in-tree ena, and the lab path with
-# ena_custom built against its headers.
+# ena_custom 2.17.0 built against its headers.
 KVER612=$("$TOP/tools/debian-kernel.sh" release 6.12)
-"$TOP/kmod/test/cached-module.sh" 6.12 >"$WORK/manifest-6.12.json"
+"$TOP/kmod/test/cached-module.sh" 6.12 2.17.0 >"$WORK/manifest-6.12.json"
+jq -r .moduleVersion "$WORK/manifest-6.12.json" >"$WORK/version-2.17"
 run stock-ena-on-emulated-enis-6.12 --kernel-version "$KVER612" --script "$HERE/vm-stock.sh" "${vm[@]}"
-run lab-path-stock-vs-ena_custom-6.12 --kernel-version "$KVER612" "${lab[@]}" \
+run lab-path-stock-vs-ena_custom-2.17.0-6.12 --kernel-version "$KVER612" "${lab[@]}" \
 	--file "$(jq -r .modulePath "$WORK/manifest-6.12.json"):/opt/ena-lab/ena_custom.ko" \
-	--file "$WORK/force-normal:/opt/ena-lab/custom-params"
+	--file "$WORK/version-2.17:/opt/ena-lab/version" --file "$WORK/force-normal:/opt/ena-lab/custom-params"
 exit $rc

@@ -94,6 +94,85 @@ if [ "$(placement "$BDF_B")" != host ]; then
 		fail llq-entries-within-the-burst-limit "entries $e, burst errors $be"
 fi
 
+# Stateless offloads: the frames above left with checksums the device
+# finished (from the meta descriptor) and arrived with checksums it checked.
+ethtool -k "$A" >/tmp/features
+grep -q '^rx-checksumming: on' /tmp/features && grep -q 'tx-checksum-ipv4: on' /tmp/features &&
+	pass checksum-offloads-offered || fail checksum-offloads-offered "$(grep -E 'checksum' /tmp/features | tr -s ' \n' ' ')"
+sum_of() { awk -v k="$1" '$1 ~ "^queue_[0-9]+_rx_" k ":$" { n += $2 } END { print n + 0 }' /tmp/stats; }
+offloaded=$(enaport "$BDF_B" read tx-csum-offloads) good=$(sum_of csum_good) badsum=$(sum_of csum_bad)
+info "checksums: B finished $offloaded, A found $good good and $badsum bad"
+[ "$offloaded" -gt 100 ] && [ "$good" -gt 100 ] && [ "$badsum" = 0 ] &&
+	pass checksums-finished-and-checked-by-device || fail checksums-finished-and-checked-by-device "finished $offloaded, good $good, bad $badsum"
+# Meta caching: in host placement the driver omits a meta descriptor that
+# did not change and the device uses the one it kept; in LLQ the device
+# disables caching, so every packet brings its own.
+cached=$(enaport "$BDF_B" read cached-meta-uses)
+if [ "$(placement "$BDF_B")" = host ]; then
+	[ "$cached" -gt 100 ] && pass meta-cached-in-host-placement || fail meta-cached-in-host-placement "cached-meta uses: $cached"
+else
+	[ "$cached" = 0 ] && pass meta-per-packet-in-llq || fail meta-per-packet-in-llq "cached-meta uses: $cached"
+fi
+
+# Registers: read the read-less way (the device DMA-writes each value) on
+# a device whose PCI revision allows it, as EC2's do; directly otherwise.
+rev=$(cat "/sys/bus/pci/devices/$BDF_A/revision")
+readless=$(enaport "$BDF_A" read readless-reads)
+info "PCI revision $rev, read-less register reads $readless"
+case "$rev:$readless" in
+0x00:0) fail registers-read-as-the-revision-says "revision $rev, but no read-less read" ;;
+0x00:*) pass registers-read-as-the-revision-says ;;
+0x01:0) pass registers-read-as-the-revision-says ;;
+*) fail registers-read-as-the-revision-says "revision $rev, $readless read-less reads" ;;
+esac
+
+# Interrupt moderation: ethtool reads and sets the delays, the unmask
+# writes carry them, and the device holds interrupts back by them.
+ethtool -c "$A" >/tmp/coal 2>&1
+grep -qE '^tx-usecs: +64' /tmp/coal && pass coalesce-tx-default-64us || fail coalesce-tx-default-64us "$(tr -s ' \n' ' ' </tmp/coal | head -c 300)"
+if ethtool -C "$A" rx-usecs 40 tx-usecs 32 && ethtool -c "$A" | grep -qE '^rx-usecs: +40'; then
+	ping -c 5 -i 0.2 -W 2 "$IP_B" >/dev/null
+	d=$(enaport "$BDF_A" read intr-delays)
+	info "unmask delays on A: rx $((d & 0xffff)), tx $((d >> 16)) units"
+	[ "$((d & 0xffff))" = 40 ] && [ "$((d >> 16))" = 32 ] && pass coalesce-set-reaches-the-device ||
+		fail coalesce-set-reaches-the-device "rx $((d & 0xffff)) tx $((d >> 16))"
+else
+	fail coalesce-set-reaches-the-device "ethtool -C failed: $(ethtool -c "$A" 2>&1 | tr -s ' \n' ' ' | head -c 200)"
+fi
+m=$(enaport "$BDF_A" read moderated-interrupts)
+[ "$m" -gt 0 ] && pass interrupts-wait-their-delay || fail interrupts-wait-their-delay "moderated interrupts: $m"
+ethtool -C "$A" adaptive-rx on && ethtool -c "$A" | grep -qE '^Adaptive RX: +on' && pass adaptive-rx-switches-on ||
+	fail adaptive-rx-switches-on "$(ethtool -c "$A" 2>&1 | head -n 3 | tr '\n' ' ')"
+ethtool -C "$A" adaptive-rx off
+
+# Rings: MAX_QUEUES_EXT lets Rx rings grow past Tx ones.
+ethtool -g "$A" >/tmp/rings
+rxmax=$(awk '/^Pre-set/ { p = 1 } p && /^RX:/ { print $2; exit }' /tmp/rings)
+[ "$rxmax" = 16384 ] && pass rx-ring-max-from-max-queues-ext || fail rx-ring-max-from-max-queues-ext "RX max $rxmax"
+current_rx() { ethtool -g "$1" | awk '/^Current/ { c = 1 } c && /^RX:/ { print $2; exit }'; }
+if ethtool -G "$A" rx 2048 && [ "$(current_rx "$A")" = 2048 ]; then
+	check traffic-on-a-2048-rx-ring wait_for 10 ping -c 1 -W 1 "$IP_B"
+else
+	fail traffic-on-a-2048-rx-ring "ethtool -G rx 2048 failed"
+fi
+
+# The Rx offset B's device applies (rx-offset) once the driver says it
+# takes one; the traffic above crossed it.
+info "Rx offset on B: $(enaport "$BDF_B" read rx-offset)"
+
+# Jumbo frames, as in a VPC (MTU 9001): each spans several Rx buffers.
+ip link set "$A" mtu 9001 && ip -n peer link set "$B" mtu 9001
+check jumbo-ping-b-to-a ip netns exec peer ping -c 2 -W 2 -s 8973 "$IP_A"
+check jumbo-ping-a-to-b ping -c 2 -W 2 -s 8973 "$IP_B"
+iperf3 -s -B "$IP_A" -D -1 >/dev/null
+sleep 0.5
+if ip netns exec peer iperf3 -c "$IP_A" -t 2 -P 2 -J >/tmp/jumbo.json && positive "$(gbps /tmp/jumbo.json)"; then
+	pass iperf3-at-mtu-9001
+	info "B to A at MTU 9001: $(gbps /tmp/jumbo.json) Gbit/s"
+else
+	fail iperf3-at-mtu-9001 "$(jq -r .error /tmp/jumbo.json 2>/dev/null)"
+fi
+
 # The wire cut and restored by the device: carrier follows the AENQ
 # link events, and so does traffic.
 carrier_off_ns() { ! carrier_on_ns "$@"; }

@@ -30,6 +30,10 @@ struct ena_model_host {
 	void (*llq_read)(void *opaque, uint64_t offset, void *buf, size_t len);
 	/* Work for later: call ena_model_run_deferred soon, outside this call. */
 	void (*defer)(void *opaque);
+	/* The host's clock, in microseconds (QEMU: its virtual clock). */
+	uint64_t (*now_us)(void *opaque);
+	/* Call ena_model_run_timers at us on that clock, or later. */
+	void (*wake_at)(void *opaque, uint64_t us);
 };
 
 struct ena_model_config {
@@ -41,6 +45,16 @@ struct ena_model_config {
 	/* 0: Tx completions inside the doorbell, in order; N: deferred, each
 	 * group of N written in reverse (out of order, as hardware may). */
 	uint32_t tx_completion_window;
+	/* Interrupt moderation: microseconds per unit of the delays the driver
+	 * writes to the unmask registers; 0 offers no moderation. */
+	uint16_t intr_delay_resolution;
+	/* Where a frame starts in its first Rx buffer, for a driver that says
+	 * it takes an offset; 0: at the start. */
+	uint8_t rx_offset;
+	/* Frames without Rx buffers: false drops them and counts rx_overruns,
+	 * as hardware does; true leaves them to the caller (can_receive false,
+	 * receive false), which queues them until rx_space. */
+	bool rx_hold;
 };
 
 struct ena_model_stats {
@@ -49,6 +63,10 @@ struct ena_model_stats {
 	uint64_t tx_drops;	/* too many descriptors, or longer than the MTU + 18 */
 	uint64_t llq_entries, llq_burst_errors;
 	uint64_t tx_reordered;	/* completions written before an earlier packet's */
+	uint64_t rx_overruns;	/* frames dropped: no Rx buffer posted */
+	uint64_t moderated_interrupts;	/* raised after a moderation delay */
+	uint64_t cached_meta_uses;	/* Tx packets sent with their queue's kept meta */
+	uint64_t tx_csum_offloads;	/* Tx packets whose L4 checksum the device finished */
 };
 
 /* BAR0: the ENA registers, doorbells at 0x1000, unmask registers at
@@ -82,6 +100,19 @@ struct ena_model_stats {
 #define ENA_PORT_LLQ_ENTRIES 0x28	/* LLQ entries read from device memory */
 #define ENA_PORT_LLQ_BURST_ERRORS 0x2c	/* doorbells after more entries than the burst limit */
 #define ENA_PORT_TX_REORDERED 0x30	/* Tx completions written out of send order */
+#define ENA_PORT_COUNTER_SELECT 0x34	/* write: which counter ENA_PORT_COUNTER reads */
+#define ENA_PORT_COUNTER 0x38	/* the selected ENA_COUNTER_* */
+#define ENA_PORT_HINTS 0x3c	/* write: UPDATE_HINTS with this keep-alive timeout, ms */
+/* Counters, the values of ENA_PORT_COUNTER_SELECT. */
+#define ENA_COUNTER_MODERATED_INTERRUPTS 0	/* raised after a moderation delay */
+#define ENA_COUNTER_INTR_DELAYS 1	/* last unmask's delays: Rx 15:0, Tx 31:16 */
+#define ENA_COUNTER_CACHED_META_USES 2	/* Tx packets sent with their queue's kept meta */
+#define ENA_COUNTER_TX_CSUM_OFFLOADS 3	/* Tx L4 checksums the device finished */
+#define ENA_COUNTER_RX_OVERRUNS 4	/* frames dropped: no Rx buffer posted */
+#define ENA_COUNTER_RX_DROPS 5	/* frames dropped otherwise (too long, link down) */
+#define ENA_COUNTER_RX_PKTS 6	/* frames received */
+#define ENA_COUNTER_RX_OFFSET 7	/* the Rx offset in use */
+#define ENA_COUNTER_READLESS_READS 8	/* registers read the read-less way */
 /* Faults, the bits of ENA_PORT_FAULTS. */
 #define ENA_FAULT_WITHHOLD_KEEP_ALIVE (1u << 0)	/* until the next device reset */
 #define ENA_FAULT_WITHHOLD_COMPLETION (1u << 1)	/* the next admin command never completes */
@@ -94,15 +125,19 @@ struct ena_model *ena_model_new(const struct ena_model_config *config,
 void ena_model_free(struct ena_model *model);
 uint32_t ena_model_mmio_read(struct ena_model *model, uint32_t offset);
 void ena_model_mmio_write(struct ena_model *model, uint32_t offset, uint32_t value);
-/* Whether a frame of len bytes fits the Rx buffers posted now. */
+/* Whether a frame of len bytes fits the Rx buffers posted now (always
+ * true without rx_hold: the device takes every frame, as hardware does). */
 bool ena_model_can_receive(const struct ena_model *model, size_t len);
-/* True when the frame was taken (delivered, or dropped with the link down). */
+/* True when the frame was taken (delivered, or dropped); false only with
+ * rx_hold, when no Rx buffer can hold it yet. */
 bool ena_model_receive(struct ena_model *model, const uint8_t *frame, size_t len);
 void ena_model_set_link(struct ena_model *model, bool up);
 /* Once a second: the keep-alive event the driver's watchdog waits for. */
 void ena_model_tick(struct ena_model *model);
 /* The deferred work a defer callback asked for (Tx completions). */
 void ena_model_run_deferred(struct ena_model *model);
+/* The time a wake_at callback asked for has come (moderated interrupts). */
+void ena_model_run_timers(struct ena_model *model);
 /* PCI reset: as after power-on. */
 void ena_model_reset(struct ena_model *model);
 void ena_model_stats(const struct ena_model *model, struct ena_model_stats *out);

@@ -29,6 +29,8 @@ pub struct Host {
     pub rx_space: Option<unsafe extern "C" fn(*mut c_void)>,
     pub llq_read: Option<unsafe extern "C" fn(*mut c_void, u64, *mut c_void, usize)>,
     pub defer: Option<unsafe extern "C" fn(*mut c_void)>,
+    pub now_us: Option<unsafe extern "C" fn(*mut c_void) -> u64>,
+    pub wake_at: Option<unsafe extern "C" fn(*mut c_void, u64)>,
 }
 
 /// `struct ena_model_config`.
@@ -41,6 +43,9 @@ pub struct Config {
     pub max_mtu: u32,
     pub link_speed_mbps: u32,
     pub tx_completion_window: u32,
+    pub intr_delay_resolution: u16,
+    pub rx_offset: u8,
+    pub rx_hold: bool,
 }
 
 /// `struct ena_model_stats`.
@@ -60,11 +65,15 @@ pub struct Stats {
     pub llq_entries: u64,
     pub llq_burst_errors: u64,
     pub tx_reordered: u64,
+    pub rx_overruns: u64,
+    pub moderated_interrupts: u64,
+    pub cached_meta_uses: u64,
+    pub tx_csum_offloads: u64,
 }
 
-const _: () = assert!(std::mem::size_of::<Host>() == 8 * 8);
-const _: () = assert!(std::mem::size_of::<Config>() == 20);
-const _: () = assert!(std::mem::size_of::<Stats>() == 13 * 8);
+const _: () = assert!(std::mem::size_of::<Host>() == 10 * 8);
+const _: () = assert!(std::mem::size_of::<Config>() == 24);
+const _: () = assert!(std::mem::size_of::<Stats>() == 17 * 8);
 
 /// The callbacks, all checked present at creation.
 struct Callbacks {
@@ -76,6 +85,8 @@ struct Callbacks {
     rx_space: unsafe extern "C" fn(*mut c_void),
     llq_read: unsafe extern "C" fn(*mut c_void, u64, *mut c_void, usize),
     defer: unsafe extern "C" fn(*mut c_void),
+    now_us: unsafe extern "C" fn(*mut c_void) -> u64,
+    wake_at: unsafe extern "C" fn(*mut c_void, u64),
 }
 
 impl Platform for Callbacks {
@@ -107,6 +118,14 @@ impl Platform for Callbacks {
         // SAFETY: a plain call with the host's own opaque pointer.
         unsafe { (self.defer)(self.opaque) }
     }
+    fn now_us(&self) -> u64 {
+        // SAFETY: a plain call with the host's own opaque pointer.
+        unsafe { (self.now_us)(self.opaque) }
+    }
+    fn wake_at(&self, us: u64) {
+        // SAFETY: a plain call with the host's own opaque pointer.
+        unsafe { (self.wake_at)(self.opaque, us) }
+    }
     fn llq_read(&self, offset: u64, out: &mut [u8]) {
         // SAFETY: the callback writes at most `len` bytes to the buffer it
         // is given; `out` is that many bytes.
@@ -119,6 +138,9 @@ pub struct EnaModel {
     model: Model,
     busy: Cell<bool>,
     reset_pending: Cell<bool>,
+    /// Hold frames without Rx buffers (the caller queues them) instead of
+    /// dropping them as hardware does.
+    rx_hold: bool,
 }
 
 /// # Safety
@@ -137,6 +159,8 @@ pub unsafe extern "C" fn ena_model_new(config: *const Config, host: *const Host)
         Some(rx_space),
         Some(llq_read),
         Some(defer),
+        Some(now_us),
+        Some(wake_at),
     ) = (
         host.dma_read,
         host.dma_write,
@@ -145,6 +169,8 @@ pub unsafe extern "C" fn ena_model_new(config: *const Config, host: *const Host)
         host.rx_space,
         host.llq_read,
         host.defer,
+        host.now_us,
+        host.wake_at,
     )
     else {
         return std::ptr::null_mut();
@@ -158,6 +184,8 @@ pub unsafe extern "C" fn ena_model_new(config: *const Config, host: *const Host)
         rx_space,
         llq_read,
         defer,
+        now_us,
+        wake_at,
     });
     // No admin log in a long-lived device: a guest could grow it forever.
     let cfg = ModelConfig {
@@ -167,6 +195,8 @@ pub unsafe extern "C" fn ena_model_new(config: *const Config, host: *const Host)
         llq: config.llq,
         llq_large: config.llq_large,
         tx_completion_window: config.tx_completion_window.min(u8::MAX as u32) as u8,
+        intr_delay_resolution: config.intr_delay_resolution,
+        rx_offset: config.rx_offset,
         trace_admin: false,
         ..Default::default()
     };
@@ -175,6 +205,7 @@ pub unsafe extern "C" fn ena_model_new(config: *const Config, host: *const Host)
         model,
         busy: Cell::new(false),
         reset_pending: Cell::new(false),
+        rx_hold: config.rx_hold,
     }))
 }
 
@@ -235,6 +266,11 @@ pub unsafe extern "C" fn ena_model_mmio_write(m: *mut EnaModel, offset: u32, val
 pub unsafe extern "C" fn ena_model_can_receive(m: *const EnaModel, len: usize) -> bool {
     // SAFETY: forwarded promise; the guard serialises it like the others
     // (its DMA reads could come back as MMIO).
+    // Without holding, every frame is taken (and dropped without room).
+    // SAFETY: m is NULL or live; a plain field read.
+    if !m.is_null() && !unsafe { (*m).rx_hold } {
+        return true;
+    }
     unsafe { with_model(m as *mut EnaModel, false, |m| m.can_receive(len)) }
 }
 
@@ -247,8 +283,19 @@ pub unsafe extern "C" fn ena_model_receive(m: *mut EnaModel, frame: *const u8, l
     }
     // SAFETY: the caller promises `len` readable bytes at `frame`.
     let frame = unsafe { std::slice::from_raw_parts(frame, len) };
+    // SAFETY: m is NULL or live; a plain field read.
+    let hold = !m.is_null() && unsafe { (*m).rx_hold };
     // SAFETY: forwarded promise.
-    unsafe { with_model(m, false, |m| m.receive(frame)) }
+    unsafe {
+        with_model(m, false, |m| {
+            if hold {
+                m.receive(frame)
+            } else {
+                m.receive_or_overrun(frame);
+                true
+            }
+        })
+    }
 }
 
 /// # Safety
@@ -279,6 +326,14 @@ pub unsafe extern "C" fn ena_model_tick(m: *mut EnaModel) {
 pub unsafe extern "C" fn ena_model_run_deferred(m: *mut EnaModel) {
     // SAFETY: forwarded promise.
     unsafe { with_model(m, (), |m| m.run_deferred()) }
+}
+
+/// # Safety
+/// `m` is NULL or a live model.
+#[no_mangle]
+pub unsafe extern "C" fn ena_model_run_timers(m: *mut EnaModel) {
+    // SAFETY: forwarded promise.
+    unsafe { with_model(m, (), |m| m.run_timers()) }
 }
 
 /// # Safety
@@ -322,5 +377,9 @@ pub unsafe extern "C" fn ena_model_stats(m: *const EnaModel, out: *mut Stats) {
         llq_entries: s.llq_entries,
         llq_burst_errors: s.llq_burst_errors,
         tx_reordered: s.tx_reordered,
+        rx_overruns: s.rx_overruns,
+        moderated_interrupts: s.moderated_interrupts,
+        cached_meta_uses: s.cached_meta_uses,
+        tx_csum_offloads: s.tx_csum_offloads,
     };
 }

@@ -76,6 +76,11 @@ unsafe extern "C" fn llq_read(opaque: *mut c_void, offset: u64, buf: *mut c_void
     ena_model::Platform::llq_read(&g.bus, offset, out);
 }
 unsafe extern "C" fn defer(_opaque: *mut c_void) {}
+unsafe extern "C" fn now_us(opaque: *mut c_void) -> u64 {
+    // SAFETY: opaque is our Guest.
+    ena_model::Platform::now_us(&unsafe { &*(opaque as *const Guest) }.bus)
+}
+unsafe extern "C" fn wake_at(_opaque: *mut c_void, _us: u64) {}
 unsafe extern "C" fn rx_space(opaque: *mut c_void) {
     // SAFETY: opaque is our Guest.
     *unsafe { &*(opaque as *const Guest) }.rx_space.borrow_mut() += 1;
@@ -91,6 +96,8 @@ fn host(g: &Guest) -> Host {
         rx_space: Some(rx_space),
         llq_read: Some(llq_read),
         defer: Some(defer),
+        now_us: Some(now_us),
+        wake_at: Some(wake_at),
     }
 }
 
@@ -101,6 +108,9 @@ const CONFIG: Config = Config {
     max_mtu: 9216,
     link_speed_mbps: 10_000,
     tx_completion_window: 0,
+    intr_delay_resolution: 1,
+    rx_offset: 0,
+    rx_hold: true,
 };
 
 /// BAR0 as the QEMU device forwards it.
@@ -308,6 +318,38 @@ fn a_callback_that_comes_back_into_the_model_finds_it_busy() {
             s.resets, 1,
             "one driver reset (bring-up); the PCI reset is not counted"
         );
+        ena_model_free(m);
+    }
+}
+
+#[test]
+fn without_rx_hold_a_frame_with_no_buffer_is_taken_dropped_and_counted() {
+    let bus = Bus::new(8 << 20, 0x8000_0000);
+    let g = Guest {
+        bus: bus.clone(),
+        irqs: RefCell::default(),
+        sent: RefCell::default(),
+        rx_space: RefCell::default(),
+    };
+    let config = Config {
+        rx_hold: false,
+        ..CONFIG
+    };
+    // SAFETY: valid arguments; freed at the end.
+    let m = unsafe { ena_model_new(&config, &host(&g)) };
+    let mut d = Ena::new(Bar0(m), BusAlloc::new(&bus), VirtualClock::default());
+    d.bring_up(16, aenq_group::LINK_CHANGE).unwrap();
+    let frame = [0x5au8; 60];
+    // SAFETY: m is live; the frame is valid for its length.
+    unsafe {
+        assert!(ena_model_can_receive(m, frame.len()), "never held back");
+        assert!(
+            ena_model_receive(m, frame.as_ptr(), frame.len()),
+            "taken: QEMU queues nothing"
+        );
+        let mut s = Stats::default();
+        ena_model_stats(m, &mut s);
+        assert_eq!((s.rx_pkts, s.rx_overruns), (0, 1));
         ena_model_free(m);
     }
 }

@@ -59,6 +59,9 @@ fn the_test_port_is_where_the_header_says_with_its_registers() {
         ("ENA_PORT_LLQ_ENTRIES", test_port::LLQ_ENTRIES),
         ("ENA_PORT_LLQ_BURST_ERRORS", test_port::LLQ_BURST_ERRORS),
         ("ENA_PORT_TX_REORDERED", test_port::TX_REORDERED),
+        ("ENA_PORT_COUNTER_SELECT", test_port::COUNTER_SELECT),
+        ("ENA_PORT_COUNTER", test_port::COUNTER),
+        ("ENA_PORT_HINTS", test_port::HINTS),
     ] {
         assert_eq!(base + d[name], model, "{name}: header and model disagree");
         assert!(
@@ -94,6 +97,28 @@ fn the_fault_bits_are_the_headers() {
             "ENA_FAULT_WITHHOLD_TX_COMPLETIONS",
             test_port::WITHHOLD_TX_COMPLETIONS,
         ),
+    ] {
+        assert_eq!(d[name], model, "{name}: header and model disagree");
+    }
+}
+
+#[test]
+fn the_counter_ids_are_the_headers() {
+    use test_port::counter;
+    let d = defines();
+    for (name, model) in [
+        (
+            "ENA_COUNTER_MODERATED_INTERRUPTS",
+            counter::MODERATED_INTERRUPTS,
+        ),
+        ("ENA_COUNTER_INTR_DELAYS", counter::INTR_DELAYS),
+        ("ENA_COUNTER_CACHED_META_USES", counter::CACHED_META_USES),
+        ("ENA_COUNTER_TX_CSUM_OFFLOADS", counter::TX_CSUM_OFFLOADS),
+        ("ENA_COUNTER_RX_OVERRUNS", counter::RX_OVERRUNS),
+        ("ENA_COUNTER_RX_DROPS", counter::RX_DROPS),
+        ("ENA_COUNTER_RX_PKTS", counter::RX_PKTS),
+        ("ENA_COUNTER_RX_OFFSET", counter::RX_OFFSET),
+        ("ENA_COUNTER_READLESS_READS", counter::READLESS_READS),
     ] {
         assert_eq!(d[name], model, "{name}: header and model disagree");
     }

@@ -323,6 +323,37 @@ fn wire_layouts_match_the_c_headers() {
         "reserved" => reserved, "inline_index" => inline_index, "inline_entry.cq_idx" => inline_cq_idx,
         "inline_entry.reserved" => inline_reserved,
     ]));
+    rust.extend(layout!("ena_admin_queue_ext_feature_desc", QueueExtFeatureDesc, [
+        "version" => version, "reserved1" => reserved1,
+        "max_queue_ext.max_tx_sq_num" => max_tx_sq_num, "max_queue_ext.max_tx_cq_num" => max_tx_cq_num,
+        "max_queue_ext.max_rx_sq_num" => max_rx_sq_num, "max_queue_ext.max_rx_cq_num" => max_rx_cq_num,
+        "max_queue_ext.max_tx_sq_depth" => max_tx_sq_depth,
+        "max_queue_ext.max_tx_cq_depth" => max_tx_cq_depth,
+        "max_queue_ext.max_rx_sq_depth" => max_rx_sq_depth,
+        "max_queue_ext.max_rx_cq_depth" => max_rx_cq_depth,
+        "max_queue_ext.max_tx_header_size" => max_tx_header_size,
+        "max_queue_ext.max_per_packet_tx_descs" => max_per_packet_tx_descs,
+        "max_queue_ext.max_per_packet_rx_descs" => max_per_packet_rx_descs,
+    ]));
+    rust.extend(layout!("ena_admin_feature_offload_desc", OffloadDesc, [
+        "tx" => tx, "rx_supported" => rx_supported, "rx_enabled" => rx_enabled,
+    ]));
+    rust.extend(
+        layout!("ena_admin_feature_intr_moder_desc", IntrModerDesc, [
+            "intr_delay_resolution" => intr_delay_resolution, "reserved" => reserved,
+        ]),
+    );
+    rust.extend(layout!("ena_admin_ena_hw_hints", HwHints, [
+        "mmio_read_timeout" => mmio_read_timeout, "driver_watchdog_timeout" => driver_watchdog_timeout,
+        "missing_tx_completion_timeout" => missing_tx_completion_timeout,
+        "missed_tx_completion_count_threshold_to_reset" => missed_tx_completion_count_threshold_to_reset,
+        "admin_completion_tx_timeout" => admin_completion_tx_timeout,
+        "netdev_wd_timeout" => netdev_wd_timeout, "max_tx_sgl_size" => max_tx_sgl_size,
+        "max_rx_sgl_size" => max_rx_sgl_size, "reserved" => reserved,
+    ]));
+    rust.extend(layout!("ena_admin_customer_metrics", CustomerMetrics, [
+        "reported_metrics" => reported_metrics,
+    ]));
     let c = c_layout();
     assert_eq!(
         c.len(),

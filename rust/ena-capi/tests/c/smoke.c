@@ -11,12 +11,17 @@
 
 #include "ena_model.h"
 
-_Static_assert(sizeof(struct ena_model_host) == 64, "host callbacks");
-_Static_assert(sizeof(struct ena_model_config) == 20, "config");
+_Static_assert(sizeof(struct ena_model_host) == 80, "host callbacks");
+_Static_assert(sizeof(struct ena_model_config) == 24, "config");
+_Static_assert(offsetof(struct ena_model_config, intr_delay_resolution) == 20,
+	       "config.intr_delay_resolution");
+_Static_assert(offsetof(struct ena_model_config, rx_offset) == 22, "config.rx_offset");
+_Static_assert(offsetof(struct ena_model_config, rx_hold) == 23, "config.rx_hold");
 _Static_assert(offsetof(struct ena_model_config, llq) == 6, "config.llq");
 _Static_assert(offsetof(struct ena_model_config, llq_large) == 7, "config.llq_large");
 _Static_assert(offsetof(struct ena_model_config, max_mtu) == 8, "config.max_mtu");
-_Static_assert(sizeof(struct ena_model_stats) == 104, "stats");
+_Static_assert(sizeof(struct ena_model_stats) == 136, "stats");
+_Static_assert(offsetof(struct ena_model_stats, rx_overruns) == 104, "stats.rx_overruns");
 _Static_assert(offsetof(struct ena_model_stats, tx_drops) == 72, "stats.tx_drops");
 _Static_assert(offsetof(struct ena_model_stats, llq_burst_errors) == 88, "stats.llq_burst_errors");
 
@@ -46,11 +51,14 @@ static void tx(void *o, const uint8_t *f, size_t n) { (void)o; (void)f; (void)n;
 static void space(void *o) { (void)o; }
 static void llq(void *o, uint64_t off, void *b, size_t n) { (void)o; (void)off; memset(b, 0, n); }
 static void later(void *o) { (void)o; }
+static uint64_t now(void *o) { (void)o; return 0; }
+static void wake(void *o, uint64_t us) { (void)o; (void)us; }
 
 int main(void)
 {
-	const struct ena_model_host host = { NULL, rd, wr, irq, tx, space, llq, later };
-	const struct ena_model_config cfg = { { 2, 0xe1, 0xab, 0, 0, 7 }, true, true, 9216, 25000, 4 };
+	const struct ena_model_host host = { NULL, rd, wr, irq, tx, space, llq, later, now, wake };
+	const struct ena_model_config cfg = { { 2, 0xe1, 0xab, 0, 0, 7 }, true, true, 9216, 25000, 4,
+					      1, 0, false };
 	struct ena_model *m = ena_model_new(&cfg, &host);
 	struct ena_model_stats s;
 	unsigned char *aq = mem, *acq = mem + 0x1000;
