@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 SHELL_SCRIPTS = $(shell find . -path ./.cache -prune -o -path ./rust/target -prune -o -name '*.sh' -print) infra/hostfiles/ena-lab-ttl
 
-.PHONY: up preview destroy outputs ssh recover matrix test test-go test-engine test-twin test-shell test-kmod test-remote test-rust test-qemu bench
+.PHONY: up preview destroy outputs ssh recover matrix tour test test-go test-engine test-twin test-shell test-kmod test-remote test-rust test-qemu bench
 
 up:
 	tools/lab.sh up
@@ -18,6 +18,11 @@ ssh:
 	tools/lab.sh ssh
 recover:
 	tools/lab.sh recover
+
+# The driver watched from the device: a VM, its trace told in chapters
+# (ENA_TOUR_DRIVER=ena_custom for our module).
+tour:
+	tools/tour.sh --driver $${ENA_TOUR_DRIVER:-ena}
 
 # The README's driver x kernel matrix, from the last kmod suite's results.
 matrix:

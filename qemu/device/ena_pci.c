@@ -10,6 +10,14 @@
  * DMA-writes each value, ena_com_reg_bar_read32); property readless=off
  * sets it, and the drivers read BAR0 directly.
  *
+ * trace=FILE writes the model's trace there: each register access,
+ * admin command, event and (summarized) doorbell the driver causes,
+ * decoded, with the driver function behind it.
+ *
+ * The model checks the driver against the protocol (its test port counts
+ * each violation); checker-reset=on also asks the driver for a reset, as a
+ * device that found itself unhealthy does.
+ *
  * Moderated interrupts wait on a virtual-clock timer (wake_at); frames
  * with no Rx buffer posted are dropped and counted (rx_overruns), as on
  * hardware, unless rx-hold=on makes QEMU queue them.
@@ -75,8 +83,11 @@ struct EnaPciState {
     bool llq_large;
     bool readless;
     bool rx_hold;
+    bool checker_reset;
     uint32_t intr_delay_resolution;
     uint32_t rx_offset;
+    char *trace_path;
+    FILE *trace;
 };
 
 static uint64_t ena_mmio_read(void *opaque, hwaddr addr, unsigned size)
@@ -187,6 +198,14 @@ static void ena_moderation_due(void *opaque)
     ena_model_run_timers(s->model);
 }
 
+static void ena_trace_line(void *opaque, const char *line, size_t len)
+{
+    EnaPciState *s = opaque;
+
+    fwrite(line, 1, len, s->trace);
+    fputc('\n', s->trace);
+}
+
 static void ena_complete(void *opaque)
 {
     EnaPciState *s = opaque;
@@ -267,6 +286,17 @@ static void ena_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
     pci_default_write_config(pdev, addr, val, len);
 }
 
+/* The model and its trace file, gone. */
+static void ena_unrealize_model(EnaPciState *s)
+{
+    ena_model_free(s->model);
+    s->model = NULL;
+    if (s->trace) {
+        fclose(s->trace);
+        s->trace = NULL;
+    }
+}
+
 static void ena_realize(PCIDevice *pdev, Error **errp)
 {
     EnaPciState *s = ENA_PCI(pdev);
@@ -279,6 +309,9 @@ static void ena_realize(PCIDevice *pdev, Error **errp)
         .intr_delay_resolution = s->intr_delay_resolution,
         .rx_offset = s->rx_offset,
         .rx_hold = s->rx_hold,
+        .msix_vectors = s->msix_vectors,
+        .checker_response = s->checker_reset,
+        .trace = s->trace_path != NULL,
     };
     const struct ena_model_host host = {
         .opaque = s,
@@ -291,6 +324,7 @@ static void ena_realize(PCIDevice *pdev, Error **errp)
         .defer = ena_defer,
         .now_us = ena_now_us,
         .wake_at = ena_wake_at,
+        .trace = ena_trace_line,
     };
     uint32_t i;
 
@@ -321,6 +355,16 @@ static void ena_realize(PCIDevice *pdev, Error **errp)
         return;
     }
 
+    if (s->trace_path) {
+        s->trace = fopen(s->trace_path, "w");
+        if (!s->trace) {
+            error_setg_errno(errp, errno, "ena: cannot write the trace to '%s'",
+                             s->trace_path);
+            return;
+        }
+        /* A line at a time: the file is whole whenever QEMU stops. */
+        setvbuf(s->trace, NULL, _IOLBF, 0);
+    }
     pci_config_set_revision(pdev->config,
                             s->readless ? 0 : ENA_REVISION_NO_READLESS);
     qemu_macaddr_default_if_unset(&s->conf.macaddr);
@@ -328,6 +372,7 @@ static void ena_realize(PCIDevice *pdev, Error **errp)
     s->model = ena_model_new(&config, &host);
     if (!s->model) {
         error_setg(errp, "ena: the device model refused its configuration");
+        ena_unrealize_model(s);
         return;
     }
 
@@ -342,8 +387,7 @@ static void ena_realize(PCIDevice *pdev, Error **errp)
                                          ENA_MODEL_LLQ_BAR_SIZE, &err);
         if (err) {
             error_propagate(errp, err);
-            ena_model_free(s->model);
-            s->model = NULL;
+            ena_unrealize_model(s);
             return;
         }
         pci_register_bar(pdev, ENA_LLQ_BAR,
@@ -353,8 +397,7 @@ static void ena_realize(PCIDevice *pdev, Error **errp)
     }
 
     if (msix_init_exclusive_bar(pdev, s->msix_vectors, ENA_MSIX_BAR, errp)) {
-        ena_model_free(s->model);
-        s->model = NULL;
+        ena_unrealize_model(s);
         return;
     }
     for (i = 0; i < s->msix_vectors; i++) {
@@ -385,8 +428,7 @@ static void ena_exit(PCIDevice *pdev)
     qemu_bh_delete(s->complete);
     qemu_del_nic(s->nic);
     msix_uninit_exclusive_bar(pdev);
-    ena_model_free(s->model);
-    s->model = NULL;
+    ena_unrealize_model(s);
 }
 
 static void ena_reset(DeviceState *dev)
@@ -412,6 +454,8 @@ static Property ena_properties[] = {
     DEFINE_PROP_BOOL("llq-large", EnaPciState, llq_large, true),
     DEFINE_PROP_BOOL("readless", EnaPciState, readless, true),
     DEFINE_PROP_BOOL("rx-hold", EnaPciState, rx_hold, false),
+    DEFINE_PROP_BOOL("checker-reset", EnaPciState, checker_reset, false),
+    DEFINE_PROP_STRING("trace", EnaPciState, trace_path),
     DEFINE_PROP_UINT32("intr-delay-resolution", EnaPciState, intr_delay_resolution, 1),
     DEFINE_PROP_UINT32("rx-offset", EnaPciState, rx_offset, 0),
     DEFINE_PROP_END_OF_LIST(),

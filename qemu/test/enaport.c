@@ -15,6 +15,9 @@
  *                                      with this keep-alive timeout in ms)
  *   enaport BDF fault FAULT...         arm faults: withhold-keep-alive withhold-completion
  *                                      wrong-completion-id withhold-tx-completions
+ *   enaport BDF checks                 the protocol checker's findings, one line per check
+ *                                      that fired: name, count, first queue, slot and value;
+ *                                      exits 3 when there is any (1: the port is unreachable)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +63,7 @@ static const struct name counters[] = {
 	{ "rx-pkts", ENA_COUNTER_RX_PKTS },
 	{ "rx-offset", ENA_COUNTER_RX_OFFSET },
 	{ "readless-reads", ENA_COUNTER_READLESS_READS },
+	{ "violations", ENA_COUNTER_VIOLATIONS },
 	{ NULL, 0 },
 };
 
@@ -126,23 +130,74 @@ static uint32_t parse(const char *s)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: enaport BDF read REGISTER | enaport BDF write REGISTER VALUE | enaport BDF fault FAULT...\n");
+	fprintf(stderr, "usage: enaport BDF read REGISTER | enaport BDF write REGISTER VALUE | "
+		"enaport BDF fault FAULT... | enaport BDF checks\n");
 	exit(2);
+}
+
+/* A counter behind the selector. */
+static uint32_t counter(int fd, const char *path, uint32_t id)
+{
+	uint32_t v = 0;
+
+	port(fd, path, 1, ENA_PORT_COUNTER_SELECT, &id);
+	port(fd, path, 0, ENA_PORT_COUNTER, &v);
+	return v;
+}
+
+/* Every check that fired, with its first instance; 3 when any did. */
+static int checks(int fd, const char *path)
+{
+	static const char *const names[ENA_CHECK_COUNT] = ENA_CHECK_NAMES;
+	uint32_t c, n, at, value;
+	int any = 0;
+
+	for (c = 0; c < ENA_CHECK_COUNT; c++) {
+		n = counter(fd, path, ENA_COUNTER_CHECK_BASE + c);
+		if (!n)
+			continue;
+		at = counter(fd, path, ENA_COUNTER_FIRST_BASE + 2 * c);
+		value = counter(fd, path, ENA_COUNTER_FIRST_BASE + 2 * c + 1);
+		printf("%s %u first: queue %u slot %u value %#x\n", names[c], n, at >> 16,
+		       at & 0xffff, value);
+		any = 3;
+	}
+	return any;
+}
+
+/* Opens BDF's config space: the port lives there. */
+static int open_port(const char *bdf, char *path, size_t len, int flags)
+{
+	int fd;
+
+	snprintf(path, len, "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, flags);
+	if (fd < 0) {
+		fprintf(stderr, "enaport: %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	return fd;
 }
 
 int main(int argc, char **argv)
 {
-	const struct name *counter = NULL;
+	const struct name *sel = NULL;
 	char path[256];
 	uint32_t off = 0, v = 0;
-	int fd, i, write_op;
+	int fd, i, rc, write_op;
 
+	if (argc == 3 && !strcmp(argv[2], "checks")) {
+		fd = open_port(argv[1], path, sizeof(path), O_RDWR);
+		rc = checks(fd, path);
+		close(fd);
+		return rc;
+	}
 	if (argc < 4)
 		usage();
 	if (!strcmp(argv[2], "read") && argc == 4) {
 		write_op = 0;
-		counter = find(counters, argv[3]);
-		if (!counter)
+		sel = find(counters, argv[3]);
+		if (!sel)
 			off = lookup("register", registers, argv[3]);
 	} else if (!strcmp(argv[2], "write") && argc == 5) {
 		write_op = 1;
@@ -156,19 +211,11 @@ int main(int argc, char **argv)
 	} else {
 		usage();
 	}
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", argv[1]);
-	fd = open(path, write_op || counter ? O_RDWR : O_RDONLY);
-	if (fd < 0) {
-		fprintf(stderr, "enaport: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	if (counter) {
-		uint32_t sel = counter->value;
-
-		port(fd, path, 1, ENA_PORT_COUNTER_SELECT, &sel);
-		off = ENA_PORT_COUNTER;
-	}
-	port(fd, path, write_op, off, &v);
+	fd = open_port(argv[1], path, sizeof(path), write_op || sel ? O_RDWR : O_RDONLY);
+	if (sel)
+		v = counter(fd, path, sel->value);
+	else
+		port(fd, path, write_op, off, &v);
 	if (!write_op)
 		printf("%u\n", v);
 	close(fd);

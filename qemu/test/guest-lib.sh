@@ -80,6 +80,24 @@ expect_placement() {
 	if [ "$said" = "${got%%-*}" ]; then pass "$1-driver-agrees-$said"; else fail "$1-driver-agrees" "driver: $said, device: $got"; fi
 }
 
+# protocol_kept NAME BDF...: the device's protocol checker saw no
+# violation from the drivers of these functions (else each check that
+# fired, with its first instance, is the failure's reason).
+protocol_kept() {
+	local name=$1 bdf found="" rc
+	shift
+	for bdf in "$@"; do
+		rc=0
+		enaport "$bdf" checks >/tmp/checks 2>&1 || rc=$?
+		case $rc in
+		0) ;;
+		3) found="$found $bdf: $(tr '\n' ';' </tmp/checks)" ;;
+		*) found="$found $bdf: enaport failed: $(cat /tmp/checks)" ;;
+		esac
+	done
+	if [ -z "$found" ]; then pass "$name"; else fail "$name" "$found"; fi
+}
+
 # ena_dmesg: what the ENA drivers said, for failure messages.
 ena_dmesg() { dmesg | grep -E 'ena(_custom)? ' | tail -n "${1:-15}"; }
 show_dmesg() { ena_dmesg "${1:-15}" | while IFS= read -r l; do info "dmesg: $l"; done; }

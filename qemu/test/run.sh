@@ -13,7 +13,8 @@ trap 'rm -rf "$WORK"' EXIT
 rc=0
 "$TOP/tools/apt-install.sh" gcc iproute2 ethtool iperf3 jq iputils-ping coreutils
 QEMU=$("$TOP/qemu/build.sh")
-gcc -O2 -Wall -Wextra -Werror -I "$TOP/rust/ena-capi/include" -o "$WORK/enaport" "$HERE/enaport.c"
+# shellcheck source=two-enis.sh
+. "$HERE/two-enis.sh"
 
 # ena_custom, built as the kmod tests build it (cached).
 "$TOP/kmod/test/cached-module.sh" >"$WORK/manifest.json"
@@ -23,17 +24,6 @@ scripts=()
 for s in lib.sh baseline.sh bind.sh unbind.sh netns.sh validate.sh; do
 	scripts+=(--file "$TOP/remote/scripts/$s:/opt/ena-lab/scripts/$s")
 done
-
-# Two ENIs on one hub: A (the primary) and B (the lab ENI).
-# shellcheck disable=SC2054 # the commas belong to QEMU's option syntax
-vm=(--qemu-binary "$QEMU" --stock-module ena --bin bash --bin ip --bin ethtool --bin iperf3 --bin jq
-	--file "$HERE/guest-lib.sh:/opt/ena-lab/guest-lib.sh" --file "$WORK/enaport:/usr/bin/enaport"
-	--qemu -netdev --qemu hubport,id=a,hubid=0 --qemu -device --qemu ena,netdev=a,mac=02:e1:ab:00:00:0a
-	--qemu -netdev --qemu hubport,id=b,hubid=0 --qemu -device --qemu ena,netdev=b,mac=02:e1:ab:00:00:0b,rx-offset=2
-	--file "$WORK/rx-offset:/opt/ena-lab/rx-offset")
-# B's device starts each frame 2 bytes into its first Rx buffer, for the
-# drivers that say they take an offset (rx_offset in their host info).
-echo 2 >"$WORK/rx-offset"
 
 # Console logs: kept on failure (the harness shows only the tail).
 LOGDIR=${QEMU_TEST_LOGS:-$TOP/.cache/qemu-test-logs}
@@ -52,21 +42,34 @@ run() {
 
 # The same two ENIs with LLQ hidden (the drivers' host placement) and
 # the PCI revision that turns read-less register reads off.
-# shellcheck disable=SC2054
-host_vm=("${vm[@]/%mac=02:e1:ab:00:00:0a/mac=02:e1:ab:00:00:0a,llq=off,readless=off}")
-host_vm=("${host_vm[@]/%mac=02:e1:ab:00:00:0b,rx-offset=2/mac=02:e1:ab:00:00:0b,rx-offset=2,llq=off,readless=off}")
+two_enis "$QEMU" "$WORK" ,llq=off,readless=off ,llq=off,readless=off
+host_vm=("${vm[@]}")
 echo host >"$WORK/host-placement"
 # A device that recommends 128-byte entries, and ena_custom forced to 256.
-# shellcheck disable=SC2054
-small_vm=("${vm[@]/%mac=02:e1:ab:00:00:0b,rx-offset=2/mac=02:e1:ab:00:00:0b,rx-offset=2,llq-large=off}")
+two_enis "$QEMU" "$WORK" "" ,llq-large=off
+small_vm=("${vm[@]}")
 echo llq-256 >"$WORK/forced-large"
 echo force_large_llq_header=1 >"$WORK/force-large"
 echo force_large_llq_header=0 >"$WORK/force-normal"
 
-run stock-ena-on-emulated-enis --script "$HERE/vm-stock.sh" "${vm[@]}"
+# The device's trace of A under Debian's ena (its probe, a data burst, an
+# MTU change), and of B through the keep-alive reset, checked on the host.
+two_enis "$QEMU" "$WORK" ",trace=$WORK/trace-stock-a.txt"
+traced_vm=("${vm[@]}")
+two_enis "$QEMU" "$WORK" "" ",trace=$WORK/trace-faults-b.txt"
+traced_faults_vm=("${vm[@]}")
+trace_checks() {
+	"$HERE/trace-checks.sh" "$@" || { rc=1; cp "$2" "$LOGDIR/" 2>/dev/null || true; }
+}
+two_enis "$QEMU" "$WORK"
+
+run stock-ena-on-emulated-enis --script "$HERE/vm-stock.sh" "${traced_vm[@]}"
+trace_checks probe "$WORK/trace-stock-a.txt" "$HERE/expected/probe-ena-6.1.txt"
+trace_checks stock "$WORK/trace-stock-a.txt"
 run stock-ena-host-placement --script "$HERE/vm-stock.sh" "${host_vm[@]}" \
 	--file "$WORK/host-placement:/opt/ena-lab/placement"
-run faults-stock-ena-resets-and-recovers --script "$HERE/vm-faults.sh" "${vm[@]}" --timeout 300
+run faults-stock-ena-resets-and-recovers --script "$HERE/vm-faults.sh" "${traced_faults_vm[@]}" --timeout 300
+trace_checks keep-alive-reset "$WORK/trace-faults-b.txt"
 echo ena_custom >"$WORK/fault-driver"
 run faults-ena_custom-resets-and-recovers --script "$HERE/vm-faults.sh" "${small_vm[@]}" --timeout 300 \
 	--file "$KO:/opt/ena-lab/ena_custom.ko" --file "$WORK/fault-driver:/opt/ena-lab/fault-driver" \
@@ -75,6 +78,20 @@ lab=(--script "$HERE/vm-lab.sh" "${vm[@]}" --timeout 300 "${scripts[@]}"
 	--bin ping --bin ss --bin join --bin modinfo --bin timeout)
 run lab-path-stock-vs-ena_custom "${lab[@]}" --file "$KO:/opt/ena-lab/ena_custom.ko" \
 	--file "$WORK/version:/opt/ena-lab/version"
+
+# make tour: its VM, and every chapter of the story has events.
+if "$TOP/tools/tour.sh" --out "$WORK/tour" >"$WORK/tour.txt" 2>"$WORK/tour.err"; then
+	chapters=$(grep -cE '^== [0-9]+\. .* \([1-9][0-9]* events\)$' "$WORK/tour.txt" || true)
+	if [[ $chapters == 9 && -s $WORK/tour/tour.html ]]; then
+		echo "PASS tour-tells-every-chapter"
+	else
+		echo "FAIL tour-tells-every-chapter: $chapters of 9 chapters have events: $(grep -E '^== ' "$WORK/tour.txt" | tr '\n' ' ')"
+		rc=1
+	fi
+else
+	echo "FAIL tour: $(tail -n 3 "$WORK/tour.err" | tr '\n' ' ')"
+	rc=1
+fi
 
 # Kernel 6.12 (bookworm-backports): its in-tree ena, and the lab path with
 # ena_custom 2.17.0 built against its headers.

@@ -111,4 +111,6 @@ r3=$(resets)
 dmesg | grep -E "$DRV $BDF_B" | grep -iE 'Keep alive watchdog|not in running state|above the threshold|paused for too long|timed out' | head -n 4 | while IFS= read -r l; do info "dmesg: $l"; done
 # The other ENI never noticed.
 dmesg | grep -E "ena $(bdf_of_mac $MAC_A)" | grep -qiE 'reset|keep alive' && fail primary-untouched "$(ena_dmesg 3)" || pass primary-untouched
+# Through every reset: the drivers kept the protocol.
+protocol_kept drivers-keep-the-protocol "$(bdf_of_mac $MAC_A)" "$BDF_B"
 dmesg | grep -qE 'Oops|BUG:|Call Trace' && fail dmesg-clean "$(dmesg | grep -E 'Oops|BUG:|Call Trace' | head -n 2)" || pass dmesg-clean

@@ -154,4 +154,5 @@ if dmesg | grep -E 'ena(_custom)? ' | grep -qiE 'reset|keep alive|missing|timeou
 else
 	pass no-resets
 fi
+protocol_kept drivers-keep-the-protocol "$(bdf_of_mac $MAC_A)" "$BDF_B"
 dmesg | grep -qE 'Oops|BUG:|Call Trace' && fail dmesg-clean "$(dmesg | grep -E 'Oops|BUG:|Call Trace' | head -n 2)" || pass dmesg-clean

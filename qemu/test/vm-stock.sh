@@ -189,5 +189,6 @@ else
 	pass no-resets-under-traffic
 fi
 [ "$(enaport "$BDF_A" read resets)" = 1 ] && pass device-saw-no-reset || fail device-saw-no-reset "resets: $(enaport "$BDF_A" read resets)"
+protocol_kept drivers-keep-the-protocol "$BDF_A" "$BDF_B"
 dmesg | grep -qE 'Oops|BUG:|Call Trace' && fail dmesg-clean "$(dmesg | grep -E 'Oops|BUG:' | head -n 2)" || pass dmesg-clean
 dmesg | grep -B2 -A12 "Call Trace" | head -n 30 | while IFS= read -r l; do info "trace: $l"; done

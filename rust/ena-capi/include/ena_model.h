@@ -34,6 +34,9 @@ struct ena_model_host {
 	uint64_t (*now_us)(void *opaque);
 	/* Call ena_model_run_timers at us on that clock, or later. */
 	void (*wake_at)(void *opaque, uint64_t us);
+	/* One line of the device's trace, without its newline (NULL: none;
+	 * the config's trace turns it on). */
+	void (*trace)(void *opaque, const char *line, size_t len);
 };
 
 struct ena_model_config {
@@ -55,6 +58,13 @@ struct ena_model_config {
 	 * as hardware does; true leaves them to the caller (can_receive false,
 	 * receive false), which queues them until rx_space. */
 	bool rx_hold;
+	/* MSI-X vectors of the function (a CQ's vector past them is a violation). */
+	uint16_t msix_vectors;
+	/* The protocol checker: 0 counts violations, 1 also posts
+	 * DEVICE_REQUEST_RESET, as a device that found itself unhealthy. */
+	uint8_t checker_response;
+	/* Trace what the driver does, a line each, through host->trace. */
+	bool trace;
 };
 
 struct ena_model_stats {
@@ -113,6 +123,49 @@ struct ena_model_stats {
 #define ENA_COUNTER_RX_PKTS 6	/* frames received */
 #define ENA_COUNTER_RX_OFFSET 7	/* the Rx offset in use */
 #define ENA_COUNTER_READLESS_READS 8	/* registers read the read-less way */
+#define ENA_COUNTER_VIOLATIONS 16	/* protocol violations in all */
+#define ENA_COUNTER_FIRST_CHECK 17	/* the check that fired first, plus one; 0: none */
+#define ENA_COUNTER_CHECK_BASE 32	/* + c: how often check c fired */
+#define ENA_COUNTER_FIRST_BASE 64	/* + 2c: check c's first queue << 16 | slot; + 2c + 1: value */
+
+/*
+ * The protocol checker's checks (rust/ena-model/src/device/checker.rs says
+ * what each requires of a driver, and where in ena_com that is).
+ */
+#define ENA_CHECK_TX_NO_COMP_REQ 0	/* a Tx packet without COMP_REQ */
+#define ENA_CHECK_TX_FRAMING 1	/* FIRST missing, or inside a packet */
+#define ENA_CHECK_TX_MBZ 2	/* MBZ bits set in a Tx descriptor */
+#define ENA_CHECK_TX_ZERO_LENGTH 3	/* a Tx buffer of length 0 */
+#define ENA_CHECK_TX_REQ_ID_RANGE 4	/* a Tx request id past the depth */
+#define ENA_CHECK_TX_REQ_ID_REUSED 5	/* a Tx request id still out */
+#define ENA_CHECK_TX_HEADER_TOO_LONG 6	/* a header past max_header_size */
+#define ENA_CHECK_TX_TOO_MANY_DESCS 7	/* past max_packet_tx_descs */
+#define ENA_CHECK_TX_ABOVE_MTU 8	/* a frame longer than the MTU set */
+#define ENA_CHECK_STALE_PHASE 9	/* a doorbell before the write (missing barrier) */
+#define ENA_CHECK_DOORBELL_BACKWARDS 10	/* a tail that went back */
+#define ENA_CHECK_DOORBELL_OVERFILL 11	/* more entries than the ring holds */
+#define ENA_CHECK_DOORBELL_UNKNOWN_QUEUE 12	/* a destroyed or never-created queue */
+#define ENA_CHECK_RX_DESC_FLAGS 13	/* FIRST/LAST/COMP_REQ, MBZ or phase wrong */
+#define ENA_CHECK_RX_REQ_ID_REUSED 14	/* an Rx request id posted twice or past the depth */
+#define ENA_CHECK_DMA_OUTSIDE 15	/* DMA past the width or outside guest memory */
+#define ENA_CHECK_ADMIN_ID_REUSED 16	/* an admin command id still in flight */
+#define ENA_CHECK_FEATURE_NOT_OFFERED 17	/* a feature not in supported_features */
+#define ENA_CHECK_COMMAND_DURING_RESET 18	/* an admin doorbell in reset */
+#define ENA_CHECK_CQ_DESTROYED_BEFORE_SQ 19	/* DESTROY_CQ under a live SQ */
+#define ENA_CHECK_MSIX_OUT_OF_TABLE 20	/* an IO vector past the table (or 0) */
+#define ENA_CHECK_UNMASK_UNKNOWN_CQ 21	/* an unmask of a CQ that does not exist */
+#define ENA_CHECK_AENQ_HEAD_BEYOND_TAIL 22	/* more events consumed than written */
+#define ENA_CHECK_RESET_REASON_RANGE 23	/* a reset reason not offered */
+#define ENA_CHECK_LLQ_BURST 24	/* LLQ entries past the burst limit */
+#define ENA_CHECK_COUNT 25
+/* Their names, in id order (what enaport prints). */
+#define ENA_CHECK_NAMES { "tx-no-comp-req", "tx-framing", "tx-mbz", "tx-zero-length", \
+	"tx-req-id-range", "tx-req-id-reused", "tx-header-too-long", "tx-too-many-descs", \
+	"tx-above-mtu", "stale-phase", "doorbell-backwards", "doorbell-overfill", \
+	"doorbell-unknown-queue", "rx-desc-flags", "rx-req-id-reused", "dma-outside", \
+	"admin-id-reused", "feature-not-offered", "command-during-reset", \
+	"cq-destroyed-before-sq", "msix-out-of-table", "unmask-unknown-cq", \
+	"aenq-head-beyond-tail", "reset-reason-range", "llq-burst" }
 /* Faults, the bits of ENA_PORT_FAULTS. */
 #define ENA_FAULT_WITHHOLD_KEEP_ALIVE (1u << 0)	/* until the next device reset */
 #define ENA_FAULT_WITHHOLD_COMPLETION (1u << 1)	/* the next admin command never completes */

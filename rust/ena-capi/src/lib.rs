@@ -15,7 +15,7 @@ use std::ptr::{addr_of, addr_of_mut};
 use std::rc::Rc;
 
 use ena_core::regs::Registers;
-use ena_model::{Model, ModelConfig, Platform};
+use ena_model::{Model, ModelConfig, Platform, Response};
 
 /// `struct ena_model_host`.
 #[repr(C)]
@@ -31,6 +31,7 @@ pub struct Host {
     pub defer: Option<unsafe extern "C" fn(*mut c_void)>,
     pub now_us: Option<unsafe extern "C" fn(*mut c_void) -> u64>,
     pub wake_at: Option<unsafe extern "C" fn(*mut c_void, u64)>,
+    pub trace: Option<unsafe extern "C" fn(*mut c_void, *const u8, usize)>,
 }
 
 /// `struct ena_model_config`.
@@ -46,6 +47,9 @@ pub struct Config {
     pub intr_delay_resolution: u16,
     pub rx_offset: u8,
     pub rx_hold: bool,
+    pub msix_vectors: u16,
+    pub checker_response: u8,
+    pub trace: bool,
 }
 
 /// `struct ena_model_stats`.
@@ -71,8 +75,8 @@ pub struct Stats {
     pub tx_csum_offloads: u64,
 }
 
-const _: () = assert!(std::mem::size_of::<Host>() == 10 * 8);
-const _: () = assert!(std::mem::size_of::<Config>() == 24);
+const _: () = assert!(std::mem::size_of::<Host>() == 11 * 8);
+const _: () = assert!(std::mem::size_of::<Config>() == 28);
 const _: () = assert!(std::mem::size_of::<Stats>() == 17 * 8);
 
 /// The callbacks, all checked present at creation.
@@ -87,19 +91,28 @@ struct Callbacks {
     defer: unsafe extern "C" fn(*mut c_void),
     now_us: unsafe extern "C" fn(*mut c_void) -> u64,
     wake_at: unsafe extern "C" fn(*mut c_void, u64),
+    trace: Option<unsafe extern "C" fn(*mut c_void, *const u8, usize)>,
 }
 
 impl Platform for Callbacks {
     fn dma_read(&self, addr: u64, out: &mut [u8]) {
-        // SAFETY: the host promised a callback that writes at most `len`
-        // bytes to the buffer it is given; `out` is that many bytes.
-        if unsafe { (self.dma_read)(self.opaque, addr, out.as_mut_ptr().cast(), out.len()) } != 0 {
-            out.fill(0);
-        }
+        self.dma_read_ok(addr, out);
     }
     fn dma_write(&self, addr: u64, data: &[u8]) {
+        self.dma_write_ok(addr, data);
+    }
+    fn dma_read_ok(&self, addr: u64, out: &mut [u8]) -> bool {
+        // SAFETY: the host promised a callback that writes at most `len`
+        // bytes to the buffer it is given; `out` is that many bytes.
+        let rc = unsafe { (self.dma_read)(self.opaque, addr, out.as_mut_ptr().cast(), out.len()) };
+        if rc != 0 {
+            out.fill(0);
+        }
+        rc == 0
+    }
+    fn dma_write_ok(&self, addr: u64, data: &[u8]) -> bool {
         // SAFETY: the callback reads `len` bytes from a live slice.
-        unsafe { (self.dma_write)(self.opaque, addr, data.as_ptr().cast(), data.len()) };
+        unsafe { (self.dma_write)(self.opaque, addr, data.as_ptr().cast(), data.len()) == 0 }
     }
     fn interrupt(&self, vector: u16) {
         // SAFETY: a plain call with the host's own opaque pointer.
@@ -125,6 +138,12 @@ impl Platform for Callbacks {
     fn wake_at(&self, us: u64) {
         // SAFETY: a plain call with the host's own opaque pointer.
         unsafe { (self.wake_at)(self.opaque, us) }
+    }
+    fn trace(&self, line: &str) {
+        if let Some(trace) = self.trace {
+            // SAFETY: the callback reads `len` bytes from a live string.
+            unsafe { trace(self.opaque, line.as_ptr(), line.len()) }
+        }
     }
     fn llq_read(&self, offset: u64, out: &mut [u8]) {
         // SAFETY: the callback writes at most `len` bytes to the buffer it
@@ -186,6 +205,7 @@ pub unsafe extern "C" fn ena_model_new(config: *const Config, host: *const Host)
         defer,
         now_us,
         wake_at,
+        trace: host.trace,
     });
     // No admin log in a long-lived device: a guest could grow it forever.
     let cfg = ModelConfig {
@@ -197,7 +217,14 @@ pub unsafe extern "C" fn ena_model_new(config: *const Config, host: *const Host)
         tx_completion_window: config.tx_completion_window.min(u8::MAX as u32) as u8,
         intr_delay_resolution: config.intr_delay_resolution,
         rx_offset: config.rx_offset,
+        msix_vectors: config.msix_vectors,
+        checker_response: match config.checker_response {
+            0 => Response::Count,
+            _ => Response::RequestReset,
+        },
         trace_admin: false,
+        // Only with somewhere to write the lines.
+        trace: config.trace && host.trace.is_some(),
         ..Default::default()
     };
     let model = Model::with_platform(platform, cfg);

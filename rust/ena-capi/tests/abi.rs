@@ -98,6 +98,7 @@ fn host(g: &Guest) -> Host {
         defer: Some(defer),
         now_us: Some(now_us),
         wake_at: Some(wake_at),
+        trace: None,
     }
 }
 
@@ -111,6 +112,9 @@ const CONFIG: Config = Config {
     intr_delay_resolution: 1,
     rx_offset: 0,
     rx_hold: true,
+    msix_vectors: 9,
+    checker_response: 0,
+    trace: false,
 };
 
 /// BAR0 as the QEMU device forwards it.

@@ -125,6 +125,37 @@ fn the_counter_ids_are_the_headers() {
 }
 
 #[test]
+fn the_checks_are_the_headers_by_id_and_name() {
+    use ena_model::check;
+    let d = defines();
+    assert_eq!(d["ENA_CHECK_COUNT"] as usize, check::COUNT);
+    assert_eq!(d["ENA_COUNTER_VIOLATIONS"], test_port::counter::VIOLATIONS);
+    assert_eq!(
+        d["ENA_COUNTER_FIRST_CHECK"],
+        test_port::counter::FIRST_CHECK
+    );
+    assert_eq!(d["ENA_COUNTER_CHECK_BASE"], test_port::counter::CHECK_BASE);
+    assert_eq!(d["ENA_COUNTER_FIRST_BASE"], test_port::counter::FIRST_BASE);
+    for (id, name) in check::NAMES.iter().enumerate() {
+        let define = format!("ENA_CHECK_{}", name.to_uppercase().replace('-', "_"));
+        assert_eq!(d.get(&define), Some(&(id as u32)), "{define}");
+    }
+    let header =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/ena_model.h"))
+            .unwrap();
+    let list = header
+        .split("#define ENA_CHECK_NAMES {")
+        .nth(1)
+        .and_then(|s| s.split('}').next())
+        .expect("ENA_CHECK_NAMES in the header");
+    let names: Vec<&str> = list
+        .split(',')
+        .map(|n| n.trim_matches(|c: char| c.is_whitespace() || c == '\\' || c == '"'))
+        .collect();
+    assert_eq!(names, check::NAMES, "ENA_CHECK_NAMES and check::NAMES");
+}
+
+#[test]
 fn the_stats_struct_has_the_headers_fields_in_order() {
     let header =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/ena_model.h"))

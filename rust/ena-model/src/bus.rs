@@ -20,6 +20,8 @@ pub struct Bus {
     device_mem: Rc<RefCell<Vec<u8>>>,
     /// The platform clock a test moves with [`Bus::advance`].
     now_us: Rc<Cell<u64>>,
+    /// The device's trace lines, when it traces.
+    trace: Rc<RefCell<Vec<String>>>,
 }
 
 impl Bus {
@@ -31,7 +33,12 @@ impl Bus {
             base,
             device_mem: Rc::new(RefCell::new(vec![0; LLQ_BAR_SIZE as usize])),
             now_us: Rc::new(Cell::new(0)),
+            trace: Rc::default(),
         }
+    }
+    /// The trace lines the device wrote so far.
+    pub fn trace_lines(&self) -> Vec<String> {
+        self.trace.borrow().clone()
     }
     /// Moves the platform clock on (the model's timers run when the test
     /// calls `run_timers`).
@@ -55,6 +62,11 @@ impl Bus {
         let mut b = [0; 4];
         self.read(addr, &mut b);
         u32::from_le_bytes(b)
+    }
+    /// Whether `addr..addr+len` is host memory.
+    pub fn contains(&self, addr: u64, len: usize) -> bool {
+        let size = self.mem.borrow().len() as u64;
+        addr >= self.base && addr - self.base + len as u64 <= size
     }
     fn offset(&self, addr: u64, len: usize) -> usize {
         let size = self.mem.borrow().len() as u64;
@@ -85,6 +97,17 @@ pub trait Platform {
     /// The model has work for later: call [`crate::Model::run_deferred`]
     /// soon, outside the current access (QEMU: a bottom half).
     fn defer(&self) {}
+    /// A DMA read that says whether the address was memory (false: the
+    /// platform filled `out` with zeros).
+    fn dma_read_ok(&self, addr: u64, out: &mut [u8]) -> bool {
+        self.dma_read(addr, out);
+        true
+    }
+    /// A DMA write that says whether the address was memory.
+    fn dma_write_ok(&self, addr: u64, data: &[u8]) -> bool {
+        self.dma_write(addr, data);
+        true
+    }
     /// Microseconds on the platform's clock (QEMU: its virtual clock).
     fn now_us(&self) -> u64 {
         0
@@ -92,6 +115,8 @@ pub trait Platform {
     /// Call [`crate::Model::run_timers`] at `us` on that clock, or later
     /// (an interrupt waits out its moderation delay).
     fn wake_at(&self, _us: u64) {}
+    /// One line of the device's trace (`ModelConfig::trace`).
+    fn trace(&self, _line: &str) {}
     /// Reads the device's own memory (BAR2) at `offset`: what the driver
     /// wrote there. A platform without it reads zeros.
     fn llq_read(&self, _offset: u64, out: &mut [u8]) {
@@ -102,6 +127,23 @@ pub trait Platform {
 impl Platform for Bus {
     fn now_us(&self) -> u64 {
         self.now_us.get()
+    }
+    fn trace(&self, line: &str) {
+        self.trace.borrow_mut().push(line.to_string());
+    }
+    fn dma_read_ok(&self, addr: u64, out: &mut [u8]) -> bool {
+        if !self.contains(addr, out.len()) {
+            out.fill(0);
+            return false;
+        }
+        self.read(addr, out);
+        true
+    }
+    fn dma_write_ok(&self, addr: u64, data: &[u8]) -> bool {
+        self.contains(addr, data.len()) && {
+            self.write(addr, data);
+            true
+        }
     }
     fn dma_read(&self, addr: u64, out: &mut [u8]) {
         self.read(addr, out)

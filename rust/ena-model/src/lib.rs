@@ -11,9 +11,10 @@
 pub mod bus;
 mod device;
 pub mod rss;
+pub mod trace;
 
 pub use bus::{Bus, BusAlloc, BusMem, Platform, VirtualClock};
 pub use device::{
-    test_port, Fault, Faults, Lifetime, Model, ModelConfig, Stats, CQ_UNMASK_BASE, LLQ_BAR_SIZE,
-    SQ_DOORBELL_BASE,
+    check, test_port, Fault, Faults, Instance, Lifetime, Model, ModelConfig, Response, Stats,
+    Violations, CQ_UNMASK_BASE, LLQ_BAR_SIZE, SQ_DOORBELL_BASE,
 };

@@ -213,6 +213,8 @@ fn frames_loop_back_byte_identical_over_many_laps() {
         ),
         (300, 300, 0)
     );
+    let v = d.regs.violations();
+    assert_eq!(v.total(), 0, "ena-core kept the protocol: {:?}", v.report());
 }
 
 #[test]
@@ -313,6 +315,10 @@ fn frames_cross_a_wire_between_two_devices_both_ways() {
         receive(&mut pa, &bufa).is_none(),
         "A received its own frames: a loopback, not a wire"
     );
+    for m in [&a.regs, &b.regs] {
+        let v = m.violations();
+        assert_eq!(v.total(), 0, "ena-core kept the protocol: {:?}", v.report());
+    }
 }
 
 #[test]

@@ -496,6 +496,13 @@ fn a_burst_beyond_the_advertised_limit_is_counted() {
     l.ring();
     assert_eq!(l.d.regs.stats.llq_burst_errors, 1);
     assert_eq!(l.sent().len(), 33, "still sent: the error is counted");
+    let v = l.d.regs.violations();
+    assert_eq!(v.count(ena_model::check::LLQ_BURST), 1, "{:?}", v.report());
+    assert_eq!(
+        v.first(ena_model::check::LLQ_BURST).unwrap().value,
+        17,
+        "entries rung"
+    );
 }
 
 #[test]

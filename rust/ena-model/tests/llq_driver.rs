@@ -261,6 +261,13 @@ fn frames_cross_the_loopback_from_device_memory_byte_for_byte() {
         );
         assert!(p.tx.tail() / 16 > 20);
         assert_eq!(st.llq_burst_errors, 0);
+        let v = d.regs.violations();
+        assert_eq!(
+            v.total(),
+            0,
+            "{policy:?}: the protocol kept: {:?}",
+            v.report()
+        );
     }
 }
 

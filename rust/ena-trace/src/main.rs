@@ -5,85 +5,33 @@
 //! then a short send/receive exchange over the loopback.
 //!
 //!   cargo run -p ena-trace -- [--trace] [--host] [--frames N]
+//!   cargo run -p ena-trace -- tour TRACE [--html FILE] [--source DIR]
 //!
-//! --host keeps the Tx queue in host memory (no LLQ).
+//! --host keeps the Tx queue in host memory (no LLQ). `tour` tells a device
+//! trace (QEMU's ena trace=FILE) in chapters, naming where in the driver
+//! source under DIR each function is (see `tour`).
 
 #![forbid(unsafe_code)]
+
+mod tour;
 
 use std::cell::Cell;
 use std::rc::Rc;
 
-use ena_core::admin::{feature, opcode, ENTRY_SIZE};
-use ena_core::admin_defs::{
-    create_cq, create_sq, join_addr, llq, AcqEntry, CreateCqCmd, CreateCqResp, CreateSqCmd,
-    CreateSqResp, DestroyCqCmd, DestroySqCmd, DeviceAttrFeatureDesc, FeatCmd, FeatureAenqDesc,
-    FeatureLlqDesc, QueueFeatureDesc,
-};
 use ena_core::device::{aenq_group, DmaAllocator, Ena};
 use ena_core::devmem::DeviceMemory;
 use ena_core::dma::DmaMemory;
 use ena_core::llq_config::LlqPolicy;
-use ena_core::regs::{self, Registers};
+use ena_core::regs::Registers;
 use ena_core::rx::RxBuf;
 use ena_core::tx::{TxBuf, TxCtx};
-use ena_core::wire::Wire;
-use ena_model::{
-    Bus, BusAlloc, Model, ModelConfig, VirtualClock, CQ_UNMASK_BASE, SQ_DOORBELL_BASE,
-};
+use ena_model::trace::decode;
+use ena_model::{Bus, BusAlloc, Model, ModelConfig, VirtualClock};
 
 /// Registers that print every access when tracing.
 struct Traced {
     model: Model,
     on: bool,
-}
-
-fn reg_name(off: u32) -> String {
-    let n = match off {
-        regs::VERSION => "VERSION",
-        regs::CONTROLLER_VERSION => "CONTROLLER_VERSION",
-        regs::CAPS => "CAPS",
-        regs::AQ_BASE_LO => "AQ_BASE_LO",
-        regs::AQ_BASE_HI => "AQ_BASE_HI",
-        regs::AQ_CAPS => "AQ_CAPS",
-        regs::ACQ_BASE_LO => "ACQ_BASE_LO",
-        regs::ACQ_BASE_HI => "ACQ_BASE_HI",
-        regs::ACQ_CAPS => "ACQ_CAPS",
-        regs::AQ_DB => "AQ_DB",
-        regs::AENQ_CAPS => "AENQ_CAPS",
-        regs::AENQ_BASE_LO => "AENQ_BASE_LO",
-        regs::AENQ_BASE_HI => "AENQ_BASE_HI",
-        regs::AENQ_HEAD_DB => "AENQ_HEAD_DB",
-        regs::DEV_CTL => "DEV_CTL",
-        regs::DEV_STS => "DEV_STS",
-        o if (SQ_DOORBELL_BASE..CQ_UNMASK_BASE).contains(&o) => {
-            return format!("SQ{}_DOORBELL", (o - SQ_DOORBELL_BASE) / 4)
-        }
-        o if (CQ_UNMASK_BASE..CQ_UNMASK_BASE + 0x1000).contains(&o) => {
-            return format!("CQ{}_UNMASK", (o - CQ_UNMASK_BASE) / 4)
-        }
-        o => return format!("{o:#06x}"),
-    };
-    n.to_string()
-}
-
-fn decode(off: u32, v: u32) -> String {
-    match off {
-        regs::CAPS => format!(
-            " (reset timeout {} ms, DMA width {}, admin timeout {} ms)",
-            ((v >> 1) & 0x1f) * 100,
-            (v >> 8) & 0xff,
-            ((v >> 16) & 0xf) * 100
-        ),
-        regs::DEV_STS => format!(" (ready {}, reset in progress {})", v & 1, (v >> 3) & 1),
-        regs::DEV_CTL => format!(" (reset {}, reason {})", v & 1, v >> 28),
-        regs::AQ_CAPS | regs::ACQ_CAPS | regs::AENQ_CAPS => {
-            format!(" (depth {}, entry {} bytes)", v & 0xffff, v >> 16)
-        }
-        regs::CONTROLLER_VERSION => {
-            format!(" ({}.{}.{})", (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff)
-        }
-        _ => String::new(),
-    }
 }
 
 impl Registers for Traced {
@@ -92,8 +40,8 @@ impl Registers for Traced {
         if self.on {
             println!(
                 "  read  {:<20} = {v:#010x}{}",
-                reg_name(off),
-                decode(off, v)
+                decode::reg_name(off),
+                decode::reg_fields(off, v)
             );
         }
         v
@@ -102,8 +50,8 @@ impl Registers for Traced {
         if self.on {
             println!(
                 "  write {:<20} = {v:#010x}{}",
-                reg_name(off),
-                decode(off, v)
+                decode::reg_name(off),
+                decode::reg_fields(off, v)
             );
         }
         self.model.write32(off, v);
@@ -127,252 +75,58 @@ impl DeviceMemory for Bar2 {
                 "  write {:<20} = {}-byte LLQ entry{}",
                 format!("BAR2+{off:#07x}"),
                 entry.len(),
-                decode_entry(entry, self.before.get())
+                decode::llq_entry(entry, self.before.get())
             );
         }
         self.bus.device_write(off as u64, entry);
     }
 }
 
-/// An entry's descriptors: a packet's first entry has `before` slots and
-/// then the header (its length in the first data descriptor), a further
-/// one only descriptors.
-fn decode_entry(e: &[u8], before: usize) -> String {
-    let word = |slot: usize, w: usize| {
-        let b = &e[slot * 16 + w * 4..slot * 16 + w * 4 + 4];
-        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
-    };
-    let first_entry = word(0, 0) & 1 << 26 != 0;
-    let slots = if first_entry { before } else { e.len() / 16 };
-    let mut out = Vec::new();
-    let mut header = None;
-    for slot in 0..slots {
-        let ctrl = word(slot, 0);
-        if ctrl == 0 {
-            break;
-        }
-        let meta = ctrl & 1 << 23 != 0;
-        let mut f = vec![if meta { "meta" } else { "data" }];
-        for (bit, name) in [(26, "first"), (27, "last"), (28, "comp_req")] {
-            if ctrl & 1 << bit != 0 {
-                f.push(name);
+/// `tour TRACE [--html FILE] [--source DIR]`: the chapters on stdout.
+fn run_tour(args: &[String]) -> Result<(), String> {
+    let mut it = args.iter();
+    let trace = it.next().ok_or("tour needs a trace file")?;
+    let (mut html, mut source) = (None, None);
+    while let Some(a) = it.next() {
+        let v = it.next().ok_or(format!("{a} needs a value"))?;
+        match a.as_str() {
+            "--html" => html = Some(v.clone()),
+            "--source" => source = Some(std::path::PathBuf::from(v)),
+            _ => {
+                return Err(format!(
+                    "unknown tour argument '{a}' (use --html FILE, --source DIR)"
+                ))
             }
         }
-        if !meta && header.is_none() {
-            header = Some(word(slot, 3) >> 24);
-        }
-        out.push(format!("{} phase {}", f.join("+"), (ctrl >> 24) & 1));
     }
-    match header.filter(|_| first_entry) {
-        Some(h) => format!(" ({}; header {h} bytes inline)", out.join(", ")),
-        None => format!(" ({})", out.join(", ")),
+    let text = std::fs::read_to_string(trace).map_err(|e| format!("{trace}: {e}"))?;
+    let lines: Vec<tour::Line> = text.lines().filter_map(tour::Line::parse).collect();
+    if lines.is_empty() {
+        return Err(format!("{trace} has no trace lines"));
     }
-}
-
-fn entry_size(code: u16) -> String {
-    match llq::entry_bytes(code) {
-        Some(b) => format!("{b} B"),
-        None => format!("{code:#x}"),
+    if let Some(dir) = &source {
+        if !dir.is_dir() {
+            return Err(format!("--source {}: not a directory", dir.display()));
+        }
     }
-}
-
-/// The LLQ descriptor fields a GET answers with.
-fn decode_llq_offer(d: &FeatureLlqDesc) -> String {
-    format!(
-        "max_llq_num {}, max_llq_depth {}, header_location_ctrl_supported {:#x}, \
-         entry_size_ctrl_supported {:#x}, entry_size_recommended {} ({}), \
-         desc_num_before_header_supported {:#x}, descriptors_stride_ctrl_supported {:#x}, \
-         max_wide_llq_depth {}, accel_mode supported_flags {:#x}, max_tx_burst_size {}",
-        d.max_llq_num,
-        d.max_llq_depth,
-        d.header_location_ctrl_supported,
-        d.entry_size_ctrl_supported,
-        d.entry_size_recommended,
-        entry_size(d.entry_size_recommended as u16),
-        d.desc_num_before_header_supported,
-        d.descriptors_stride_ctrl_supported,
-        d.max_wide_llq_depth,
-        d.accel_mode_flags,
-        d.accel_mode_max_tx_burst_size
-    )
-}
-
-/// The layout a SET chooses.
-fn decode_llq_choice(d: &FeatureLlqDesc) -> String {
-    let header = match d.header_location_ctrl_enabled {
-        llq::INLINE_HEADER => "inline",
-        llq::HEADER_RING => "header ring",
-        _ => "?",
-    };
-    let stride = match d.descriptors_stride_ctrl_enabled {
-        llq::SINGLE_DESC_PER_ENTRY => "single",
-        llq::MULTIPLE_DESCS_PER_ENTRY => "multiple",
-        _ => "?",
-    };
-    format!(
-        "header_location_ctrl_enabled {} ({header}), entry_size_ctrl_enabled {} ({}), \
-         desc_num_before_header_enabled {}, descriptors_stride_ctrl_enabled {} ({stride}), \
-         accel_mode enabled_flags {:#x}",
-        d.header_location_ctrl_enabled,
-        d.entry_size_ctrl_enabled,
-        entry_size(d.entry_size_ctrl_enabled),
-        d.desc_num_before_header_enabled,
-        d.descriptors_stride_ctrl_enabled,
-        d.accel_mode_flags
-    )
-}
-
-fn op_name(op: u8, feat: u8) -> String {
-    let f = match feat {
-        feature::DEVICE_ATTRIBUTES => "DEVICE_ATTRIBUTES",
-        feature::AENQ_CONFIG => "AENQ_CONFIG",
-        feature::HOST_ATTR_CONFIG => "HOST_ATTR_CONFIG",
-        feature::LLQ => "LLQ",
-        feature::MAX_QUEUES_NUM => "MAX_QUEUES_NUM",
-        feature::STATELESS_OFFLOAD_CONFIG => "STATELESS_OFFLOAD_CONFIG",
-        feature::RSS_INDIRECTION_TABLE_CONFIG => "RSS_INDIRECTION_TABLE_CONFIG",
-        feature::MTU => "MTU",
-        feature::LINK_CONFIG => "LINK_CONFIG",
-        _ => "",
-    };
-    match op {
-        opcode::GET_FEATURE => format!("GET_FEATURE {f}"),
-        opcode::SET_FEATURE => format!("SET_FEATURE {f}"),
-        opcode::CREATE_CQ => "CREATE_CQ".into(),
-        opcode::CREATE_SQ => "CREATE_SQ".into(),
-        opcode::DESTROY_CQ => "DESTROY_CQ".into(),
-        opcode::DESTROY_SQ => "DESTROY_SQ".into(),
-        o => format!("opcode {o}"),
+    print!("{}", tour::text(&lines, source.as_deref()));
+    if let Some(f) = html {
+        std::fs::write(&f, tour::html(&lines, source.as_deref()))
+            .map_err(|e| format!("{f}: {e}"))?;
+        println!("\n(the whole timeline: {f})");
     }
-}
-
-/// The fields of an admin command, decoded with ena-core's typed formats.
-fn decode_command(e: &[u8; ENTRY_SIZE]) -> String {
-    let common = format!(
-        "id {}, phase {}",
-        u16::from_le_bytes([e[0], e[1]]) & 0xfff,
-        e[3] & 1
-    );
-    let rest = match e[2] {
-        opcode::GET_FEATURE => format!("feature_id {}", FeatCmd::decode(e).feature_id),
-        opcode::SET_FEATURE => {
-            let c = FeatCmd::decode(e);
-            match c.feature_id {
-                feature::HOST_ATTR_CONFIG => format!(
-                    "host info page at {:#x}",
-                    join_addr(c.raw[0], c.raw[1] as u16)
-                ),
-                feature::AENQ_CONFIG => format!("enabled_groups {:#x}", c.raw[1]),
-                feature::LLQ => decode_llq_choice(&FeatureLlqDesc::decode(&e[20..])),
-                f => format!("feature_id {f}"),
-            }
-        }
-        opcode::CREATE_CQ => {
-            let c = CreateCqCmd::decode(e);
-            format!(
-                "cq_entry_size_words {}, cq_depth {}, cq_ba {:#x}",
-                c.cq_caps_2 & create_cq::CQ_ENTRY_SIZE_WORDS_MASK,
-                c.cq_depth,
-                join_addr(c.cq_ba_lo, c.cq_ba_hi)
-            )
-        }
-        opcode::CREATE_SQ => {
-            let c = CreateSqCmd::decode(e);
-            let dir = match c.sq_identity >> create_sq::SQ_DIRECTION_SHIFT {
-                create_sq::DIRECTION_TX => "tx",
-                create_sq::DIRECTION_RX => "rx",
-                _ => "?",
-            };
-            format!(
-                "sq_direction {dir}, placement_policy {}, cq_idx {}, sq_depth {}, sq_ba {:#x}",
-                c.sq_caps_2 & create_sq::PLACEMENT_POLICY_MASK,
-                c.cq_idx,
-                c.sq_depth,
-                join_addr(c.sq_ba_lo, c.sq_ba_hi)
-            )
-        }
-        opcode::DESTROY_SQ => format!("sq_idx {}", DestroySqCmd::decode(e).sq_idx),
-        opcode::DESTROY_CQ => format!("cq_idx {}", DestroyCqCmd::decode(e).cq_idx),
-        _ => String::new(),
-    };
-    format!("{common}, {rest}")
-}
-
-/// The fields of a completion, read as the command's response type.
-fn decode_completion(cmd: &[u8; ENTRY_SIZE], r: &[u8; ENTRY_SIZE]) -> String {
-    let c = AcqEntry::decode(r);
-    let common = format!(
-        "id {}, status {}, phase {}",
-        c.command & 0xfff,
-        status_name(c.status),
-        c.flags & 1
-    );
-    let body = &r[8..];
-    let rest = match (cmd[2], FeatCmd::decode(cmd).feature_id) {
-        _ if c.status != 0 => String::new(),
-        (opcode::GET_FEATURE, feature::DEVICE_ATTRIBUTES) => {
-            let d = DeviceAttrFeatureDesc::decode(body);
-            format!(
-                "mac_addr {:02x?}, max_mtu {}, phys_addr_width {}",
-                d.mac_addr, d.max_mtu, d.phys_addr_width
-            )
-        }
-        (opcode::GET_FEATURE, feature::MAX_QUEUES_NUM) => {
-            let d = QueueFeatureDesc::decode(body);
-            format!(
-                "max_sq_num {}, max_sq_depth {}, max_cq_depth {}, max_packet_tx_descs {}",
-                d.max_sq_num, d.max_sq_depth, d.max_cq_depth, d.max_packet_tx_descs
-            )
-        }
-        (opcode::GET_FEATURE, feature::LLQ) => decode_llq_offer(&FeatureLlqDesc::decode(body)),
-        (opcode::GET_FEATURE, feature::AENQ_CONFIG) => {
-            let d = FeatureAenqDesc::decode(body);
-            format!(
-                "supported_groups {:#x}, enabled_groups {:#x}",
-                d.supported_groups, d.enabled_groups
-            )
-        }
-        (opcode::CREATE_CQ, _) => {
-            let d = CreateCqResp::decode(r);
-            format!(
-                "cq_idx {}, cq_actual_depth {}, cq_interrupt_unmask_register_offset {:#x}",
-                d.cq_idx, d.cq_actual_depth, d.cq_interrupt_unmask_register_offset
-            )
-        }
-        (opcode::CREATE_SQ, _) => {
-            let d = CreateSqResp::decode(r);
-            format!(
-                "sq_idx {}, sq_doorbell_offset {:#x}, llq_descriptors_offset {:#x}",
-                d.sq_idx, d.sq_doorbell_offset, d.llq_descriptors_offset
-            )
-        }
-        _ => String::new(),
-    };
-    if rest.is_empty() {
-        common
-    } else {
-        format!("{common}, {rest}")
-    }
-}
-
-fn status_name(s: u8) -> &'static str {
-    [
-        "SUCCESS",
-        "RESOURCE_ALLOCATION_FAILURE",
-        "BAD_OPCODE",
-        "UNSUPPORTED_OPCODE",
-        "MALFORMED_REQUEST",
-        "ILLEGAL_PARAMETER",
-        "UNKNOWN_ERROR",
-        "RESOURCE_BUSY",
-    ]
-    .get(s as usize)
-    .copied()
-    .unwrap_or("?")
+    Ok(())
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("tour") {
+        if let Err(e) = run_tour(&args[1..]) {
+            eprintln!("ena-trace: {e}");
+            std::process::exit(2);
+        }
+        return;
+    }
     let mut trace = false;
     let mut host = false;
     let mut frames = 3usize;
@@ -429,11 +183,15 @@ fn main() {
         .iter()
         .zip(&ena.regs.model.admin_trace)
     {
-        println!("  {:<28} -> {}", op_name(*op, *feat), status_name(*status));
+        println!(
+            "  {:<28} -> {}",
+            decode::op_name(*op, *feat),
+            decode::status_name(*status)
+        );
         if trace {
-            println!("      command:    {}", decode_command(cmd));
+            println!("      command:    {}", decode::command(cmd));
             if let Some(r) = resp {
-                println!("      completion: {}", decode_completion(cmd, r));
+                println!("      completion: {}", decode::completion(cmd, r));
             }
         }
     }

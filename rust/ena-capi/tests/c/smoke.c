@@ -11,8 +11,10 @@
 
 #include "ena_model.h"
 
-_Static_assert(sizeof(struct ena_model_host) == 80, "host callbacks");
-_Static_assert(sizeof(struct ena_model_config) == 24, "config");
+_Static_assert(sizeof(struct ena_model_host) == 88, "host callbacks");
+_Static_assert(sizeof(struct ena_model_config) == 28, "config");
+_Static_assert(offsetof(struct ena_model_config, msix_vectors) == 24, "config.msix_vectors");
+_Static_assert(offsetof(struct ena_model_config, checker_response) == 26, "config.checker_response");
 _Static_assert(offsetof(struct ena_model_config, intr_delay_resolution) == 20,
 	       "config.intr_delay_resolution");
 _Static_assert(offsetof(struct ena_model_config, rx_offset) == 22, "config.rx_offset");
@@ -56,9 +58,9 @@ static void wake(void *o, uint64_t us) { (void)o; (void)us; }
 
 int main(void)
 {
-	const struct ena_model_host host = { NULL, rd, wr, irq, tx, space, llq, later, now, wake };
+	const struct ena_model_host host = { NULL, rd, wr, irq, tx, space, llq, later, now, wake, NULL };
 	const struct ena_model_config cfg = { { 2, 0xe1, 0xab, 0, 0, 7 }, true, true, 9216, 25000, 4,
-					      1, 0, false };
+					      1, 0, false, 9, 0, 0 };
 	struct ena_model *m = ena_model_new(&cfg, &host);
 	struct ena_model_stats s;
 	unsigned char *aq = mem, *acq = mem + 0x1000;

@@ -13,10 +13,11 @@ use ena_core::admin_defs::{
 use ena_core::device::aenq_group;
 use ena_core::wire::Wire;
 
+use super::aenq::DEVICE_REQUEST_RESET;
 use super::offload::{RX_OFFLOADS, TX_OFFLOADS};
 use super::{
-    llq, Cq, Model, Ring, Sq, CQ_UNMASK_BASE, MAX_HEADER, MAX_QUEUES_EXT_VERSION, MAX_QUEUE_PAIRS,
-    MAX_RX_BUFS, MAX_TX_DESCS, SQ_DOORBELL_BASE,
+    check, llq, Cq, Model, Ring, Sq, CQ_UNMASK_BASE, MAX_HEADER, MAX_QUEUES_EXT_VERSION,
+    MAX_QUEUE_PAIRS, MAX_RX_BUFS, MAX_TX_DESCS, SQ_DOORBELL_BASE,
 };
 use crate::rss;
 
@@ -87,15 +88,40 @@ fn feature_desc<T: Wire>(cmd: &FeatCmd) -> T {
 impl Model {
     /// The admin doorbell: every command up to `tail`, in order.
     pub(super) fn process_admin(&mut self, tail: u16) {
+        if self.resetting {
+            self.violate(check::COMMAND_DURING_RESET, 0, 0, tail as u32);
+            return;
+        }
         while self.aq.index() != tail && self.aq.usable() && self.acq.usable() {
             let mut e = [0u8; ENTRY_SIZE];
-            self.bus.dma_read(self.aq.entry(ENTRY_SIZE as u64), &mut e);
+            self.dma_in(self.aq.entry(ENTRY_SIZE as u64), &mut e);
             if e[3] & 1 != self.aq.phase() {
                 break;
             }
             self.aq.advance();
             self.stats.admin_commands += 1;
             let id = u16::from_le_bytes([e[0], e[1]]) & 0xfff;
+            if self.admin_in_flight.contains(&id) {
+                self.violate(
+                    check::ADMIN_ID_REUSED,
+                    id as usize,
+                    self.aq.slot() as usize,
+                    e[2] as u32,
+                );
+            }
+            if matches!(e[2], opcode::GET_FEATURE | opcode::SET_FEATURE) {
+                let f = FeatCmd::decode(&e).feature_id;
+                let offered = f == feature::DEVICE_ATTRIBUTES
+                    || (f < 32 && self.supported_features() & 1 << f != 0);
+                if !offered {
+                    self.violate(
+                        check::FEATURE_NOT_OFFERED,
+                        id as usize,
+                        e[2] as usize,
+                        f as u32,
+                    );
+                }
+            }
             let (status, mut resp) = self.execute(&e);
             let is_feature = matches!(e[2], opcode::GET_FEATURE | opcode::SET_FEATURE);
             let feature_id = if is_feature {
@@ -124,7 +150,9 @@ impl Model {
             if self.config.trace_admin {
                 self.admin_trace.push((e, (!withhold).then_some(resp)));
             }
+            self.trace_admin(&e, (!withhold).then_some(&resp));
             if withhold {
+                self.admin_in_flight.push(id);
                 continue;
             }
             self.write_phase_last(self.acq.entry(ENTRY_SIZE as u64), &resp, 3);
@@ -260,7 +288,8 @@ impl Model {
         respond(&FeatureAenqDesc {
             supported_groups: aenq_group::LINK_CHANGE
                 | aenq_group::NOTIFICATION
-                | aenq_group::KEEP_ALIVE,
+                | aenq_group::KEEP_ALIVE
+                | DEVICE_REQUEST_RESET,
             enabled_groups: self.enabled_groups,
         })
     }
@@ -277,7 +306,7 @@ impl Model {
             .collect();
         let len = (cmd.control_buffer_length as usize).min(table.len());
         if len > 0 {
-            self.bus.dma_write(
+            self.dma_out(
                 join_addr(cmd.control_buffer_lo, cmd.control_buffer_hi),
                 &table[..len],
             );
@@ -348,7 +377,7 @@ impl Model {
             return Status::IllegalParameter;
         }
         let mut table = vec![0u8; 4 << d.size];
-        self.bus.dma_read(
+        self.dma_in(
             join_addr(cmd.control_buffer_lo, cmd.control_buffer_hi),
             &mut table,
         );
@@ -386,6 +415,10 @@ impl Model {
         };
         let vector = (c.cq_caps_1 & create_cq::INTERRUPT_MODE_ENABLED_MASK != 0)
             .then_some(c.msix_vector as u16);
+        if vector.is_some_and(|v| c.msix_vector >= self.config.msix_vectors as u32 || v == 0) {
+            // Vector 0 is the management vector; the table ends where it ends.
+            self.violate(check::MSIX_OUT_OF_TABLE, 0, 0, c.msix_vector);
+        }
         self.cqs[idx] = Some(Cq {
             ring: Ring::new(join_addr(c.cq_ba_lo, c.cq_ba_hi), c.cq_depth),
             entry_size: words as u64 * 4,
@@ -443,6 +476,7 @@ impl Model {
             tail: 0,
             llq,
             cached_meta: None,
+            ids: vec![0; c.sq_depth as usize],
         });
         Self::full_response(&CreateSqResp {
             sq_idx: idx as u16,
@@ -458,8 +492,16 @@ impl Model {
 
     fn destroy_cq(&mut self, c: &DestroyCqCmd) -> Answer {
         let idx = c.cq_idx as usize;
+        if let Some(sq) = self
+            .sqs
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|s| s.cq == idx))
+        {
+            // ena_destroy_io_queues: the SQ first, then its CQ.
+            self.violate(check::CQ_DESTROYED_BEFORE_SQ, idx, sq, c.cq_idx as u32);
+        }
         // Completions not yet written die with their queue.
-        self.pending_tx.retain(|(cqi, _)| *cqi != idx);
+        self.pending_tx.retain(|(_, cqi, _)| *cqi != idx);
         answer(Self::free(&mut self.cqs, idx))
     }
 
@@ -530,7 +572,7 @@ impl Model {
         let len = (c.control_buffer_length as usize).min(values.len());
         if len > 0 {
             let addr = join_addr(c.control_buffer_lo, c.control_buffer_hi);
-            self.bus.dma_write(addr, &values[..len]);
+            self.dma_out(addr, &values[..len]);
         }
         respond(&CustomerMetrics {
             reported_metrics: reported,

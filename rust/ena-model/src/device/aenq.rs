@@ -7,10 +7,13 @@ use ena_core::device::aenq_group;
 use ena_core::wire::Wire;
 
 use super::admin::HW_HINTS;
-use super::Model;
+use super::{check, Model};
 
 /// `ENA_ADMIN_UPDATE_HINTS`, a syndrome of the NOTIFICATION group.
 const UPDATE_HINTS: u16 = 2;
+/// `ENA_ADMIN_DEVICE_REQUEST_RESET`, an AENQ group of its own (bit 7):
+/// the device asks the driver to reset it.
+pub(super) const DEVICE_REQUEST_RESET: u32 = 1 << 7;
 
 impl Model {
     /// An event of one group (`aenq_group` bit; the entry carries the
@@ -36,6 +39,7 @@ impl Model {
     /// The event into the ring at the device's place, phase last.
     fn write_event(&mut self, group_bit: u32, syndrome: u16, data: &[u8]) {
         let group = group_bit.trailing_zeros() as u16;
+        self.trace_event(group, syndrome, data);
         let mut ev = AenqEntry {
             group,
             syndrome,
@@ -59,6 +63,15 @@ impl Model {
 
     /// AENQ_HEAD_DB: the driver consumed events; held ones go out now.
     pub(super) fn aenq_head_moved(&mut self, head: u16) {
+        if self.aenq.usable() && head.wrapping_sub(self.aenq.index()) > self.aenq.depth {
+            // More consumed than the device wrote.
+            self.violate(
+                check::AENQ_HEAD_BEYOND_TAIL,
+                0,
+                self.aenq.index() as usize,
+                head as u32,
+            );
+        }
         self.aenq_head = head;
         while self.aenq_room() {
             let Some((group_bit, syndrome, data)) = self.pending_events.pop_front() else {
@@ -73,6 +86,7 @@ impl Model {
     /// (`ena_admin_aenq_keep_alive_desc`), which the driver shows in
     /// `ethtool -S`: rx_drops, tx_drops, rx_overruns, 64 bits each.
     pub fn keep_alive(&mut self) {
+        self.trace_summary();
         if !self.faults.withhold_keep_alive.fires() {
             let s = self.stats;
             let data: Vec<u8> = [s.rx_drops, s.tx_drops, s.rx_overruns]
@@ -94,6 +108,15 @@ impl Model {
         let mut data = [0u8; HwHints::SIZE];
         hints.encode(&mut data);
         self.post_event(aenq_group::NOTIFICATION, UPDATE_HINTS, &data);
+    }
+
+    /// What the protocol checker asked for: one DEVICE_REQUEST_RESET
+    /// (`ena_admin_device_request_reset`) until the driver resets.
+    pub(super) fn respond_to_violations(&mut self) {
+        if self.reset_wanted.take() && !self.reset_requested {
+            self.reset_requested = true;
+            self.post_event(DEVICE_REQUEST_RESET, 0, &[]);
+        }
     }
 
     /// Link up or down (`ena_update_on_link_change`).

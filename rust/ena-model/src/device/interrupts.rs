@@ -4,7 +4,7 @@
 //! unmask write also carries the moderation delays (`ena_com_update_intr_reg`):
 //! an interrupt then waits that long, so DIM and `ethtool -C` act.
 
-use super::{Cq, Model, Vector};
+use super::{check, Cq, Model, Vector};
 
 /// `ENA_ETH_IO_INTR_REG_*`: what `ena_com_unmask_intr` writes.
 const RX_DELAY_MASK: u32 = 0x7fff;
@@ -39,6 +39,10 @@ impl Model {
 
     /// `ena_com_unmask_intr`: the driver is done polling this CQ's vector.
     pub(super) fn unmask(&mut self, cqi: usize, value: u32) {
+        if !matches!(self.cqs.get(cqi), Some(Some(_))) {
+            self.violate(check::UNMASK_UNKNOWN_CQ, cqi, 0, value);
+            return;
+        }
         if value & INTR_UNMASK == 0 {
             return;
         }
@@ -49,6 +53,8 @@ impl Model {
             slot.tx_delay = ((value & TX_DELAY_MASK) >> TX_DELAY_SHIFT) as u16;
             self.stats.last_intr_delays = (slot.rx_delay, slot.tx_delay);
         }
+        let (rx, tx) = (self.vector(v).rx_delay, self.vector(v).tx_delay);
+        self.trace_unmask(cqi, rx, tx);
         let slot = self.vector(v);
         slot.masked = false;
         if std::mem::take(&mut slot.pending) && slot.due.is_none() {

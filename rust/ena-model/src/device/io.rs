@@ -7,6 +7,7 @@ use ena_core::admin_defs::host_feature;
 use ena_core::defs::{rx_cdesc, rx_desc, tx_desc, RxCdesc, RxDesc, TxCdesc, TxDesc};
 use ena_core::wire::Wire;
 
+use super::checker::{check, RX_CTRL_MBZ};
 use super::llq::{phase_of, Assembly, TxPacket};
 use super::offload::{finish_tx_checksums, rx_status, TxMeta};
 use super::{Model, Ring, Room, MAX_RX_BUFS};
@@ -19,55 +20,103 @@ impl Model {
             return;
         };
         let burst = tail.wrapping_sub(std::mem::replace(&mut sq.tail, tail));
+        let (in_llq, from) = (sq.llq.is_some(), sq.ring.index());
         if let Some((l, _)) = sq.llq {
             if l.burst_entries.is_some_and(|max| burst > max) {
                 self.stats.llq_burst_errors += 1;
+                self.violate(check::LLQ_BURST, sqi, 0, burst as u32);
             }
         }
-        loop {
-            let Some(Some(sq)) = self.sqs.get(sqi) else {
-                return;
-            };
-            let (ring, cqi, tail, llq) = (sq.ring, sq.cq, sq.tail, sq.llq);
-            if ring.index() == tail || !ring.usable() {
-                return;
-            }
-            let read = match llq {
-                Some((l, window)) => self.read_llq_packet(l, window, ring, tail),
-                None => self.read_host_packet(ring, tail),
-            };
-            let Some((pkt, ring)) = read else {
-                return; // the packet's last descriptor is not posted yet
-            };
-            if let Some(Some(sq)) = self.sqs.get_mut(sqi) {
-                sq.ring = ring;
-            }
+        let mut ids = Vec::new();
+        while let Some(pkt) = self.next_tx_packet(sqi) {
+            ids.push(pkt.req_id);
+            let cqi = self.sqs[sqi].as_ref().map_or(0, |s| s.cq);
+            self.check_tx_packet(sqi, &pkt);
             self.complete_tx(sqi, cqi, pkt);
         }
+        if self.tracing() {
+            let took = self.sqs[sqi]
+                .as_ref()
+                .map_or(from, |s| s.ring.index())
+                .wrapping_sub(from);
+            let unit = if in_llq { "entries" } else { "descriptors" };
+            let range = match (ids.first(), ids.last()) {
+                (Some(a), Some(b)) => format!(", req_id {a}..{b}"),
+                _ => String::new(),
+            };
+            let n = ids.len();
+            self.trace_doorbell(
+                sqi,
+                true,
+                in_llq,
+                &format!("tail {tail}: {n} packets in {took} {unit}{range}"),
+            );
+        }
+    }
+
+    /// The next whole packet posted below the doorbell's tail, the queue's
+    /// place moved past it; None when there is none (yet).
+    fn next_tx_packet(&mut self, sqi: usize) -> Option<TxPacket> {
+        let sq = self.sqs.get(sqi)?.as_ref()?;
+        let (ring, tail, llq) = (sq.ring, sq.tail, sq.llq);
+        if ring.index() == tail || !ring.usable() {
+            return None;
+        }
+        let (pkt, ring) = match llq {
+            Some((l, window)) => self.read_llq_packet(l, window, ring, tail),
+            None => self.read_host_packet(ring, tail),
+        }?; // None: the packet's last descriptor is not posted yet
+        if let Some(Some(sq)) = self.sqs.get_mut(sqi) {
+            sq.ring = ring;
+        }
+        Some(pkt)
     }
 
     /// One packet's descriptors in host memory, from `ring` up to `tail`.
     fn read_host_packet(&mut self, mut ring: Ring, tail: u16) -> Option<(TxPacket, Ring)> {
-        let mut pkt = Assembly::new(self.max_frame());
+        let mut pkt = Assembly::new(self.max_frame(), None);
         loop {
             if ring.index() == tail {
                 return None;
             }
+            let slot = ring.slot() as usize;
             let mut b = [0u8; 16];
-            self.bus.dma_read(ring.entry(16), &mut b);
+            self.dma_in(ring.entry(16), &mut b);
             let d = TxDesc::decode(&b);
             if phase_of(&d) != ring.phase() {
-                return None; // not written yet
+                // Below the doorbell's tail: rung before it was written.
+                self.violate(check::STALE_PHASE, 0, slot, d.len_ctrl);
+                return None;
             }
             ring.advance();
             if d.len_ctrl & tx_desc::META_DESC_MASK != 0 {
-                pkt.meta(&d);
+                pkt.meta(&d, slot);
                 continue;
             }
             // In host placement the header is in the first buffer.
-            if pkt.add(&d, |_| Vec::new(), |addr, out| self.bus.dma_read(addr, out)) {
+            if pkt.add(&d, slot, |_| Vec::new(), |addr, out| self.dma_in(addr, out)) {
                 return Some((pkt.done(), ring));
             }
+        }
+    }
+
+    /// The protocol checker on a whole packet: what its descriptors broke,
+    /// and its request id, which must be within the queue and not still
+    /// out (sent and not completed); from now on it is out.
+    fn check_tx_packet(&mut self, sqi: usize, pkt: &TxPacket) {
+        for &(c, slot, value) in &pkt.violations {
+            self.violate(c, sqi, slot, value);
+        }
+        let Some(Some(sq)) = self.sqs.get_mut(sqi) else {
+            return;
+        };
+        let id = pkt.req_id as usize;
+        match sq.ids.get_mut(id) {
+            None => self.violate(check::TX_REQ_ID_RANGE, sqi, 0, id as u32),
+            Some(out) if *out > 0 => {
+                self.violate(check::TX_REQ_ID_REUSED, sqi, 0, id as u32);
+            }
+            Some(out) => *out = pkt.comp_req as u8,
         }
     }
 
@@ -87,13 +136,13 @@ impl Model {
         // Only a packet that asked for one gets a completion (COMP_REQ).
         let complete = pkt.comp_req && !self.faults.withhold_tx_completions.fires();
         if complete && self.config.tx_completion_window == 0 {
-            self.write_tx_completion(cqi, req_id);
+            self.write_tx_completion(sqi, cqi, req_id);
             self.io_interrupt(cqi);
         } else if complete {
             if self.pending_tx.is_empty() {
                 self.bus.defer();
             }
-            self.pending_tx.push((cqi, req_id));
+            self.pending_tx.push((sqi, cqi, req_id));
         }
         if pkt.oversize {
             self.stats.tx_drops += 1;
@@ -110,6 +159,7 @@ impl Model {
         let frame = pkt.frame;
         self.stats.tx_pkts += 1;
         self.stats.tx_bytes += frame.len() as u64;
+        self.tally_packet(sqi, frame.len());
         if !self.link_up || self.bus.transmit(&frame) {
             return;
         }
@@ -134,7 +184,17 @@ impl Model {
         }
     }
 
-    fn write_tx_completion(&mut self, cqi: usize, req_id: u16) {
+    fn write_tx_completion(&mut self, sqi: usize, cqi: usize, req_id: u16) {
+        // The request id is the driver's again (a bad one, from the fault,
+        // frees nothing).
+        if let Some(out) = self
+            .sqs
+            .get_mut(sqi)
+            .and_then(|s| s.as_mut())
+            .and_then(|s| s.ids.get_mut(req_id as usize))
+        {
+            *out = 0;
+        }
         if let Some(Some(cq)) = self.cqs.get_mut(cqi) {
             let c = TxCdesc {
                 req_id,
@@ -158,8 +218,8 @@ impl Model {
         let mut touched = Vec::new();
         for group in pending.chunks(window) {
             self.stats.tx_reordered += group.len() as u64 - 1;
-            for &(cqi, req_id) in group.iter().rev() {
-                self.write_tx_completion(cqi, req_id);
+            for &(sqi, cqi, req_id) in group.iter().rev() {
+                self.write_tx_completion(sqi, cqi, req_id);
                 if !touched.contains(&cqi) {
                     touched.push(cqi);
                 }
@@ -172,11 +232,58 @@ impl Model {
 
     /// An Rx doorbell: buffers up to `tail` are the device's to fill.
     pub(super) fn post_rx(&mut self, sqi: usize, tail: u16) {
+        self.check_rx_posted(sqi, tail);
         if let Some(Some(sq)) = self.sqs.get_mut(sqi) {
+            let posted = tail.wrapping_sub(sq.tail);
             sq.tail = tail;
+            if self.tracing() {
+                self.trace_doorbell(
+                    sqi,
+                    false,
+                    false,
+                    &format!("tail {tail}: {posted} buffers posted"),
+                );
+            }
         }
         self.deliver();
         self.bus.rx_space();
+    }
+
+    /// The protocol checker on the Rx descriptors a doorbell posts (from
+    /// the last tail to `tail`): each as `ena_com_add_single_rx_desc`
+    /// writes it (FIRST, LAST and COMP_REQ, MBZ clear, the phase of its
+    /// lap), with a request id within the queue and not already posted.
+    fn check_rx_posted(&mut self, sqi: usize, tail: u16) {
+        let Some(Some(sq)) = self.sqs.get(sqi) else {
+            return;
+        };
+        let (ring, from) = (sq.ring, sq.tail);
+        if !ring.usable() {
+            return;
+        }
+        let depth = ring.depth;
+        let wanted = rx_desc::FIRST_MASK | rx_desc::LAST_MASK | rx_desc::COMP_REQ_MASK;
+        let mut i = from;
+        while i != tail {
+            let slot = (i & (depth - 1)) as usize;
+            let mut b = [0u8; 16];
+            self.dma_in(ring.base + slot as u64 * 16, &mut b);
+            let d = RxDesc::decode(&b);
+            let lap_phase = 1 ^ ((i / depth) & 1) as u8;
+            let mbz = d.ctrl & RX_CTRL_MBZ != 0
+                || d.reserved2 != 0
+                || d.reserved6 != 0
+                || d.reserved16_w3 != 0;
+            if d.ctrl & wanted != wanted || mbz || d.ctrl & rx_desc::PHASE_MASK != lap_phase {
+                self.violate(check::RX_DESC_FLAGS, sqi, slot, d.ctrl as u32);
+            }
+            let sq = self.sqs[sqi].as_mut().unwrap();
+            match sq.ids.get_mut(d.req_id as usize) {
+                Some(n) if *n == 0 => *n = 1,
+                _ => self.violate(check::RX_REQ_ID_REUSED, sqi, slot, d.req_id as u32),
+            }
+            i = i.wrapping_add(1);
+        }
     }
 
     /// Puts waiting frames (loopback or wire) into the Rx buffers the driver
@@ -244,10 +351,14 @@ impl Model {
         let offset = self.rx_offset();
         for (i, d) in descs.iter().enumerate() {
             ring.advance();
+            // The buffer is the driver's again: its id may be posted anew.
+            if let Some(n) = self.sqs[q].as_mut().unwrap().ids.get_mut(d.req_id as usize) {
+                *n = n.saturating_sub(1);
+            }
             let skip = if i == 0 { offset } else { 0 };
             let part = &frame[done..(done + rx_buf_len(d).saturating_sub(skip)).min(frame.len())];
             let addr = d.buff_addr_lo as u64 | (d.buff_addr_hi as u64) << 32;
-            self.bus.dma_write(addr + skip as u64, part);
+            self.dma_out(addr + skip as u64, part);
             done += part.len();
             let last = i + 1 == descs.len();
             let without_last = last && self.faults.rx_cdesc_without_last.fires();
@@ -276,8 +387,10 @@ impl Model {
             self.write_phase_last(at, &b[..len], 3);
         }
         self.sqs[q].as_mut().unwrap().ring = ring;
+        self.respond_to_violations();
         self.stats.rx_pkts += 1;
         self.stats.rx_bytes += frame.len() as u64;
+        self.tally_packet(q, frame.len());
         self.io_interrupt(cqi);
         true
     }
@@ -310,7 +423,7 @@ impl Model {
                 return Room::Wait;
             }
             let mut b = [0u8; 16];
-            self.bus.dma_read(ring.entry(16), &mut b);
+            self.dma_in(ring.entry(16), &mut b);
             let d = RxDesc::decode(&b);
             if d.ctrl & rx_desc::PHASE_MASK != ring.phase() {
                 return Room::Wait; // not written in this lap yet

@@ -8,11 +8,12 @@
 
 use ena_core::admin::Status;
 use ena_core::admin_defs::{llq, FeatureLlqDesc};
-use ena_core::defs::{tx_desc, TxDesc};
+use ena_core::defs::{tx_desc, tx_meta_desc, TxDesc};
 use ena_core::wire::Wire;
 
+use super::checker::{check, TX_LEN_CTRL_MBZ, TX_META_CTRL_MBZ};
 use super::offload::{TxMeta, TxRequest};
-use super::{Model, Ring, MAX_QUEUE_PAIRS, MAX_TX_DESCS};
+use super::{Model, Ring, MAX_HEADER, MAX_QUEUE_PAIRS, MAX_TX_DESCS};
 
 /// BAR2, the device memory: one window per SQ slot.
 pub const LLQ_BAR_SIZE: u64 = 4 << 20;
@@ -46,7 +47,7 @@ pub(super) struct LlqLayout {
 /// One packet read from a queue, device placement or host.
 pub(super) struct TxPacket {
     pub req_id: u16,
-    /// The first descriptor asked for a completion (COMP_REQ).
+    /// The first data descriptor asked for a completion (COMP_REQ).
     pub comp_req: bool,
     pub frame: Vec<u8>,
     /// More descriptors or bytes than the device takes: completed, not sent.
@@ -55,18 +56,29 @@ pub(super) struct TxPacket {
     pub req: TxRequest,
     /// The packet's own meta descriptor, if it came with one.
     pub meta: Option<TxMeta>,
+    /// What the protocol checker found in it: (check, slot, value).
+    pub violations: Vec<(u32, usize, u32)>,
 }
 
 /// A packet being put together from its descriptors.
 pub(super) struct Assembly {
     pkt: TxPacket,
     descs: usize,
+    /// No descriptor of the packet seen yet (the next must say FIRST).
     first: bool,
+    /// No data descriptor seen yet (the next carries the request id).
+    first_data: bool,
     max_frame: usize,
+    /// Device placement: a header pushed inline may be the whole packet.
+    llq: bool,
+    /// The longest header: `max_header_size`, or in LLQ what the first
+    /// entry holds after its descriptors (ena_com_config_dev_mode sets
+    /// the driver's limit to that).
+    max_header: usize,
 }
 
 impl Assembly {
-    pub fn new(max_frame: usize) -> Self {
+    pub fn new(max_frame: usize, llq: Option<LlqLayout>) -> Self {
         Self {
             pkt: TxPacket {
                 req_id: 0,
@@ -75,11 +87,28 @@ impl Assembly {
                 oversize: false,
                 req: TxRequest::default(),
                 meta: None,
+                violations: Vec::new(),
             },
             descs: 0,
             first: true,
+            first_data: true,
             max_frame,
+            llq: llq.is_some(),
+            max_header: llq.map_or(MAX_HEADER, |l| l.entry - l.descs_before_header * DESC),
         }
+    }
+
+    fn violate(&mut self, c: u32, slot: usize, value: u32) {
+        self.pkt.violations.push((c, slot, value));
+    }
+
+    /// FIRST on the packet's first descriptor (meta or data) and on no
+    /// other: a FIRST inside means the packet before lacked its LAST.
+    fn framing(&mut self, has_first: bool, slot: usize, value: u32) {
+        if has_first != self.first {
+            self.violate(check::TX_FRAMING, slot, value);
+        }
+        self.first = false;
     }
 
     /// Adds one data descriptor's buffer (read through `read`); true at
@@ -88,40 +117,72 @@ impl Assembly {
     pub fn add(
         &mut self,
         d: &TxDesc,
+        slot: usize,
         header: impl FnOnce(usize) -> Vec<u8>,
         read: impl FnOnce(u64, &mut [u8]),
     ) -> bool {
-        if self.first {
+        self.framing(d.len_ctrl & tx_desc::FIRST_MASK != 0, slot, d.len_ctrl);
+        if d.len_ctrl & TX_LEN_CTRL_MBZ != 0 || d.meta_ctrl & TX_META_CTRL_MBZ != 0 {
+            self.violate(check::TX_MBZ, slot, d.len_ctrl);
+        }
+        let last = d.len_ctrl & tx_desc::LAST_MASK != 0;
+        let len = (d.len_ctrl & tx_desc::LENGTH_MASK) as usize;
+        let mut header_only = false;
+        if std::mem::take(&mut self.first_data) {
             self.pkt.req_id = (((d.len_ctrl & tx_desc::REQ_ID_HI_MASK) >> tx_desc::REQ_ID_HI_SHIFT)
                 << 10
                 | (d.meta_ctrl & tx_desc::REQ_ID_LO_MASK) >> tx_desc::REQ_ID_LO_SHIFT)
                 as u16;
             let hl = ((d.buff_addr_hi_hdr_sz & tx_desc::HEADER_LENGTH_MASK)
                 >> tx_desc::HEADER_LENGTH_SHIFT) as usize;
+            if hl > self.max_header {
+                self.violate(check::TX_HEADER_TOO_LONG, slot, hl as u32);
+            }
             self.pkt.frame = header(hl);
             self.pkt.comp_req = d.len_ctrl & tx_desc::COMP_REQ_MASK != 0;
+            if !self.pkt.comp_req {
+                self.violate(check::TX_NO_COMP_REQ, slot, d.len_ctrl);
+            }
             self.pkt.req = TxRequest::decode(d);
-            self.first = false;
+            header_only = self.llq && hl > 0 && last;
         }
-        let len = (d.len_ctrl & tx_desc::LENGTH_MASK) as usize;
+        if len == 0 && !header_only {
+            self.violate(check::TX_ZERO_LENGTH, slot, d.len_ctrl);
+        }
         let addr =
             d.buff_addr_lo as u64 | ((d.buff_addr_hi_hdr_sz & tx_desc::ADDR_HI_MASK) as u64) << 32;
         self.descs += 1;
+        self.account(slot);
         let f = &mut self.pkt.frame;
-        self.pkt.oversize |= self.descs > MAX_TX_DESCS || f.len() + len > self.max_frame;
+        if !self.pkt.oversize && f.len() + len > self.max_frame {
+            self.pkt.oversize = true;
+            let total = (f.len() + len) as u32;
+            self.violate(check::TX_ABOVE_MTU, slot, total);
+        }
+        let f = &mut self.pkt.frame;
         if !self.pkt.oversize && len > 0 {
             let start = f.len();
             f.resize(start + len, 0);
             read(addr, &mut f[start..]);
         }
-        d.len_ctrl & tx_desc::LAST_MASK != 0
+        last
+    }
+
+    /// One more descriptor against `max_packet_tx_descs` (meta included).
+    fn account(&mut self, slot: usize) {
+        if self.descs == MAX_TX_DESCS + 1 {
+            self.pkt.oversize = true;
+            self.violate(check::TX_TOO_MANY_DESCS, slot, self.descs as u32);
+        }
     }
 
     /// A meta descriptor (offload context); it heads the packet, so the
     /// request id and COMP_REQ are still the first data descriptor's.
-    pub fn meta(&mut self, d: &TxDesc) {
+    pub fn meta(&mut self, d: &TxDesc, slot: usize) {
+        self.framing(d.len_ctrl & tx_meta_desc::FIRST_MASK != 0, slot, d.len_ctrl);
         self.pkt.meta = Some(TxMeta::decode(d));
         self.descs += 1;
+        self.account(slot);
     }
 
     pub fn malformed(&mut self) {
@@ -214,7 +275,7 @@ impl Model {
         mut ring: Ring,
         tail: u16,
     ) -> Option<(TxPacket, Ring)> {
-        let mut pkt = Assembly::new(self.max_frame());
+        let mut pkt = Assembly::new(self.max_frame(), Some(l));
         let mut entry = vec![0u8; l.entry];
         let mut header = Vec::new();
         let mut slots = l.descs_before_header;
@@ -229,19 +290,23 @@ impl Model {
             if entries == 0 {
                 header = entry[l.descs_before_header * DESC..].to_vec();
             }
+            let slot = ring.slot() as usize;
             for i in 0..slots {
                 let d = TxDesc::decode(&entry[i * DESC..(i + 1) * DESC]);
                 if i == 0 && phase_of(&d) != ring.phase() {
+                    // Below the doorbell's tail: rung before it was written.
+                    self.violate(check::STALE_PHASE, 0, slot, d.len_ctrl);
                     return None;
                 }
                 if d.len_ctrl & tx_desc::META_DESC_MASK != 0 {
-                    pkt.meta(&d);
+                    pkt.meta(&d, slot);
                     continue;
                 }
                 last = pkt.add(
                     &d,
+                    slot,
                     |hl| header[..hl.min(header.len())].to_vec(),
-                    |addr, out| self.bus.dma_read(addr, out),
+                    |addr, out| self.dma_in(addr, out),
                 );
                 if last {
                     break;

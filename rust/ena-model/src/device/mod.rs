@@ -6,14 +6,16 @@
 
 mod admin;
 mod aenq;
+mod checker;
 mod interrupts;
 mod io;
 mod llq;
 mod offload;
 mod registers;
 pub mod test_port;
+mod tracing;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -24,6 +26,7 @@ use ena_core::ring::Cursor;
 use crate::bus::{Bus, Platform};
 use crate::rss::Indirection;
 
+pub use checker::{check, Instance, Response, Violations};
 pub use llq::LLQ_BAR_SIZE;
 pub use test_port::{Fault, Faults, Lifetime};
 
@@ -76,6 +79,12 @@ pub struct ModelConfig {
     /// Where the first buffer of a frame starts, for a driver that says it
     /// handles an Rx offset (host info `rx_offset`); 0: at the start.
     pub rx_offset: u8,
+    /// MSI-X vectors the function has (QEMU's `msix-vectors`).
+    pub msix_vectors: u16,
+    /// What the protocol checker does besides counting.
+    pub checker_response: Response,
+    /// Trace what the driver does, a line each, to the platform.
+    pub trace: bool,
     /// LINK_CONFIG: what `ethtool` shows as the speed.
     pub link_speed_mbps: u32,
     /// Offer LLQ (device placement of Tx queues, as every Nitro ENA does);
@@ -111,6 +120,9 @@ impl Default for ModelConfig {
             intr_delay_resolution: 1,
             hw_hints: true,
             rx_offset: 0,
+            msix_vectors: 9,
+            checker_response: Response::Count,
+            trace: false,
             link_speed_mbps: 25_000,
             llq: true,
             llq_large: true,
@@ -214,11 +226,9 @@ impl Model {
     /// bit last: the driver polls that bit, then reads the rest after its
     /// `dma_rmb`, so the rest must already be there.
     fn write_phase_last(&self, addr: u64, entry: &[u8], phase_byte: usize) {
-        self.bus.dma_write(addr, &entry[..phase_byte]);
-        self.bus
-            .dma_write(addr + phase_byte as u64 + 1, &entry[phase_byte + 1..]);
-        self.bus
-            .dma_write(addr + phase_byte as u64, &entry[phase_byte..phase_byte + 1]);
+        self.dma_out(addr, &entry[..phase_byte]);
+        self.dma_out(addr + phase_byte as u64 + 1, &entry[phase_byte + 1..]);
+        self.dma_out(addr + phase_byte as u64, &entry[phase_byte..phase_byte + 1]);
     }
 }
 
@@ -255,6 +265,9 @@ struct Sq {
     llq: Option<(LlqLayout, u64)>,
     /// The last meta descriptor that said META_STORE (meta caching).
     cached_meta: Option<offload::TxMeta>,
+    /// Per request id: Tx, sent and not completed yet; Rx, how many
+    /// posted descriptors carry it and are not filled yet.
+    ids: Vec<u8>,
 }
 
 /// Whether a frame fits the Rx buffers posted now.
@@ -305,10 +318,20 @@ pub struct Model {
     admin_intr_masked: bool,
     /// The test port's counter selector.
     counter_select: u32,
+    /// What the protocol checker found (recorded through `&self`: the
+    /// data path reads DMA inside closures that borrow the model).
+    violations: RefCell<Violations>,
+    /// A violation asks for DEVICE_REQUEST_RESET; one is posted per reset.
+    reset_wanted: Cell<bool>,
+    reset_requested: bool,
+    /// Admin command ids whose completion was withheld: still in flight.
+    admin_in_flight: Vec<u16>,
+    /// The trace's tallies of the data path, per SQ (and per CQ past 64).
+    tallies: Vec<crate::trace::Tally>,
     /// Events waiting for room in the AENQ: (group bit, syndrome, data).
     pending_events: VecDeque<(u32, u16, Vec<u8>)>,
-    /// Tx completions not written yet (CQ, request id), in send order.
-    pending_tx: Vec<(usize, u16)>,
+    /// Tx completions not written yet (SQ, CQ, request id), in send order.
+    pending_tx: Vec<(usize, usize, u16)>,
     /// Frames for a peer model (a wire), or None: loopback to our own Rx.
     peer: Option<Rc<RefCell<VecDeque<Vec<u8>>>>>,
     inbox: Rc<RefCell<VecDeque<Vec<u8>>>>,
@@ -349,6 +372,11 @@ impl Model {
             admin_intr_masked: false,
             pending_tx: Vec::new(),
             counter_select: 0,
+            violations: RefCell::default(),
+            reset_wanted: Cell::new(false),
+            reset_requested: false,
+            admin_in_flight: Vec::new(),
+            tallies: Vec::new(),
             pending_events: VecDeque::new(),
             peer: None,
             inbox: Rc::new(RefCell::new(VecDeque::new())),
@@ -409,6 +437,9 @@ impl Model {
         self.admin_intr_masked = false;
         self.pending_tx.clear();
         self.pending_events.clear();
+        self.admin_in_flight.clear();
+        self.reset_requested = false;
+        self.reset_wanted.set(false);
         self.readless_resp = 0;
         self.enabled_groups = 0;
         self.llq = None;
@@ -422,6 +453,9 @@ impl Model {
     /// A PCI reset (QEMU's system reset or FLR): as after power-on. Not
     /// counted in `stats.resets`, which counts the driver's resets.
     pub fn hw_reset(&mut self) {
+        if self.tracing() {
+            self.trace("reset", "PCI reset: as after power-on");
+        }
         self.reset();
         self.resetting = false;
         self.faults = Faults::default();
@@ -431,5 +465,56 @@ impl Model {
         self.mtu = None;
         self.admin_log.clear();
         self.admin_trace.clear();
+        *self.violations.borrow_mut() = Violations::default();
+    }
+
+    /// What the protocol checker found since power-on.
+    pub fn violations(&self) -> Violations {
+        *self.violations.borrow()
+    }
+
+    /// A protocol violation: counted, its first instance kept, and a reset
+    /// asked for when the device is configured to.
+    fn violate(&self, c: u32, queue: usize, slot: usize, value: u32) {
+        if self.tracing() && self.violations.borrow().count(c) == 0 {
+            let name = check::NAMES[c as usize];
+            self.trace(
+                &format!("violation {name}"),
+                &format!("violation {name}: queue {queue}, slot {slot}, value {value:#x}"),
+            );
+        }
+        self.violations.borrow_mut().record(
+            c,
+            Instance {
+                queue: queue as u16,
+                slot: slot as u16,
+                value,
+            },
+        );
+        if self.config.checker_response == Response::RequestReset {
+            self.reset_wanted.set(true);
+        }
+    }
+
+    /// Device-side DMA read, checked: an address past the DMA width or
+    /// outside guest memory is a violation, and reads as zeros.
+    fn dma_in(&self, addr: u64, out: &mut [u8]) {
+        if !self.dma_reachable(addr, out.len()) || !self.bus.dma_read_ok(addr, out) {
+            out.fill(0);
+            self.violate(check::DMA_OUTSIDE, 0, (addr >> 32) as usize, addr as u32);
+        }
+    }
+
+    /// Device-side DMA write, checked the same way (nothing is written).
+    fn dma_out(&self, addr: u64, data: &[u8]) {
+        if !self.dma_reachable(addr, data.len()) || !self.bus.dma_write_ok(addr, data) {
+            self.violate(check::DMA_OUTSIDE, 0, (addr >> 32) as usize, addr as u32);
+        }
+    }
+
+    fn dma_reachable(&self, addr: u64, len: usize) -> bool {
+        let width = self.config.dma_width.min(64) as u32;
+        let end = addr.checked_add(len as u64);
+        width == 64 || end.is_some_and(|e| e <= 1u64 << width)
     }
 }

@@ -5,7 +5,10 @@
 
 use ena_core::regs::{self, dev_ctl, dev_sts, Registers};
 
-use super::{test_port, Model, Ring, CQ_UNMASK_BASE, SQ_DOORBELL_BASE};
+use super::{check, test_port, Model, Ring, CQ_UNMASK_BASE, SQ_DOORBELL_BASE};
+
+/// `ENA_REGS_DEV_CTL_RESET_REASON_EXT_MASK`: the reason's high bits.
+const RESET_REASON_EXT_MASK: u32 = 0xf << 24;
 
 /// `ENA_REGS_ADMIN_INTR_MASK`: `ena_com_set_admin_polling_mode` sets it.
 const ADMIN_INTR_MASK: u32 = 1;
@@ -24,6 +27,28 @@ fn set_hi(addr: u64, v: u32) -> u64 {
 
 impl Registers for Model {
     fn read32(&mut self, off: u32) -> u32 {
+        let v = self.register(off);
+        if !TEST_PORT.contains(&off) {
+            self.trace_register(false, off, v);
+        }
+        v
+    }
+
+    fn write32(&mut self, off: u32, v: u32) {
+        // Doorbells and unmasks are traced (and tallied) where they act;
+        // a read-less read is one line with its answer.
+        let io = (SQ_DOORBELL_BASE..CQ_UNMASK_BASE + 0x1000).contains(&off);
+        if !io && !TEST_PORT.contains(&off) && off != regs::MMIO_REG_READ {
+            self.trace_register(true, off, v);
+        }
+        self.register_write(off, v);
+        self.respond_to_violations();
+    }
+}
+
+impl Model {
+    /// A register's value (what a read returns, plain or read-less).
+    fn register(&mut self, off: u32) -> u32 {
         let c = &self.config;
         match off {
             regs::VERSION => 0x0000_0201,
@@ -47,7 +72,7 @@ impl Registers for Model {
         }
     }
 
-    fn write32(&mut self, off: u32, v: u32) {
+    fn register_write(&mut self, off: u32, v: u32) {
         match off {
             regs::DEV_CTL => self.dev_ctl(v),
             regs::AQ_BASE_LO => self.aq.base = set_lo(self.aq.base, v),
@@ -75,12 +100,14 @@ impl Registers for Model {
             _ => {}
         }
     }
-}
 
-impl Model {
     /// DEV_CTL: a reset request forgets everything the driver set up; its
     /// release ends the reset (unless the fault keeps the device in it).
     fn dev_ctl(&mut self, v: u32) {
+        if v & dev_ctl::DEV_RESET_MASK != 0 && v & RESET_REASON_EXT_MASK != 0 {
+            // Extended reasons need ENA_ADMIN_EXTENDED_RESET_REASONS, not offered.
+            self.violate(check::RESET_REASON_RANGE, 0, 0, v);
+        }
         if v & dev_ctl::DEV_RESET_MASK != 0 {
             self.resetting = true;
             self.last_reset_reason =
@@ -101,16 +128,50 @@ impl Model {
         }
         self.stats.readless_reads += 1;
         let (req_id, reg) = (v as u16, v >> 16);
-        let value = self.read32(reg);
+        let value = self.register(reg);
+        if self.tracing() {
+            self.trace(
+                "write MMIO_REG_READ",
+                &format!(
+                    "read-less read of {} (req_id {req_id}) = {value:#010x}{}",
+                    crate::trace::decode::reg_name(reg),
+                    crate::trace::decode::reg_fields(reg, value)
+                ),
+            );
+        }
         let mut b = [0u8; 8];
         b[0..2].copy_from_slice(&req_id.to_le_bytes());
         b[2..4].copy_from_slice(&(reg as u16).to_le_bytes());
         b[4..8].copy_from_slice(&value.to_le_bytes());
-        self.bus.dma_write(self.readless_resp, &b);
+        self.dma_out(self.readless_resp, &b);
     }
 
     /// A submission queue's doorbell: Tx sends, Rx takes the new buffers.
+    /// One whose tail goes backwards or past a ring's worth of entries is
+    /// a violation, and ignored.
     fn doorbell(&mut self, sqi: usize, tail: u16) {
+        let Some(Some(sq)) = self.sqs.get(sqi) else {
+            self.violate(check::DOORBELL_UNKNOWN_QUEUE, sqi, 0, tail as u32);
+            return;
+        };
+        if (tail.wrapping_sub(sq.tail) as i16) < 0 {
+            self.violate(
+                check::DOORBELL_BACKWARDS,
+                sqi,
+                sq.tail as usize,
+                tail as u32,
+            );
+            return;
+        }
+        if tail.wrapping_sub(sq.ring.index()) > sq.ring.depth {
+            self.violate(
+                check::DOORBELL_OVERFILL,
+                sqi,
+                sq.ring.index() as usize,
+                tail as u32,
+            );
+            return;
+        }
         match self.sqs.get(sqi) {
             Some(Some(sq)) if sq.tx => {
                 self.stats.tx_doorbells += 1;

@@ -4,7 +4,7 @@
 //! device also shows it in config space, which a guest reaches through
 //! sysfs even while a driver owns BAR0.
 
-use super::Model;
+use super::{check, Model};
 
 /// Where the port is in BAR0, and how long it is.
 pub const BASE: u32 = 0x3000;
@@ -66,6 +66,15 @@ pub mod counter {
     pub const RX_OFFSET: u32 = 7;
     /// Registers the driver read the read-less way.
     pub const READLESS_READS: u32 = 8;
+    /// Protocol violations in all (`checker`).
+    pub const VIOLATIONS: u32 = 16;
+    /// The check that fired first, plus one (0: none).
+    pub const FIRST_CHECK: u32 = 17;
+    /// `CHECK_BASE + c`: how often check `c` fired.
+    pub const CHECK_BASE: u32 = 32;
+    /// `FIRST_BASE + 2c`: check `c`'s first instance, queue in 31:16 and
+    /// slot in 15:0; `FIRST_BASE + 2c + 1`: its value.
+    pub const FIRST_BASE: u32 = 64;
 }
 
 /// Withhold keep-alive events until the next device reset.
@@ -246,6 +255,24 @@ impl Model {
             counter::RX_PKTS => s.rx_pkts,
             counter::RX_OFFSET => self.rx_offset() as u64,
             counter::READLESS_READS => s.readless_reads,
+            counter::VIOLATIONS => self.violations().total(),
+            counter::FIRST_CHECK => self.violations().first_check().map_or(0, |c| c as u64 + 1),
+            c if (counter::CHECK_BASE..counter::CHECK_BASE + check::COUNT as u32).contains(&c) => {
+                self.violations().count(c - counter::CHECK_BASE)
+            }
+            c if (counter::FIRST_BASE..counter::FIRST_BASE + 2 * check::COUNT as u32)
+                .contains(&c) =>
+            {
+                let i = self
+                    .violations()
+                    .first((c - counter::FIRST_BASE) / 2)
+                    .unwrap_or_default();
+                if (c - counter::FIRST_BASE).is_multiple_of(2) {
+                    (i.queue as u64) << 16 | i.slot as u64
+                } else {
+                    i.value as u64
+                }
+            }
             _ => 0,
         };
         v as u32
