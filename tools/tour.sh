@@ -13,7 +13,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
 FIXTURES=${ENA_LAB_FIXTURES:-$TOP/../shared/fixtures}
-DRIVER=ena OUT=$TOP/.cache/tour
+DRIVER=ena OUT=$TOP/.cache/tour WORK=
 
 say() { echo "[tour] $*" >&2; }
 die() { echo "[tour] error: $*" >&2; exit 1; }
@@ -51,8 +51,9 @@ main() {
 	"$TOP/tools/apt-install.sh" gcc iproute2 ethtool iperf3 jq iputils-ping >/dev/null
 	local qemu work tree extra=()
 	qemu=$("$TOP/qemu/build.sh")
-	work=$(mktemp -d /tmp/ena-tour.XXXXXX)
-	trap 'rm -rf "$work"' EXIT
+	WORK=$(mktemp -d /tmp/ena-tour.XXXXXX)
+	trap 'rm -rf "$WORK"' EXIT
+	work=$WORK
 	# shellcheck source=../qemu/test/two-enis.sh
 	. "$TOP/qemu/test/two-enis.sh"
 	two_enis "$qemu" "$work" ",trace=$OUT/trace.txt"

@@ -357,3 +357,57 @@ fn without_rx_hold_a_frame_with_no_buffer_is_taken_dropped_and_counted() {
         ena_model_free(m);
     }
 }
+
+thread_local! {
+    /// The trace lines a C host would write to its file.
+    static LINES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+unsafe extern "C" fn trace_line(_opaque: *mut c_void, line: *const u8, len: usize) {
+    // SAFETY: the model passes a live string of len bytes.
+    let bytes = unsafe { std::slice::from_raw_parts(line, len) };
+    LINES.with(|l| {
+        l.borrow_mut()
+            .push(String::from_utf8_lossy(bytes).into_owned())
+    });
+}
+
+#[test]
+fn with_trace_on_and_a_callback_each_event_is_a_line() {
+    let bus = Bus::new(8 << 20, 0x8000_0000);
+    let g = Guest {
+        bus: bus.clone(),
+        irqs: RefCell::default(),
+        sent: RefCell::default(),
+        rx_space: RefCell::default(),
+    };
+    let on = Config {
+        trace: true,
+        ..CONFIG
+    };
+    // Without a callback there is nowhere to write: tracing stays off.
+    // SAFETY: valid arguments; freed below.
+    let quiet = unsafe { ena_model_new(&on, &host(&g)) };
+    let mut d = Ena::new(Bar0(quiet), BusAlloc::new(&bus), VirtualClock::default());
+    d.bring_up(16, aenq_group::LINK_CHANGE).unwrap();
+    assert!(LINES.with(|l| l.borrow().is_empty()));
+    // SAFETY: from ena_model_new, not used again.
+    unsafe { ena_model_free(quiet) };
+
+    let mut h = host(&g);
+    h.trace = Some(trace_line);
+    // SAFETY: valid arguments; freed below.
+    let m = unsafe { ena_model_new(&on, &h) };
+    let mut d = Ena::new(Bar0(m), BusAlloc::new(&bus), VirtualClock::default());
+    d.bring_up(16, aenq_group::LINK_CHANGE).unwrap();
+    let lines = LINES.with(|l| l.borrow().clone());
+    assert!(
+        lines.iter().any(
+            |l| l.contains("write DEV_CTL = 0x00000001") && l.ends_with("<- ena_com_dev_reset")
+        ),
+        "{lines:#?}"
+    );
+    assert!(lines.iter().any(|l| l.contains("admin CREATE_SQ")));
+    // SAFETY: from ena_model_new, not used again.
+    unsafe { ena_model_free(m) };
+}

@@ -138,8 +138,10 @@ pub const CHAPTERS: [Chapter; 9] = [
     },
 ];
 
-/// Lines shown per kind (the text before its first digit) in a chapter.
+/// Lines shown per kind (the text before its first digit) in a chapter,
+/// and in all.
 const PER_KIND: usize = 3;
+const PER_CHAPTER: usize = 12;
 
 /// The trace's lines sorted into chapters.
 pub fn chapters(lines: &[Line]) -> Vec<Vec<&Line>> {
@@ -179,7 +181,7 @@ fn sample<'a>(lines: &[&'a Line]) -> (Vec<&'a Line>, usize) {
             }
         };
         *n += 1;
-        if *n <= PER_KIND {
+        if *n <= PER_KIND && shown.len() < PER_CHAPTER {
             shown.push(*l);
         }
     }
@@ -196,7 +198,7 @@ pub fn locate(root: &Path, function: &str) -> Option<String> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "c") {
+            } else if p.extension().is_some_and(|x| x == "c" || x == "h") {
                 files.push(p);
             }
         }
@@ -206,7 +208,8 @@ pub fn locate(root: &Path, function: &str) -> Option<String> {
     for f in files {
         let text = std::fs::read_to_string(&f).ok()?;
         for (n, line) in text.lines().enumerate() {
-            // A definition starts in column 0 with its return type.
+            // A definition starts in column 0 with its return type (a
+            // header's inline helpers too).
             let defines = !line.starts_with(char::is_whitespace)
                 && !line.ends_with(';')
                 && line

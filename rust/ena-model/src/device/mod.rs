@@ -454,7 +454,7 @@ impl Model {
     /// counted in `stats.resets`, which counts the driver's resets.
     pub fn hw_reset(&mut self) {
         if self.tracing() {
-            self.trace("reset", "PCI reset: as after power-on");
+            self.trace("power-on", "PCI reset: as after power-on");
         }
         self.reset();
         self.resetting = false;
