@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 SHELL_SCRIPTS = $(shell find . -path ./.cache -prune -o -path ./rust/target -prune -o -name '*.sh' -print) infra/hostfiles/ena-lab-ttl
 
-.PHONY: up preview destroy outputs ssh recover matrix tour test test-go test-engine test-twin test-shell test-kmod test-remote test-rust test-qemu bench
+.PHONY: up preview destroy outputs ssh recover matrix tour exercise test test-go test-engine test-twin test-shell test-kmod test-remote test-rust test-qemu bench
 
 up:
 	tools/lab.sh up
@@ -23,6 +23,11 @@ recover:
 # (ENA_TOUR_DRIVER=ena_custom for our module).
 tour:
 	tools/tour.sh --driver $${ENA_TOUR_DRIVER:-ena}
+
+# An exercise (exercises/README.md): make exercise N=1 [PATCH=my.patch].
+exercise:
+	@[[ -n "$${N:-}" ]] || { echo "make exercise N=1..4 [PATCH=file] (exercises/README.md)"; exit 2; }
+	tools/exercise.sh "$$N" $${PATCH:+"$$PATCH"}
 
 # The README's driver x kernel matrix, from the last kmod suite's results.
 matrix:

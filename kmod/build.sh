@@ -20,6 +20,9 @@
 #   --jobs N             parallel compile jobs (default: online CPUs)
 #   --manifest PATH      also write the JSON manifest there (it always goes to
 #                        <install>/<kernel>/<version>/manifest.json)
+#   --patches DIR        another series: DIR holds the patches and a series file
+#                        naming them in order (default: kmod/patches; the exercises
+#                        add a learner's patch to a copy of it)
 #
 # The module is installed OUTSIDE /lib/modules: depmod never indexes it, so
 # nothing ever loads it but an explicit insmod of its path.
@@ -67,6 +70,7 @@ parse_args() {
 		--install) INSTALL=$2 ;;
 		--jobs) JOBS=$2 ;;
 		--manifest) MANIFEST_COPY=$2 ;;
+		--patches) PATCH_DIR=$2 ;;
 		*) usage_die "unknown option '$1'" ;;
 		esac
 		shift 2
@@ -80,6 +84,7 @@ parse_args() {
 	[[ -z $SHA256 || $SHA256 =~ ^[0-9a-f]{64}$ ]] || usage_die "--sha256 '$SHA256' is not 64 hex digits"
 	[[ $WORK == /* && $INSTALL == /* ]] || usage_die "--work '$WORK' and --install '$INSTALL' must be absolute paths"
 	[[ -z $MANIFEST_COPY || -d $(dirname "$MANIFEST_COPY") ]] || usage_die "--manifest '$MANIFEST_COPY': its directory does not exist"
+	[[ -f $PATCH_DIR/series ]] || usage_die "--patches '$PATCH_DIR' has no series file"
 }
 
 # pinned VERSION sets TAG and PINNED from kmod/versions, or refuses VERSION.

@@ -80,6 +80,17 @@ expect_placement() {
 	if [ "$said" = "${got%%-*}" ]; then pass "$1-driver-agrees-$said"; else fail "$1-driver-agrees" "driver: $said, device: $got"; fi
 }
 
+# bind_custom BDF [PARAMS...]: ena_custom (/opt/ena-lab/ena_custom.ko) on
+# the device, as bind.sh does it, minus the checks vm-lab.sh covers.
+bind_custom() {
+	local bdf=$1
+	shift
+	lsmod | grep -q '^ena_custom ' || insmod /opt/ena-lab/ena_custom.ko "$@"
+	echo ena_custom >"/sys/bus/pci/devices/$bdf/driver_override"
+	echo "$bdf" >/sys/bus/pci/drivers/ena/unbind
+	echo "$bdf" >/sys/bus/pci/drivers_probe
+}
+
 # protocol_kept NAME BDF...: the device's protocol checker saw no
 # violation from the drivers of these functions (else each check that
 # fired, with its first instance, is the failure's reason).

@@ -93,6 +93,16 @@ else
 	rc=1
 fi
 
+# The exercises: every reference solution passes its check, and the bug
+# hunt's broken patch is caught by the protocol checker.
+if "$TOP/tools/exercise.sh" --all >"$WORK/exercises.txt" 2>&1; then
+	echo "PASS exercises: $(grep -c '^== .*: passed$' "$WORK/exercises.txt") solutions pass, the broken patch is caught"
+else
+	echo "FAIL exercises:"
+	grep -E '^== |^  FAIL|^(PASS|FAIL) ' "$WORK/exercises.txt" || tail -n 20 "$WORK/exercises.txt"
+	rc=1
+fi
+
 # Kernel 6.12 (bookworm-backports): its in-tree ena, and the lab path with
 # ena_custom 2.17.0 built against its headers.
 KVER612=$("$TOP/tools/debian-kernel.sh" release 6.12)

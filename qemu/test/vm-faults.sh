@@ -20,12 +20,8 @@ modprobe ena
 check both-enis-probed wait_for 10 both_present
 BDF_B=$(bdf_of_mac $MAC_B)
 if [ "$DRV" = ena_custom ]; then
-	# As bind.sh does it, minus the checks that vm-lab.sh covers.
 	# shellcheck disable=SC2046 # the parameters are key=value words
-	insmod /opt/ena-lab/ena_custom.ko $(cat /opt/ena-lab/custom-params 2>/dev/null)
-	echo ena_custom >"/sys/bus/pci/devices/$BDF_B/driver_override"
-	echo "$BDF_B" >/sys/bus/pci/drivers/ena/unbind
-	echo "$BDF_B" >/sys/bus/pci/drivers_probe
+	bind_custom "$BDF_B" $(cat /opt/ena-lab/custom-params 2>/dev/null)
 fi
 check "eni-b-on-$DRV" wait_for 10 on_drv
 A=$(nic $MAC_A) B=$(nic $MAC_B)

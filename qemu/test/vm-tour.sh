@@ -12,10 +12,7 @@ modprobe ena
 check both-enis-probed wait_for 10 both_present
 BDF_A=$(bdf_of_mac $MAC_A)
 if [ "$DRV" = ena_custom ]; then
-	insmod /opt/ena-lab/ena_custom.ko
-	echo ena_custom >"/sys/bus/pci/devices/$BDF_A/driver_override"
-	echo "$BDF_A" >/sys/bus/pci/drivers/ena/unbind
-	echo "$BDF_A" >/sys/bus/pci/drivers_probe
+	bind_custom "$BDF_A"
 	check "a-on-ena_custom" wait_for 10 has_nic $MAC_A
 fi
 A=$(nic $MAC_A) B=$(nic $MAC_B)
