@@ -157,7 +157,9 @@ struct ena_model_stats {
 #define ENA_CHECK_AENQ_HEAD_BEYOND_TAIL 22	/* more events consumed than written */
 #define ENA_CHECK_RESET_REASON_RANGE 23	/* a reset reason not offered */
 #define ENA_CHECK_LLQ_BURST 24	/* LLQ entries past the burst limit */
-#define ENA_CHECK_COUNT 25
+#define ENA_CHECK_LLQ_PARTIAL_ENTRY 25	/* part of an LLQ entry written */
+#define ENA_CHECK_LLQ_OUT_OF_ORDER 26	/* LLQ entries written out of tail order */
+#define ENA_CHECK_COUNT 27
 /* Their names, in id order (what enaport prints). */
 #define ENA_CHECK_NAMES { "tx-no-comp-req", "tx-framing", "tx-mbz", "tx-zero-length", \
 	"tx-req-id-range", "tx-req-id-reused", "tx-header-too-long", "tx-too-many-descs", \
@@ -165,7 +167,8 @@ struct ena_model_stats {
 	"doorbell-unknown-queue", "rx-desc-flags", "rx-req-id-reused", "dma-outside", \
 	"admin-id-reused", "feature-not-offered", "command-during-reset", \
 	"cq-destroyed-before-sq", "msix-out-of-table", "unmask-unknown-cq", \
-	"aenq-head-beyond-tail", "reset-reason-range", "llq-burst" }
+	"aenq-head-beyond-tail", "reset-reason-range", "llq-burst", "llq-partial-entry", \
+	"llq-out-of-order" }
 /* Faults, the bits of ENA_PORT_FAULTS. */
 #define ENA_FAULT_WITHHOLD_KEEP_ALIVE (1u << 0)	/* until the next device reset */
 #define ENA_FAULT_WITHHOLD_COMPLETION (1u << 1)	/* the next admin command never completes */

@@ -540,3 +540,48 @@ fn with_llq_off_the_device_is_host_placement_only() {
     assert_eq!(d.regs.stats.tx_pkts, 1);
     assert_eq!(d.regs.llq_in_use(), (0, 0));
 }
+
+#[test]
+fn entries_are_judged_by_their_phase_stale_partial_or_out_of_order() {
+    use ena_model::check;
+    // Written whole and in order: nothing to say.
+    let mut l = lab(llq::ENTRY_SIZE_128B, 2, llq::MULTIPLE_DESCS_PER_ENTRY, 16);
+    l.send(0, &frame(100, 1), 40, 3, true);
+    l.ring();
+    assert_eq!(l.d.regs.violations().total(), 0);
+
+    // The second descriptor of a packet's first entry still of the last
+    // lap: only part of the entry reached the device.
+    let mut l = lab(llq::ENTRY_SIZE_128B, 2, llq::MULTIPLE_DESCS_PER_ENTRY, 16);
+    l.send(0, &frame(100, 1), 40, 1, true);
+    let window = l.w.window;
+    l.host.bus.device_write(window + 16 + 3, &[0]); // clears slot 1's phase byte
+    l.ring();
+    let v = l.d.regs.violations();
+    assert_eq!(v.count(check::LLQ_PARTIAL_ENTRY), 1, "{:?}", v.report());
+    assert!(l.sent().is_empty(), "the device waits for the rest");
+
+    // Entry 1 written, entry 0 not (it keeps the last lap's phase): out of
+    // the tail's order.
+    let mut l = lab(llq::ENTRY_SIZE_128B, 2, llq::MULTIPLE_DESCS_PER_ENTRY, 16);
+    l.send(0, &frame(100, 1), 40, 1, false);
+    l.send(1, &frame(100, 2), 40, 1, false);
+    l.host.bus.device_write(window + 3, &[0]); // entry 0's first descriptor
+    l.ring();
+    let v = l.d.regs.violations();
+    assert_eq!(v.count(check::LLQ_OUT_OF_ORDER), 1, "{:?}", v.report());
+    assert_eq!(v.first(check::LLQ_OUT_OF_ORDER).unwrap().slot, 0);
+
+    // A doorbell one entry past what was written: that one is stale.
+    let mut l = lab(llq::ENTRY_SIZE_128B, 2, llq::MULTIPLE_DESCS_PER_ENTRY, 16);
+    l.send(0, &frame(100, 1), 40, 1, false);
+    let db = l.doorbell;
+    l.d.doorbell(db, l.w.tail.wrapping_add(1));
+    let v = l.d.regs.violations();
+    assert_eq!(
+        (v.count(check::STALE_PHASE), v.total()),
+        (1, 1),
+        "{:?}",
+        v.report()
+    );
+}

@@ -65,8 +65,15 @@ pub mod check {
     pub const RESET_REASON_RANGE: u32 = 23;
     /// LLQ entries rung past the burst limit between two doorbells.
     pub const LLQ_BURST: u32 = 24;
+    /// An LLQ entry whose first descriptor is this lap's and a later one
+    /// of the same packet is not: part of the entry was written (entries
+    /// go to device memory whole, `ena_com_write_bounce_buffer_to_dev`).
+    pub const LLQ_PARTIAL_ENTRY: u32 = 25;
+    /// The LLQ entry at the device's place not written, a later one below
+    /// the tail written: entries written out of tail order.
+    pub const LLQ_OUT_OF_ORDER: u32 = 26;
     /// How many there are.
-    pub const COUNT: usize = 25;
+    pub const COUNT: usize = 27;
 
     /// Each check's name, as the guest tool and the tests print it.
     pub const NAMES: [&str; COUNT] = [
@@ -95,6 +102,8 @@ pub mod check {
         "aenq-head-beyond-tail",
         "reset-reason-range",
         "llq-burst",
+        "llq-partial-entry",
+        "llq-out-of-order",
     ];
 }
 

@@ -63,8 +63,8 @@ impl Model {
             return None;
         }
         let (pkt, ring) = match llq {
-            Some((l, window)) => self.read_llq_packet(l, window, ring, tail),
-            None => self.read_host_packet(ring, tail),
+            Some((l, window)) => self.read_llq_packet(sqi, l, window, ring, tail),
+            None => self.read_host_packet(sqi, ring, tail),
         }?; // None: the packet's last descriptor is not posted yet
         if let Some(Some(sq)) = self.sqs.get_mut(sqi) {
             sq.ring = ring;
@@ -73,7 +73,12 @@ impl Model {
     }
 
     /// One packet's descriptors in host memory, from `ring` up to `tail`.
-    fn read_host_packet(&mut self, mut ring: Ring, tail: u16) -> Option<(TxPacket, Ring)> {
+    fn read_host_packet(
+        &mut self,
+        sqi: usize,
+        mut ring: Ring,
+        tail: u16,
+    ) -> Option<(TxPacket, Ring)> {
         let mut pkt = Assembly::new(self.max_frame(), None);
         loop {
             if ring.index() == tail {
@@ -85,7 +90,7 @@ impl Model {
             let d = TxDesc::decode(&b);
             if phase_of(&d) != ring.phase() {
                 // Below the doorbell's tail: rung before it was written.
-                self.violate(check::STALE_PHASE, 0, slot, d.len_ctrl);
+                self.violate(check::STALE_PHASE, sqi, slot, d.len_ctrl);
                 return None;
             }
             ring.advance();

@@ -257,6 +257,22 @@ impl Model {
         Status::Success
     }
 
+    /// Whether an entry after `at` and below `tail` carries its lap's
+    /// phase: written before the one at `at`.
+    fn llq_written_beyond(&self, l: LlqLayout, window: u64, mut at: Ring, tail: u16) -> bool {
+        let mut first = [0u8; DESC];
+        at.advance();
+        while at.index() != tail {
+            self.bus
+                .llq_read(window + at.slot() * l.entry as u64, &mut first);
+            if phase_of(&TxDesc::decode(&first)) == at.phase() {
+                return true;
+            }
+            at.advance();
+        }
+        false
+    }
+
     /// Whether a device-placement ring of `depth` entries fits its window.
     pub(super) fn llq_fits(&self, depth: u16) -> bool {
         self.llq
@@ -270,6 +286,7 @@ impl Model {
     /// first entry does not carry this lap's phase (not written yet).
     pub(super) fn read_llq_packet(
         &mut self,
+        sqi: usize,
         l: LlqLayout,
         window: u64,
         mut ring: Ring,
@@ -293,9 +310,18 @@ impl Model {
             let slot = ring.slot() as usize;
             for i in 0..slots {
                 let d = TxDesc::decode(&entry[i * DESC..(i + 1) * DESC]);
-                if i == 0 && phase_of(&d) != ring.phase() {
-                    // Below the doorbell's tail: rung before it was written.
-                    self.violate(check::STALE_PHASE, 0, slot, d.len_ctrl);
+                if phase_of(&d) != ring.phase() {
+                    // Below the doorbell's tail, not written in this lap:
+                    // rung before the write, part of an entry written, or
+                    // a later entry written before this one.
+                    let c = if i > 0 {
+                        check::LLQ_PARTIAL_ENTRY
+                    } else if entries == 0 && self.llq_written_beyond(l, window, ring, tail) {
+                        check::LLQ_OUT_OF_ORDER
+                    } else {
+                        check::STALE_PHASE
+                    };
+                    self.violate(c, sqi, slot, d.len_ctrl);
                     return None;
                 }
                 if d.len_ctrl & tx_desc::META_DESC_MASK != 0 {
