@@ -74,6 +74,9 @@ pub enum Status {
 /// `ENA_ADMIN_{AQ,ACQ}_COMMON_DESC_*`
 pub const COMMAND_ID_MASK: u16 = 0xfff;
 pub const PHASE_MASK: u8 = 1;
+/// `ENA_ADMIN_AQ_COMMON_DESC_CTRL_DATA_INDIRECT_MASK`: the command's data
+/// is in the control buffer it points to, not inline.
+pub const CTRL_DATA_INDIRECT_MASK: u8 = 1 << 2;
 
 /// `enum ena_admin_aq_completion_status`, as errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,10 +128,12 @@ impl AdminError {
     }
 }
 
-/// One admin command: opcode and the 60 bytes after the common descriptor.
+/// One admin command: opcode, the common descriptor's flags (the queue
+/// adds the phase) and the 60 bytes after the common descriptor.
 #[derive(Clone, Copy)]
 pub struct Command {
     pub opcode: u8,
+    pub flags: u8,
     pub body: [u8; ENTRY_SIZE - 4],
 }
 
@@ -136,8 +141,15 @@ impl Command {
     pub fn new(opcode: u8) -> Self {
         Self {
             opcode,
+            flags: 0,
             body: [0; ENTRY_SIZE - 4],
         }
+    }
+    /// Marks the command's data as indirect (in its control buffer), as
+    /// `ena_com_indirect_table_set` does.
+    pub fn indirect(mut self) -> Self {
+        self.flags |= CTRL_DATA_INDIRECT_MASK;
+        self
     }
     /// A command from its typed form (`admin_defs`); the queue fills in the
     /// command id, opcode and phase of the common descriptor.
@@ -238,7 +250,7 @@ impl<M: DmaMemory> AdminQueue<M> {
         let mut entry = [0u8; ENTRY_SIZE];
         entry[0..2].copy_from_slice(&id.to_le_bytes());
         entry[2] = cmd.opcode;
-        entry[3] = self.tail.phase & PHASE_MASK;
+        entry[3] = cmd.flags & !PHASE_MASK | self.tail.phase & PHASE_MASK;
         entry[4..].copy_from_slice(&cmd.body);
         self.sq.write(self.tail.slot() * ENTRY_SIZE, &entry);
         self.tail.advance();

@@ -3,13 +3,15 @@
 //! host info, AENQ groups, the LLQ layout when the device offers LLQ and its
 //! memory is mapped, then one IO queue pair (Tx and Rx, each a submission
 //! and a completion queue; the Tx ring in the device's memory under LLQ,
-//! all others in host memory).
+//! all others in host memory). More pairs, the RSS indirection table that
+//! spreads received flows over them, and the MTU come after, as
+//! `ena_up` and `ena_change_mtu` set them.
 
 use crate::admin::{feature, opcode, AdminError, AdminQueue, Command, Completion};
 use crate::admin_defs::{
     create_cq, create_sq, split_addr, to_raw, CreateCqCmd, CreateCqResp, CreateSqCmd, CreateSqResp,
-    DeviceAttrFeatureDesc, FeatCmd, FeatureAenqDesc, FeatureLlqDesc, HostInfo, QueueFeatureDesc,
-    SetFeatureHostAttrDesc, OS_LINUX,
+    DeviceAttrFeatureDesc, FeatCmd, FeatureAenqDesc, FeatureLlqDesc, HostInfo, MtuDesc,
+    QueueFeatureDesc, RssIndTable, SetFeatureHostAttrDesc, OS_LINUX,
 };
 use crate::aenq::{Aenq, Event};
 use crate::devmem::{DeviceMemory, NoDeviceMemory};
@@ -112,6 +114,11 @@ pub struct Ena<R, A: DmaAllocator, C, B = NoDeviceMemory> {
     /// The layout set with the device; None: host placement.
     llq: Option<LlqInfo>,
 }
+
+/// `ENA_RX_RSS_TABLE_LOG_SIZE`: the indirection table Linux asks for.
+pub const RSS_TABLE_LOG_SIZE: u16 = 7;
+/// `struct ena_admin_rss_ind_table_entry`: a queue index and padding.
+const RSS_ENTRY_SIZE: usize = 4;
 
 const ADMIN_DEPTH: u16 = 32;
 const AENQ_DEPTH: u16 = 32;
@@ -503,6 +510,61 @@ impl<R: Registers, A: DmaAllocator, C: Clock, B: DeviceMemory + Clone> Ena<R, A,
             vector,
             unmask_reg: rx_cq.cq_interrupt_unmask_register_offset,
         })
+    }
+
+    /// `ena_com_set_dev_mtu`: the largest frame the device sends and
+    /// takes from now on is `mtu` plus the Ethernet header (the device
+    /// refuses an MTU above its maximum: an admin error).
+    pub fn set_mtu(&mut self, mtu: u32) -> Result<(), BringUpError> {
+        let mut cmd = FeatCmd {
+            feature_id: feature::MTU,
+            ..Default::default()
+        };
+        cmd.raw = to_raw(&MtuDesc { mtu });
+        self.admin("set MTU", &Command::from_wire(opcode::SET_FEATURE, &cmd))?;
+        Ok(())
+    }
+
+    /// `ena_rss_init_default` then `ena_com_indirect_table_set`: entry `i`
+    /// of the indirection table names Rx submission queue
+    /// `rx_sqs[i % rx_sqs.len()]` (`ethtool_rxfh_indir_default`; the
+    /// device's index, as `ena_com_ind_tbl_convert_to_device` turns queue
+    /// numbers into `io_sq->idx`). The table's size is Linux's 2^7 unless
+    /// the device's GET_FEATURE range excludes it; it goes to the device
+    /// in a control buffer. Returns the number of entries set.
+    ///
+    /// # Panics
+    /// With no queue to spread over.
+    pub fn set_rss_table(&mut self, rx_sqs: &[u16]) -> Result<usize, BringUpError> {
+        assert!(!rx_sqs.is_empty(), "an RSS table needs at least one queue");
+        let range: RssIndTable = self
+            .get_feature("get RSS table range", feature::RSS_INDIRECTION_TABLE_CONFIG)?
+            .feature();
+        let log = RSS_TABLE_LOG_SIZE.clamp(range.min_size, range.max_size.max(range.min_size));
+        let entries = 1usize << log;
+        let mut table = self.alloc.alloc(entries * RSS_ENTRY_SIZE);
+        for i in 0..entries {
+            let q = rx_sqs[i % rx_sqs.len()];
+            table.write(i * RSS_ENTRY_SIZE, &[q as u8, (q >> 8) as u8, 0, 0]);
+        }
+        let (lo, hi) = split_addr(table.phys());
+        let mut cmd = FeatCmd {
+            feature_id: feature::RSS_INDIRECTION_TABLE_CONFIG,
+            control_buffer_length: (entries * RSS_ENTRY_SIZE) as u32,
+            control_buffer_lo: lo,
+            control_buffer_hi: hi,
+            ..Default::default()
+        };
+        cmd.raw = to_raw(&RssIndTable {
+            size: log,
+            inline_index: u32::MAX,
+            ..Default::default()
+        });
+        self.admin(
+            "set RSS table",
+            &Command::from_wire(opcode::SET_FEATURE, &cmd).indirect(),
+        )?;
+        Ok(entries)
     }
 
     /// `ena_com_unmask_intr`: the pair is serviced, its vector may fire again.
