@@ -1,0 +1,302 @@
+//! ena-tap: a userspace ENA driver. It takes one ENI from the kernel's
+//! `ena`, drives it with ena-core over the PCI backend of `ena-pci` (BARs
+//! from sysfs, DMA memory from hugepages, polled queues), and bridges its
+//! frames to a TAP interface with the ENI's MAC, so the host's own stack,
+//! ping and iperf3 use it like any interface. On SIGTERM or SIGINT, or on
+//! an error once the device is taken, it resets the device and gives it
+//! back to `ena`.
+//!
+//! Modules: [`args`] the command line, [`guard`] the interfaces never to
+//! take, [`hw`] the device's registers, [`port`] bring-up and the queue
+//! pairs, [`slab`] packet buffers, [`flow`] Tx queue per flow, [`bridge`]
+//! the polled loop, [`stats`] the counters file.
+#![forbid(unsafe_code)]
+
+mod args;
+mod bridge;
+pub(crate) mod flow;
+mod guard;
+mod hw;
+mod port;
+mod slab;
+mod stats;
+
+#[cfg(test)]
+mod model_tests;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use ena_core::device::{reset_reason, DmaAllocator, Ena};
+use ena_core::devmem::DeviceMemory;
+use ena_core::dma::DmaMemory;
+use ena_core::mmio::ReadLessRegs;
+use ena_pci::bar::{Bar0, Bar2};
+use ena_pci::clock::WallClock;
+use ena_pci::config::ConfigSpace;
+use ena_pci::hugepage::{HugeAlloc, HugePool, HUGE_PAGE};
+use ena_pci::sysfs::{format_mac, Claim, PciDevice};
+use ena_pci::tap::Tap;
+use ena_pci::{ifaddr, signal};
+
+use args::{Args, Target};
+use bridge::{Bridge, Options};
+use hw::Regs;
+use port::{Port, PortConfig};
+
+const SYSFS: &str = "/sys";
+/// What `driver_override` says while the device is ours.
+const OWNER: &str = "ena-tap";
+
+fn log(msg: impl AsRef<str>) {
+    eprintln!("ena-tap: {}", msg.as_ref());
+}
+
+/// The interfaces never to take, from the host's own tables.
+fn host_view() -> guard::Host {
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let mut defaults = guard::ipv4_defaults(&read("/proc/net/route"));
+    defaults.extend(guard::ipv6_defaults(&read("/proc/net/ipv6_route")));
+    let mut ssh = guard::ssh_sessions(&read("/proc/net/tcp"));
+    ssh.extend(guard::ssh_sessions(&read("/proc/net/tcp6")));
+    if let Some(a) = std::env::var("SSH_CONNECTION")
+        .ok()
+        .and_then(|v| guard::ssh_connection_server(&v))
+    {
+        ssh.push(a);
+    }
+    guard::Host {
+        defaults,
+        ssh,
+        addrs: ifaddr::all().unwrap_or_default(),
+    }
+}
+
+/// Everything that can be checked before the device is touched.
+fn find_device(a: &Args) -> Result<PciDevice, String> {
+    let root = Path::new(SYSFS);
+    let dev = match &a.target {
+        Target::Mac(m) => PciDevice::by_mac(root, m),
+        Target::Pci(b) => PciDevice::at(root, b),
+    }
+    .map_err(|e| e.to_string())?;
+    dev.check_ena().map_err(|e| e.to_string())?;
+    let host = host_view();
+    for iface in dev.interfaces() {
+        host.refuse(&iface)
+            .map_err(|e| format!("{e} ({} is {})", iface, dev.bdf()))?;
+    }
+    if Path::new("/sys/class/net").join(&a.tap).exists() {
+        return Err(format!(
+            "--tap {}: an interface of that name already exists",
+            a.tap
+        ));
+    }
+    if !a.hugepages.is_dir() {
+        return Err(format!(
+            "--hugepages {}: not a directory (mount hugetlbfs there: mount -t hugetlbfs none {})",
+            a.hugepages.display(),
+            a.hugepages.display()
+        ));
+    }
+    Ok(dev)
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let a = match Args::parse(&argv) {
+        Ok(a) => a,
+        Err(e) if e.is_empty() => {
+            print!("{}", args::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            log(&e);
+            eprint!("{}", args::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    match run(&a) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log(format!("error: {e}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(a: &Args) -> Result<(), String> {
+    let dev = find_device(a)?;
+    signal::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let cfg = PortConfig {
+        queues: a.queues,
+        depth: a.ring,
+        mtu: a.mtu,
+        llq: a.llq,
+        chunk: HUGE_PAGE,
+    };
+    // The memory first: a shortage leaves the device with its driver.
+    let pool = HugePool::new(&a.hugepages, cfg.chunks_needed()).map_err(|e| e.to_string())?;
+    let revision = dev.revision().map_err(|e| e.to_string())?;
+    let from = dev.driver();
+    let claim = Claim::take(&dev, OWNER).map_err(|e| e.to_string())?;
+    log(format!(
+        "took {} from {}",
+        dev.bdf(),
+        from.as_deref().unwrap_or("no driver")
+    ));
+    // From here every way out gives the device back (Claim's drop, too).
+    let config = ConfigSpace::open(&dev.file("config")).map_err(|e| e.to_string())?;
+    let result = config
+        .enable_bus_master()
+        .map_err(|e| e.to_string())
+        .and_then(|_| drive(a, &dev, &pool, revision, cfg));
+    if let Err(e) = config.disable_bus_master() {
+        log(format!("bus mastering stays on: {e}"));
+    }
+    drop(pool);
+    let back = claim.release().map_err(|e| e.to_string());
+    match (&result, back) {
+        (_, Err(e)) => log(format!("giving {} back failed: {e}", dev.bdf())),
+        (_, Ok(())) => log(format!(
+            "gave {} back to the kernel (driver_override cleared, drivers_probe)",
+            dev.bdf()
+        )),
+    }
+    result
+}
+
+/// Maps the BARs, builds the driver over them and runs it.
+fn drive(
+    a: &Args,
+    dev: &PciDevice,
+    pool: &HugePool,
+    revision: u8,
+    cfg: PortConfig,
+) -> Result<(), String> {
+    let bar0 = Bar0::map(dev).map_err(|e| e.to_string())?;
+    let mut alloc = HugeAlloc(pool.clone());
+    let regs = if revision & 1 != 0 {
+        Regs::Direct(bar0)
+    } else {
+        let resp = alloc.alloc(8);
+        Regs::ReadLess(Box::new(ReadLessRegs::new(
+            bar0,
+            resp,
+            WallClock::new(),
+            hw::READ_LESS_TIMEOUT_US,
+        )))
+    };
+    let bar2 = if a.llq == ena_core::llq_config::LlqPolicy::Off {
+        None
+    } else {
+        Bar2::map(dev).map_err(|e| e.to_string())?
+    };
+    match bar2 {
+        Some(b) => {
+            let wc = if b.write_combined() {
+                "write-combined"
+            } else {
+                "uncached"
+            };
+            log(format!("BAR2 mapped {wc} ({} KiB)", b.len() / 1024));
+            serve(
+                a,
+                dev,
+                Ena::with_device_memory(regs, alloc, WallClock::new(), b),
+                cfg,
+            )
+        }
+        None => serve(a, dev, Ena::new(regs, alloc, WallClock::new()), cfg),
+    }
+}
+
+fn serve<A, B>(
+    a: &Args,
+    dev: &PciDevice,
+    ena: Ena<Regs, A, WallClock, B>,
+    cfg: PortConfig,
+) -> Result<(), String>
+where
+    A: DmaAllocator,
+    A::Mem: DmaMemory,
+    B: DeviceMemory + Clone,
+{
+    let mode = ena.regs.mode();
+    let mut port = match Port::open(ena, cfg) {
+        Ok(p) => p,
+        Err((mut ena, e)) => {
+            let why = ena
+                .regs
+                .read_less_error()
+                .map(|r| format!(" (read-less: {r:?})"))
+                .unwrap_or_default();
+            let _ = ena.reset(reset_reason::NORMAL);
+            return Err(format!("{}: {e}{why}", dev.bdf()));
+        }
+    };
+    let placement = match port.ena.llq() {
+        Some(l) => format!("LLQ, {}-byte entries", l.desc_list_entry_size),
+        None => "host placement".into(),
+    };
+    let result = bridge_to_tap(a, dev, &mut port, mode, &placement);
+    if let Err(e) = port.ena.reset(reset_reason::NORMAL) {
+        log(format!("the final reset failed: {e:?}"));
+    }
+    result
+}
+
+fn bridge_to_tap<A, B>(
+    a: &Args,
+    dev: &PciDevice,
+    port: &mut Port<Regs, A, WallClock, B>,
+    mode: &str,
+    placement: &str,
+) -> Result<(), String>
+where
+    A: DmaAllocator,
+    B: DeviceMemory + Clone,
+{
+    let mac = port.info.mac;
+    let mut tap = Tap::create(&a.tap).map_err(|e| e.to_string())?;
+    tap.set_mac(mac)
+        .and_then(|_| tap.set_mtu(a.mtu))
+        .and_then(|_| tap.set_carrier(false))
+        .and_then(|_| tap.set_up())
+        .map_err(|e| e.to_string())?;
+    log(format!(
+        "{} ({}) up: {} queue pair(s) of {}, {placement}, {mode}, MTU {}, TAP {}",
+        dev.bdf(),
+        format_mac(&mac),
+        a.queues,
+        a.ring,
+        a.mtu,
+        a.tap
+    ));
+    let mut bridge = Bridge::new(Options {
+        batch: a.batch,
+        keep_alive_us: a.keep_alive_ms * 1000,
+        idle_spins: 64,
+        idle_wait: Duration::from_millis(1),
+    });
+    let stats_file = a.stats.clone();
+    let mut tick = |p: &Port<Regs, A, WallClock, B>, b: &Bridge| {
+        if let Some(f) = &stats_file {
+            if let Err(e) = stats::write(f, &stats::render(p, b)) {
+                log(format!("cannot write {}: {e}", f.display()));
+            }
+        }
+    };
+    let stop = || signal::raised().is_some();
+    let result = bridge.run(port, &mut tap, &stop, &mut tick, &mut |m| log(m));
+    tick(port, &bridge);
+    match (signal::raised(), result) {
+        (_, Err(e)) => Err(e.to_string()),
+        (Some(sig), Ok(())) => {
+            log(format!("{}: stopping", signal::name(sig)));
+            Ok(())
+        }
+        (None, Ok(())) => Ok(()),
+    }
+}

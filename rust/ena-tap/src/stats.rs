@@ -1,0 +1,42 @@
+//! The counters, one `name value` line each, written to a file (replaced
+//! whole, so a reader never sees half of it): what the port and the
+//! bridge did, for a test or an operator to read.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use ena_core::device::DmaAllocator;
+
+use crate::bridge::Bridge;
+use crate::port::Port;
+
+pub fn render<R, A: DmaAllocator, C, B>(port: &Port<R, A, C, B>, bridge: &Bridge) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "link {}", if port.link_up { "up" } else { "down" });
+    let _ = writeln!(s, "resets {}", port.resets);
+    let _ = writeln!(s, "keep_alives {}", port.keep_alives);
+    let _ = writeln!(s, "queues {}", port.queues.len());
+    let (mut rx, mut tx) = (0, 0);
+    for (i, q) in port.queues.iter().enumerate() {
+        let st = q.stats;
+        let _ = writeln!(s, "q{i}_rx_packets {}", st.rx_packets);
+        let _ = writeln!(s, "q{i}_rx_bytes {}", st.rx_bytes);
+        let _ = writeln!(s, "q{i}_tx_packets {}", st.tx_packets);
+        let _ = writeln!(s, "q{i}_tx_bytes {}", st.tx_bytes);
+        let _ = writeln!(s, "q{i}_tx_doorbells {}", st.tx_doorbells);
+        rx += st.rx_packets;
+        tx += st.tx_packets;
+    }
+    let _ = writeln!(s, "rx_packets {rx}");
+    let _ = writeln!(s, "tx_packets {tx}");
+    let _ = writeln!(s, "dropped_to_tap {}", bridge.drops.to_tap);
+    let _ = writeln!(s, "dropped_too_long {}", bridge.drops.too_long);
+    s
+}
+
+/// Replaces `path` with `text` (written beside it, then renamed).
+pub fn write(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
