@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 SHELL_SCRIPTS = $(shell find . -path ./.cache -prune -o -path ./rust/target -prune -o -name '*.sh' -print) infra/hostfiles/ena-lab-ttl
 
-.PHONY: up preview destroy outputs ssh recover matrix tour exercise test test-go test-engine test-twin test-shell test-kmod test-remote test-rust test-qemu bench
+.PHONY: up preview destroy outputs ssh recover matrix tour exercise test test-go test-engine test-twin test-shell test-kmod test-remote test-rust test-qemu test-ena-tap bench
 
 up:
 	tools/lab.sh up
@@ -34,7 +34,7 @@ matrix:
 	tools/matrix.sh update
 
 # Every test. Each part installs what it needs (apt packages, Go modules, crates).
-test: test-go test-engine test-shell test-kmod test-remote test-rust test-qemu test-twin
+test: test-go test-engine test-shell test-kmod test-remote test-rust test-qemu test-ena-tap test-twin
 	@echo "make test: every suite passed"
 
 test-go:
@@ -79,6 +79,10 @@ test-rust:
 test-qemu:
 	@echo "== qemu: the ENA device (Rust model) under the real ena and ena_custom drivers"
 	qemu/test/run.sh
+
+test-ena-tap:
+	@echo "== ena-tap: the Rust userspace driver on an emulated ENI, bridged to a TAP, beside ena"
+	rust/ena-tap/test/run.sh
 
 bench:
 	kmod/bench.sh

@@ -102,6 +102,10 @@ impl PortError {
 impl fmt::Display for PortError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::BringUp(BringUpError::QueueTooDeep { asked, max }) => write!(
+                f,
+                "ring depth {asked} is above the device's limit {max} (LLQ's, halved for 256-byte entries; --llq off lifts it)"
+            ),
             Self::BringUp(e) => write!(f, "bring-up failed: {e:?}"),
             Self::TooManyQueues { asked, max } => {
                 write!(f, "{asked} queue pairs asked, the device offers {max}")

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# ena-tap on an emulated ENI: ENI A stays on Debian's ena (the root
+# namespace), ENI B is taken by the Rust userspace driver and reached
+# through its TAP (in a namespace). Refusals first (nothing touched), a
+# failed bring-up that gives the device back, then ping and iperf3 both
+# ways at MTU 9001, 16 flows over two queue pairs, link events, the
+# keep-alive fault recovered by a reset, and SIGTERM giving B back to ena,
+# which carries traffic again. The kernel stays quiet throughout.
+# shellcheck disable=SC2015 # "cond && pass || fail": pass only echoes.
+# shellcheck source=../../../qemu/test/guest-lib.sh
+. /opt/ena-lab/guest-lib.sh
+
+TAP=enatap0
+LOG=/tmp/ena-tap.log
+STATS=/tmp/ena-tap.stats
+stat_of() { awk -v k="$1" '$1 == k { print $2 }' "$STATS" 2>/dev/null; }
+said() { grep -q "$1" "$LOG"; }
+tap_exists() { [ -e "/sys/class/net/$TAP" ] || ip -n peer link show "$TAP" >/dev/null 2>&1; }
+b_on_ena() { [ "$(driver_of_bdf "$BDF_B")" = ena ] && has_nic $MAC_B; }
+# driver_override, empty when unset (the kernel shows "(null)").
+override_of() { sed 's/^(null)$//' "/sys/bus/pci/devices/$1/driver_override"; }
+pings_b() { ip netns exec peer ping -c 2 -W 2 "$IP_A" >/dev/null 2>&1; }
+quiet_kernel() { ! dmesg | grep -qE 'Oops|BUG:|Call Trace'; }
+# refused NAME WANT ARGS...: ena-tap exits non-zero saying WANT, B untouched.
+refused() {
+	local name=$1 want=$2
+	shift 2
+	if "$@" >/tmp/refusal 2>&1; then
+		fail "$name" "ena-tap accepted: $(tr '\n' ' ' </tmp/refusal)"
+	elif grep -qF -- "$want" /tmp/refusal && b_on_ena && [ -z "$(override_of "$BDF_B")" ]; then
+		pass "$name"
+	else
+		fail "$name" "$(tail -n 2 /tmp/refusal | tr '\n' ' ')"
+	fi
+}
+
+modprobe ena
+modprobe tun
+check both-enis-probed wait_for 10 both_present
+A=$(nic $MAC_A)
+BDF_A=$(bdf_of_mac $MAC_A) BDF_B=$(bdf_of_mac $MAC_B)
+info "A=$A ($BDF_A) B=$(nic $MAC_B) ($BDF_B), PCI revision $(cat "/sys/bus/pci/devices/$BDF_B/revision")"
+mkdir -p /dev/hugepages
+mount -t hugetlbfs none /dev/hugepages
+echo 32 >/proc/sys/vm/nr_hugepages
+[ "$(cat /proc/sys/vm/nr_hugepages)" = 32 ] && pass hugepages-reserved || fail hugepages-reserved "$(cat /proc/sys/vm/nr_hugepages) pages"
+
+# 1. Refusals before anything is touched: each names the bad value.
+ip addr add "$IP_A/24" dev "$A"
+ip link set "$A" up mtu 9001
+ip route add default via 198.51.100.1 dev "$A"
+refused refuses-an-unknown-mac "no network interface has MAC 02:e1:ab:00:00:99" ena-tap --mac 02:e1:ab:00:00:99
+refused refuses-the-default-route-interface "refusing $A: it carries the host's default route via 198.51.100.1" \
+	ena-tap --mac $MAC_A
+ip route del default
+SSH_CONNECTION="198.51.100.99 50000 $IP_A 22" refused refuses-the-ssh-interface \
+	"refusing $A: it carries an SSH session (to $IP_A)" ena-tap --mac $MAC_A
+refused refuses-a-bad-mtu "--mtu '9217': expected a number from 68 to 9216" ena-tap --mac $MAC_B --mtu 9217
+[ "$(driver_of_bdf "$BDF_A")" = ena ] && pass a-untouched-by-refusals || fail a-untouched-by-refusals "A on $(driver_of_bdf "$BDF_A")"
+
+# 2. A bring-up the device refuses (1024 entries of 256 bytes: LLQ's wide
+# depth is 512) happens after the claim: the device goes back to ena.
+refused failed-bring-up-gives-b-back "ring depth 1024 is above the device's limit 512" ena-tap --mac $MAC_B --ring 1024
+check b-back-after-failed-bring-up wait_for 10 b_on_ena
+[ "$(ls /dev/hugepages)" = "" ] && pass no-hugepage-files-left || fail no-hugepage-files-left "$(ls /dev/hugepages)"
+
+# 3. ena-tap takes B: two queue pairs, MTU 9001, keep-alive watchdog 3 s.
+ena-tap --mac $MAC_B --tap $TAP --queues 2 --mtu 9001 --keep-alive-ms 3000 --stats "$STATS" >"$LOG" 2>&1 &
+PID=$!
+check tap-created wait_for 20 tap_exists
+while IFS= read -r l; do info "ena-tap: ${l#ena-tap: }"; done <"$LOG"
+[ -z "$(driver_of_bdf "$BDF_B")" ] && [ "$(override_of "$BDF_B")" = ena-tap ] && pass b-taken-from-ena ||
+	fail b-taken-from-ena "driver '$(driver_of_bdf "$BDF_B")', override '$(override_of "$BDF_B")'"
+[ "$(cat "/sys/class/net/$TAP/address")" = $MAC_B ] && pass tap-has-the-eni-mac || fail tap-has-the-eni-mac "$(cat "/sys/class/net/$TAP/address")"
+prepare_netns
+ip netns add peer
+ip link set "$TAP" netns peer
+ip -n peer link set lo up
+ip -n peer addr add "$IP_B/24" dev "$TAP"
+ip -n peer link set "$TAP" up
+check carrier-from-link-event wait_for 10 carrier_on_ns "$TAP" peer
+ip -n peer link show "$TAP" | grep -q 'mtu 9001' && pass tap-mtu-9001 || fail tap-mtu-9001 "$(ip -n peer link show "$TAP" | head -n 1)"
+
+check ping-tap-to-a ip netns exec peer ping -c 3 -W 2 "$IP_A"
+check ping-a-to-tap ping -c 3 -W 2 "$IP_B"
+check jumbo-ping-tap-to-a ip netns exec peer ping -c 2 -W 3 -M "do" -s 8972 "$IP_A"
+check jumbo-ping-a-to-tap ping -c 2 -W 3 -M "do" -s 8972 "$IP_B"
+
+# iperf3 RATE_NAME ARGS...: one run from the namespace to a server on A.
+iperf() {
+	local name=$1 out=/tmp/$1.json
+	shift
+	iperf3 -s -B "$IP_A" -D -1 >/dev/null
+	sleep 0.5
+	if ip netns exec peer iperf3 -c "$IP_A" -J "$@" >"$out" && positive "$(gbps "$out")"; then
+		pass "$name"
+		info "$name: $(gbps "$out") Gbit/s"
+	else
+		fail "$name" "$(jq -r .error "$out" 2>/dev/null)"
+	fi
+}
+iperf iperf3-tap-to-a -t 3
+iperf iperf3-a-to-tap -t 3 -R
+iperf iperf3-16-flows -t 3 -P 16
+sleep 1.5 # the statistics file is rewritten every second
+info "ena-tap: $(grep -E '^q[01]_(rx|tx)_packets|^dropped' "$STATS" | tr '\n' ' ')"
+[ "$(stat_of q0_rx_packets)" -gt 100 ] && [ "$(stat_of q1_rx_packets)" -gt 100 ] &&
+	pass rss-spreads-flows-over-both-rx-queues || fail rss-spreads-flows-over-both-rx-queues "$(grep _rx_packets "$STATS" | tr '\n' ' ')"
+[ "$(stat_of q0_tx_packets)" -gt 100 ] && [ "$(stat_of q1_tx_packets)" -gt 100 ] &&
+	pass flows-leave-by-both-tx-queues || fail flows-leave-by-both-tx-queues "$(grep _tx_packets "$STATS" | tr '\n' ' ')"
+# The device's side: Tx from LLQ entries within the burst, registers read
+# the read-less way (revision 0).
+q=$(enaport "$BDF_B" read llq-queues) e=$(enaport "$BDF_B" read llq-entries) be=$(enaport "$BDF_B" read llq-burst-errors)
+info "device: $q LLQ queues, $e entries read, $be burst errors, $(enaport "$BDF_B" read readless-reads) read-less reads"
+[ "$q" = 2 ] && [ "$e" -gt 1000 ] && [ "$be" = 0 ] && pass tx-in-llq-within-the-burst || fail tx-in-llq-within-the-burst "queues $q, entries $e, burst errors $be"
+[ "$(enaport "$BDF_B" read readless-reads)" -gt 0 ] && pass registers-read-less || fail registers-read-less "no read-less read"
+
+# 4. The wire cut and back: the TAP's carrier follows the link events.
+carrier_off_ns() { ! carrier_on_ns "$@"; }
+enaport "$BDF_B" write link 0
+check carrier-off-on-link-down wait_for 5 carrier_off_ns "$TAP" peer
+enaport "$BDF_B" write link 1
+check carrier-on-on-link-up wait_for 5 carrier_on_ns "$TAP" peer
+check traffic-after-link-up wait_for 10 pings_b
+
+# 5. Keep-alives withheld: the watchdog fires, the device is reset and
+# brought up again, traffic resumes.
+r0=$(enaport "$BDF_B" read resets)
+t0=$(cut -d' ' -f1 /proc/uptime)
+enaport "$BDF_B" fault withhold-keep-alive
+check keep-alive-loss-noticed wait_for 15 said 'no keep-alive from the device'
+check device-reset-and-up-again wait_for 15 said 'device reset and up again'
+info "keep-alive loss to recovery: $(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { print b - a }')s (watchdog 3 s)"
+r1=$(enaport "$BDF_B" read resets)
+[ "$r1" -gt "$r0" ] && [ "$(enaport "$BDF_B" read faults)" = 0 ] && pass device-saw-the-reset ||
+	fail device-saw-the-reset "resets $r0 -> $r1, faults $(enaport "$BDF_B" read faults)"
+check carrier-back-after-reset wait_for 15 carrier_on_ns "$TAP" peer
+check traffic-resumes-after-reset wait_for 15 pings_b
+iperf iperf3-after-reset -t 2
+
+# 6. SIGTERM: the device reset and given back; ena probes it again.
+kill -TERM $PID
+rc=0
+wait $PID || rc=$?
+tail -n 3 "$LOG" | while IFS= read -r l; do info "ena-tap: ${l#ena-tap: }"; done
+[ $rc = 0 ] && said 'SIGTERM: stopping' && said "gave $BDF_B back" && pass sigterm-clean-exit || fail sigterm-clean-exit "exit $rc: $(tail -n 2 "$LOG" | tr '\n' ' ')"
+check tap-gone wait_for 5 eval '! tap_exists'
+check ena-probes-b-again wait_for 15 b_on_ena
+[ -z "$(override_of "$BDF_B")" ] && pass driver-override-cleared || fail driver-override-cleared "$(override_of "$BDF_B")"
+B=$(nic $MAC_B)
+ip link set "$B" netns peer
+ip -n peer addr add "$IP_B/24" dev "$B"
+ip -n peer link set "$B" up mtu 9001
+check carrier-on-ena-again wait_for 10 carrier_on_ns "$B" peer
+check ping-b-on-ena-again wait_for 10 pings_b
+# The same pair through the kernel's ena on B, for comparison.
+iperf iperf3-ena-b-to-a -t 3
+iperf iperf3-ena-a-to-b -t 3 -R
+
+dmesg | grep -E "ena $BDF_B" | tail -n 3 | while IFS= read -r l; do info "dmesg: $l"; done
+quiet_kernel && pass kernel-quiet || fail kernel-quiet "$(dmesg | grep -E 'Oops|BUG:|Call Trace' | head -n 2)"
