@@ -161,11 +161,14 @@ impl Tap {
     }
 
     /// One frame to the stack. A full queue in the kernel drops it (as a
-    /// NIC drops what its host does not take): false.
+    /// NIC drops what its host does not take): false. So does an interface
+    /// that is down (EIO), as it is for a moment while it moves to another
+    /// namespace.
     pub fn send(&mut self, frame: &[u8]) -> io::Result<bool> {
         match self.file.write(frame) {
             Ok(_) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) if e.raw_os_error() == Some(libc::EIO) => Ok(false),
             Err(e) => Err(e),
         }
     }

@@ -34,10 +34,14 @@ pub fn flow_hash(frame: &[u8]) -> Option<u32> {
     Some(h)
 }
 
-/// The Tx queue of `frame` among `queues`.
+/// The Tx queue of `frame` among `queues`: the hash scaled to the queue
+/// count (multiply and shift), which takes its well-mixed high bits. A
+/// modulo would take FNV's low bits, and bit 0 is the parity of the bytes'
+/// low bits: Linux gives connect() even ports, so every flow of one
+/// address pair would land on the same queue of two.
 pub fn tx_queue(frame: &[u8], queues: usize) -> usize {
     match flow_hash(frame) {
-        Some(h) if queues > 1 => h as usize % queues,
+        Some(h) if queues > 1 => ((h as u64 * queues as u64) >> 32) as usize,
         _ => 0,
     }
 }
@@ -72,6 +76,16 @@ pub(crate) mod tests {
         let hits: std::collections::BTreeSet<usize> =
             (0..16).map(|i| tx_queue(&tcp4(40000 + i), 2)).collect();
         assert_eq!(hits.len(), 2);
+        // Linux's connect() takes even ports: sixteen of them still
+        // spread, and fairly.
+        let mut per = [0usize; 2];
+        for i in 0..16 {
+            per[tx_queue(&tcp4(40000 + 2 * i), 2)] += 1;
+        }
+        assert!(
+            per.iter().all(|&n| n >= 4),
+            "even ports over two queues: {per:?}"
+        );
     }
 
     #[test]
