@@ -23,6 +23,9 @@ the ENI's MAC. SIGTERM or SIGINT reset the device and give it back to ena.
   --stats FILE         counters, rewritten every second
   --keep-alive-ms N    reset the device after N ms without a keep-alive (default 6000)
   --batch N            frames per queue per pass, 1-256 (default 32)
+  --reflect SECONDS    benchmark, no TAP: send every received frame back out
+                       with its MACs swapped for SECONDS, busy-polling, then
+                       print packets per second per core
 ";
 
 /// How the ENI is named.
@@ -44,6 +47,9 @@ pub struct Args {
     pub stats: Option<PathBuf>,
     pub keep_alive_ms: u64,
     pub batch: usize,
+    /// The benchmark: reflect frames for this many seconds instead of
+    /// bridging to a TAP.
+    pub reflect: Option<u64>,
 }
 
 fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
@@ -72,6 +78,7 @@ impl Args {
             stats: None,
             keep_alive_ms: 6000,
             batch: 32,
+            reflect: None,
         };
         let mut it = argv.iter();
         while let Some(opt) = it.next() {
@@ -121,6 +128,7 @@ impl Args {
                 "--stats" => a.stats = Some(v.into()),
                 "--keep-alive-ms" => a.keep_alive_ms = number(opt, v, 100, 600_000)?,
                 "--batch" => a.batch = number(opt, v, 1, 256)?,
+                "--reflect" => a.reflect = Some(number(opt, v, 1, 600)?),
                 _ => return Err(format!("unknown option '{opt}'")),
             }
         }
@@ -146,7 +154,7 @@ mod tests {
             ("enatap0", 1, 256, 1500, 32)
         );
         let a = parse(
-            "--pci 00:04.0 --tap tb --queues 2 --ring 512 --mtu 9001 --llq off --hugepages /mnt/h --stats /tmp/s --keep-alive-ms 3000 --batch 64",
+            "--pci 00:04.0 --tap tb --queues 2 --ring 512 --mtu 9001 --llq off --hugepages /mnt/h --stats /tmp/s --keep-alive-ms 3000 --batch 64 --reflect 5",
         )
         .unwrap();
         assert_eq!(a.target, Target::Pci("0000:00:04.0".into()));
@@ -155,6 +163,7 @@ mod tests {
             (2, 512, 9001, LlqPolicy::Off, 3000, 64)
         );
         assert_eq!(a.stats, Some("/tmp/s".into()));
+        assert_eq!(a.reflect, Some(5));
     }
 
     #[test]
@@ -191,6 +200,10 @@ mod tests {
                 "--tap: 'a/b' is not an interface name",
             ),
             ("--pci 00:04.0 --frob 1", "unknown option '--frob'"),
+            (
+                "--pci 00:04.0 --reflect 0",
+                "--reflect '0': expected a number from 1 to 600",
+            ),
             ("--pci", "--pci needs a value"),
         ] {
             let e = parse(line).unwrap_err();

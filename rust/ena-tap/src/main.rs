@@ -26,7 +26,7 @@ mod model_tests;
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ena_core::device::{reset_reason, DmaAllocator, Ena};
 use ena_core::devmem::DeviceMemory;
@@ -41,7 +41,7 @@ use ena_pci::tap::Tap;
 use ena_pci::{ifaddr, signal};
 
 use args::{Args, Target};
-use bridge::{Bridge, Options};
+use bridge::{Bridge, Options, Reflector};
 use hw::Regs;
 use port::{Port, PortConfig};
 
@@ -87,7 +87,7 @@ fn find_device(a: &Args) -> Result<PciDevice, String> {
         host.refuse(&iface)
             .map_err(|e| format!("{e} ({} is {})", iface, dev.bdf()))?;
     }
-    if Path::new("/sys/class/net").join(&a.tap).exists() {
+    if a.reflect.is_none() && Path::new("/sys/class/net").join(&a.tap).exists() {
         return Err(format!(
             "--tap {}: an interface of that name already exists",
             a.tap
@@ -240,7 +240,10 @@ where
         Some(l) => format!("LLQ, {}-byte entries", l.desc_list_entry_size),
         None => "host placement".into(),
     };
-    let result = bridge_to_tap(a, dev, &mut port, mode, &placement);
+    let result = match a.reflect {
+        Some(secs) => reflect(a, dev, &mut port, mode, &placement, secs),
+        None => bridge_to_tap(a, dev, &mut port, mode, &placement),
+    };
     if let Err(e) = port.ena.reset(reset_reason::NORMAL) {
         log(format!("the final reset failed: {e:?}"));
     }
@@ -299,4 +302,68 @@ where
         }
         (None, Ok(())) => Ok(()),
     }
+}
+
+/// The benchmark: the loop forwards every received frame back out of the
+/// port (no TAP), busy-polling for `secs` seconds. Busy-polling takes a
+/// whole core whatever the load, so the figure per core counts only the
+/// passes that moved frames: the rate one core would reach if the offered
+/// load kept it busy (ixy's packets per second per core), and its inverse,
+/// the driver's time per packet.
+fn reflect<A, B>(
+    a: &Args,
+    dev: &PciDevice,
+    port: &mut Port<Regs, A, WallClock, B>,
+    mode: &str,
+    placement: &str,
+    secs: u64,
+) -> Result<(), String>
+where
+    A: DmaAllocator,
+    B: DeviceMemory + Clone,
+{
+    log(format!(
+        "{} ({}) up: {} queue pair(s) of {}, {placement}, {mode}, MTU {}, reflecting for {secs} s",
+        dev.bdf(),
+        format_mac(&port.info.mac),
+        a.queues,
+        a.ring,
+        a.mtu
+    ));
+    let mut bridge = Bridge::new(Options {
+        batch: a.batch,
+        keep_alive_us: a.keep_alive_ms * 1000,
+        idle_spins: u32::MAX,
+        idle_wait: Duration::ZERO,
+    });
+    let mut wire = Reflector::new(4096);
+    let sent =
+        |p: &Port<Regs, A, WallClock, B>| p.queues.iter().map(|q| q.stats.tx_packets).sum::<u64>();
+    let stats_file = a.stats.clone();
+    let mut tick = |p: &Port<Regs, A, WallClock, B>, b: &Bridge| {
+        if let Some(f) = &stats_file {
+            let _ = stats::write(f, &stats::render(p, b));
+        }
+    };
+    let (start, cpu0, sent0) = (Instant::now(), stats::cpu_seconds(), sent(port));
+    let until = Duration::from_secs(secs);
+    let stop = || signal::raised().is_some() || start.elapsed() >= until;
+    let result = bridge.run(port, &mut wire, &stop, &mut tick, &mut |m| log(m));
+    tick(port, &bridge);
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = match (cpu0, stats::cpu_seconds()) {
+        (Some(a), Some(b)) => b - a,
+        _ => 0.0,
+    };
+    let n = sent(port) - sent0;
+    let busy = bridge.busy.as_secs_f64();
+    log(format!(
+        "reflect: {n} packets forwarded in {wall:.1} s: {:.0} packets/s, {cpu:.2} CPU s (busy-polling); \
+         passes that moved frames took {busy:.2} s: {:.0} packets/s per core, {:.0} ns per packet; {} dropped (reflector full)",
+        n as f64 / wall,
+        if busy > 0.0 { n as f64 / busy } else { 0.0 },
+        if n > 0 { busy * 1e9 / n as f64 } else { 0.0 },
+        bridge.drops.to_tap
+    ));
+    result.map_err(|e| e.to_string())
 }

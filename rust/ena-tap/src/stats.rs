@@ -40,3 +40,31 @@ pub fn write(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, path)
 }
+
+/// CPU seconds (user and system) this process used, from
+/// `/proc/self/stat` (fields 14 and 15, in USER_HZ: 100 per second on
+/// Linux, whatever the kernel's HZ).
+pub fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    parse_cpu_seconds(&stat)
+}
+
+fn parse_cpu_seconds(stat: &str) -> Option<f64> {
+    // The command name may hold spaces: count fields after its ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state): utime is field 14, stime 15.
+    let utime: u64 = f.get(11)?.parse().ok()?;
+    let stime: u64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cpu_time_is_utime_plus_stime_in_hundredths() {
+        let stat = "42 (ena tap) R 1 42 42 0 -1 4194560 100 0 0 0 250 37 0 0 20 0 1 0 5 1000 10";
+        assert_eq!(super::parse_cpu_seconds(stat), Some(2.87));
+        assert!(super::cpu_seconds().is_some());
+    }
+}

@@ -15,7 +15,7 @@ BIN=$TOP/rust/target/release/ena-tap
 gcc -O2 -Wall -Wextra -Werror -I "$TOP/rust/ena-capi/include" -o "$WORK/enaport" "$TOP/qemu/test/enaport.c"
 
 # shellcheck disable=SC2054 # the commas belong to QEMU's option syntax
-vm=(--qemu-binary "$QEMU" --stock-module ena --stock-module tun --bin bash --bin ip --bin ethtool --bin iperf3 --bin jq
+vm=(--qemu-binary "$QEMU" --stock-module ena --stock-module tun --stock-module pktgen --bin bash --bin ip --bin ethtool --bin iperf3 --bin jq
 	--bin ping --bin timeout
 	--file "$TOP/qemu/test/guest-lib.sh:/opt/ena-lab/guest-lib.sh" --file "$WORK/enaport:/usr/bin/enaport"
 	--file "$BIN:/usr/bin/ena-tap"

@@ -157,5 +157,34 @@ check ping-b-on-ena-again wait_for 10 pings_b
 iperf iperf3-ena-b-to-a -t 3
 iperf iperf3-ena-a-to-b -t 3 -R
 
+# 7. The benchmark: pktgen on A sends 60-byte frames to B as fast as it
+# can; first B's ena receives them, then ena-tap forwards each one back
+# (MACs swapped, no TAP) for 5 s and says what that cost per core.
+modprobe pktgen
+PG=/proc/net/pktgen
+echo "rem_device_all" >$PG/kpktgend_0
+echo "add_device $A" >$PG/kpktgend_0
+for c in "count 0" "pkt_size 60" "delay 0" "dst $IP_B" "dst_mac $MAC_B" "udp_dst_min 9" "udp_dst_max 24"; do
+	echo "$c" >"$PG/$A"
+done
+echo start >$PG/pgctrl &
+PG_PID=$!
+rx_b() { ip netns exec peer cat "/sys/class/net/$B/statistics/rx_packets"; }
+sleep 1
+r0=$(rx_b)
+sleep 5
+r1=$(rx_b)
+info "bench: B's ena received $(((r1 - r0) / 5)) packets/s from pktgen"
+o0=$(enaport "$BDF_B" read rx-overruns)
+ena-tap --pci "$BDF_B" --queues 2 --reflect 5 >/tmp/reflect.log 2>&1 && rc=0 || rc=$?
+info "bench: the device dropped $(($(enaport "$BDF_B" read rx-overruns) - o0)) frames for want of Rx buffers meanwhile"
+echo stop >$PG/pgctrl
+wait $PG_PID || true
+line=$(grep 'reflect:' /tmp/reflect.log || true)
+info "bench: ena-tap ${line#ena-tap: }"
+n=$(echo "$line" | awk '{ print $3 }')
+[ $rc = 0 ] && [ "${n:-0}" -gt 1000 ] && pass reflect-benchmark-forwards || fail reflect-benchmark-forwards "exit $rc: $(tail -n 2 /tmp/reflect.log | tr '\n' ' ')"
+check b-on-ena-after-benchmark wait_for 15 b_on_ena
+
 dmesg | grep -E "ena $BDF_B" | tail -n 3 | while IFS= read -r l; do info "dmesg: $l"; done
 quiet_kernel && pass kernel-quiet || fail kernel-quiet "$(dmesg | grep -E 'Oops|BUG:|Call Trace' | head -n 2)"
