@@ -24,6 +24,7 @@ mod stats;
 #[cfg(test)]
 mod model_tests;
 
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -148,10 +149,16 @@ fn run(a: &Args) -> Result<(), String> {
     ));
     // From here every way out gives the device back (Claim's drop, too).
     let config = ConfigSpace::open(&dev.file("config")).map_err(|e| e.to_string())?;
+    // A panic is an error like any other here: the device still goes
+    // back. Bus mastering goes off before the pool's pages are freed (this
+    // frame holds the pool), and ena's probe resets the device.
     let result = config
         .enable_bus_master()
         .map_err(|e| e.to_string())
-        .and_then(|_| drive(a, &dev, &pool, revision, cfg));
+        .and_then(|_| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| drive(a, &dev, &pool, revision, cfg)))
+                .unwrap_or_else(|_| Err("the driver panicked (see above)".into()))
+        });
     if let Err(e) = config.disable_bus_master() {
         log(format!("bus mastering stays on: {e}"));
     }
