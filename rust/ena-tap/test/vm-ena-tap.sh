@@ -5,7 +5,8 @@
 # failed bring-up that gives the device back, then ping and iperf3 both
 # ways at MTU 9001, 16 flows over two queue pairs, link events, the
 # keep-alive fault recovered by a reset, and SIGTERM giving B back to ena,
-# which carries traffic again. The kernel stays quiet throughout.
+# which carries traffic again; then ena_custom on B for comparison, and
+# the benchmark. The kernel stays quiet throughout.
 # shellcheck disable=SC2015 # "cond && pass || fail": pass only echoes.
 # shellcheck source=../../../qemu/test/guest-lib.sh
 . /opt/ena-lab/guest-lib.sh
@@ -156,6 +157,31 @@ check ping-b-on-ena-again wait_for 10 pings_b
 # The same pair through the kernel's ena on B, for comparison.
 iperf iperf3-ena-b-to-a -t 3
 iperf iperf3-ena-a-to-b -t 3 -R
+
+# The same pair through ena_custom (the lab's patched driver) on B.
+on_custom() { [ "$(driver_of_bdf "$BDF_B")" = ena_custom ] && has_nic $MAC_B; }
+insmod /opt/ena-lab/ena_custom.ko
+echo ena_custom >"/sys/bus/pci/devices/$BDF_B/driver_override"
+echo "$BDF_B" >/sys/bus/pci/drivers/ena/unbind
+echo "$BDF_B" >/sys/bus/pci/drivers_probe
+check b-on-ena_custom wait_for 15 on_custom
+B=$(nic $MAC_B)
+ip link set "$B" netns peer
+ip -n peer addr add "$IP_B/24" dev "$B"
+ip -n peer link set "$B" up mtu 9001
+check carrier-on-ena_custom wait_for 10 carrier_on_ns "$B" peer
+check ping-b-on-ena_custom wait_for 10 pings_b
+iperf iperf3-ena_custom-b-to-a -t 3
+iperf iperf3-ena_custom-a-to-b -t 3 -R
+# Back to ena for the benchmark: ena_custom unloaded, the override cleared.
+rmmod ena_custom
+echo >"/sys/bus/pci/devices/$BDF_B/driver_override"
+echo "$BDF_B" >/sys/bus/pci/drivers_probe
+check b-back-on-ena wait_for 15 b_on_ena
+B=$(nic $MAC_B)
+ip link set "$B" netns peer
+ip -n peer addr add "$IP_B/24" dev "$B"
+ip -n peer link set "$B" up mtu 9001
 
 # 7. The benchmark: pktgen on A sends 60-byte frames to B as fast as it
 # can; first B's ena receives them, then ena-tap forwards each one back
