@@ -118,6 +118,8 @@ fn four_pairs_with_the_rss_table_spread_sixteen_flows_over_every_rx_queue() {
         per_queue.iter().all(|&n| n > 0),
         "sixteen flows, four queues: {per_queue:?}"
     );
+    let v = d.regs.violations();
+    assert_eq!(v.total(), 0, "ena-core kept the protocol: {:?}", v.report());
 }
 
 #[test]

@@ -109,6 +109,17 @@ fn pump(p: &mut TestPort, b: &mut Bridge, s: &mut Stack, want: usize) {
     panic!("{} of {want} frames came back", s.inbox.len());
 }
 
+/// The model's protocol checker saw the driver break no rule.
+fn kept_the_protocol(p: &TestPort) {
+    let v = p.ena.regs.violations();
+    assert_eq!(
+        v.total(),
+        0,
+        "the driver broke the protocol: {:?}",
+        v.report()
+    );
+}
+
 fn sorted(mut v: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     v.sort();
     v
@@ -142,6 +153,7 @@ fn sixteen_flows_leave_by_both_queues_and_return_through_rss_byte_for_byte() {
         );
     }
     assert_eq!(b.drops, Default::default());
+    kept_the_protocol(&p);
 }
 
 #[test]
@@ -232,6 +244,7 @@ fn a_bad_tx_completion_asks_for_a_reset_and_link_events_drive_the_carrier() {
     s.outbox.push_back(frame(1, 100));
     let n = s.inbox.len();
     pump(&mut p, &mut b, &mut s, n + 1);
+    kept_the_protocol(&p);
 }
 
 fn pump_link(p: &mut TestPort, b: &mut Bridge, s: &mut Stack) {

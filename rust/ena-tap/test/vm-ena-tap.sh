@@ -139,6 +139,9 @@ check carrier-back-after-reset wait_for 15 carrier_on_ns "$TAP" peer
 check traffic-resumes-after-reset wait_for 15 pings_b
 iperf iperf3-after-reset -t 2
 
+# Everything ena-tap did to B so far, as the device's protocol checker saw it.
+protocol_kept ena-tap-keeps-the-protocol "$BDF_B"
+
 # 6. SIGTERM: the device reset and given back; ena probes it again.
 kill -TERM $PID
 rc=0
@@ -213,4 +216,5 @@ n=$(echo "$line" | awk '{ print $3 }')
 check b-on-ena-after-benchmark wait_for 15 b_on_ena
 
 dmesg | grep -E "ena $BDF_B" | tail -n 3 | while IFS= read -r l; do info "dmesg: $l"; done
+protocol_kept every-driver-keeps-the-protocol "$BDF_A" "$BDF_B"
 quiet_kernel && pass kernel-quiet || fail kernel-quiet "$(dmesg | grep -E 'Oops|BUG:|Call Trace' | head -n 2)"
