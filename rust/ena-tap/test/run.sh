@@ -16,15 +16,13 @@ BIN=$TOP/rust/target/release/ena-tap
 # ena_custom, as the kmod and QEMU suites build it (cached), for the
 # comparison on the same ENI.
 KO=$("$TOP/kmod/test/cached-module.sh" | jq -r .modulePath)
-gcc -O2 -Wall -Wextra -Werror -I "$TOP/rust/ena-capi/include" -o "$WORK/enaport" "$TOP/qemu/test/enaport.c"
-
-# shellcheck disable=SC2054 # the commas belong to QEMU's option syntax
-vm=(--qemu-binary "$QEMU" --stock-module ena --stock-module tun --stock-module pktgen --bin bash --bin ip --bin ethtool --bin iperf3 --bin jq
-	--bin ping --bin timeout
-	--file "$TOP/qemu/test/guest-lib.sh:/opt/ena-lab/guest-lib.sh" --file "$WORK/enaport:/usr/bin/enaport"
-	--file "$BIN:/usr/bin/ena-tap" --file "$KO:/opt/ena-lab/ena_custom.ko"
-	--qemu -netdev --qemu hubport,id=a,hubid=0 --qemu -device --qemu ena,netdev=a,mac=02:e1:ab:00:00:0a
-	--qemu -netdev --qemu hubport,id=b,hubid=0 --qemu -device --qemu ena,netdev=b,mac=02:e1:ab:00:00:0b)
+# The two ENIs every VM test boots (qemu/test/two-enis.sh), and what the
+# driver and the comparison need besides.
+# shellcheck source=../../../qemu/test/two-enis.sh
+. "$TOP/qemu/test/two-enis.sh"
+two_enis "$QEMU" "$WORK"
+vm+=(--stock-module tun --stock-module pktgen --bin ping --bin timeout
+	--file "$BIN:/usr/bin/ena-tap" --file "$KO:/opt/ena-lab/ena_custom.ko")
 # The driver's shared libraries (libgcc_s is not among the others').
 for lib in $(ldd "$BIN" | grep -o '/[^ ]*'); do
 	vm+=(--file "$lib:$lib")
