@@ -21,6 +21,17 @@ struct Guest {
     rx_space: RefCell<u32>,
 }
 
+impl Guest {
+    fn new(bus: &Bus) -> Self {
+        Self {
+            bus: bus.clone(),
+            irqs: RefCell::default(),
+            sent: RefCell::default(),
+            rx_space: RefCell::default(),
+        }
+    }
+}
+
 unsafe extern "C" fn dma_read(opaque: *mut c_void, addr: u64, buf: *mut c_void, len: usize) -> i32 {
     // SAFETY: the model passes a live buffer of len bytes; opaque is our Guest.
     let (g, out) = unsafe {
@@ -133,12 +144,7 @@ impl Registers for Bar0 {
 
 #[test]
 fn missing_arguments_or_callbacks_give_null_not_a_crash() {
-    let g = Guest {
-        bus: Bus::new(4096, 0),
-        irqs: RefCell::default(),
-        sent: RefCell::default(),
-        rx_space: RefCell::default(),
-    };
+    let g = Guest::new(&Bus::new(4096, 0));
     let h = host(&g);
     // SAFETY: every pointer is null or valid; the functions check for null.
     unsafe {
@@ -161,12 +167,7 @@ fn missing_arguments_or_callbacks_give_null_not_a_crash() {
 #[test]
 fn a_driver_brings_the_model_up_and_passes_frames_through_the_abi() {
     let bus = Bus::new(8 << 20, 0x8000_0000);
-    let g = Guest {
-        bus: bus.clone(),
-        irqs: RefCell::default(),
-        sent: RefCell::default(),
-        rx_space: RefCell::default(),
-    };
+    let g = Guest::new(&bus);
     // SAFETY: config and host are valid for the call; the model lives until freed below.
     let m = unsafe { ena_model_new(&CONFIG, &host(&g)) };
     assert!(!m.is_null());
@@ -283,12 +284,7 @@ unsafe extern "C" fn dma_write_reentering(
 #[test]
 fn a_callback_that_comes_back_into_the_model_finds_it_busy() {
     let bus = Bus::new(8 << 20, 0x8000_0000);
-    let g = Guest {
-        bus: bus.clone(),
-        irqs: RefCell::default(),
-        sent: RefCell::default(),
-        rx_space: RefCell::default(),
-    };
+    let g = Guest::new(&bus);
     let mut h = host(&g);
     h.dma_write = Some(dma_write_reentering);
     // SAFETY: valid arguments; freed at the end.
@@ -329,12 +325,7 @@ fn a_callback_that_comes_back_into_the_model_finds_it_busy() {
 #[test]
 fn without_rx_hold_a_frame_with_no_buffer_is_taken_dropped_and_counted() {
     let bus = Bus::new(8 << 20, 0x8000_0000);
-    let g = Guest {
-        bus: bus.clone(),
-        irqs: RefCell::default(),
-        sent: RefCell::default(),
-        rx_space: RefCell::default(),
-    };
+    let g = Guest::new(&bus);
     let config = Config {
         rx_hold: false,
         ..CONFIG
@@ -375,12 +366,7 @@ unsafe extern "C" fn trace_line(_opaque: *mut c_void, line: *const u8, len: usiz
 #[test]
 fn with_trace_on_and_a_callback_each_event_is_a_line() {
     let bus = Bus::new(8 << 20, 0x8000_0000);
-    let g = Guest {
-        bus: bus.clone(),
-        irqs: RefCell::default(),
-        sent: RefCell::default(),
-        rx_space: RefCell::default(),
-    };
+    let g = Guest::new(&bus);
     let on = Config {
         trace: true,
         ..CONFIG

@@ -10,7 +10,6 @@ use ena_core::defs::{rx_desc, tx_desc, RxDesc, TxDesc};
 use ena_core::device::{aenq_group, DmaAllocator, Ena, IoPair};
 use ena_core::dma::DmaMemory;
 use ena_core::regs::{self, Registers};
-use ena_core::tx::{TxBuf, TxCtx};
 use ena_core::wire::Wire;
 use ena_model::{
     check, test_port, Bus, BusAlloc, BusMem, Instance, Model, ModelConfig, Response, VirtualClock,
@@ -18,7 +17,8 @@ use ena_model::{
 };
 
 const DEPTH: u16 = 16;
-type Driver = Ena<Model, BusAlloc, VirtualClock>;
+mod support;
+use support::{send_edited, Driver};
 
 fn device(config: ModelConfig) -> (Driver, Bus, IoPair<BusMem>, BusMem) {
     let bus = Bus::new(8 << 20, 0x2_0000_0000);
@@ -51,21 +51,7 @@ fn send(
     id: u16,
     edit: impl Fn(&mut TxDesc),
 ) {
-    let slot = p.tx.tail() as usize % DEPTH as usize;
-    p.tx.prepare(&TxCtx {
-        bufs: &[TxBuf {
-            paddr: bufs.phys(),
-            len: 64,
-        }],
-        req_id: id,
-        ..Default::default()
-    })
-    .unwrap();
-    let mut desc: TxDesc = p.tx.ring().load(slot * 16);
-    edit(&mut desc);
-    p.tx.ring_mut().store(slot * 16, &desc);
-    let (db, tail) = (p.tx_doorbell, p.tx.tail());
-    d.doorbell(db, tail);
+    send_edited(d, p, bufs, DEPTH, id, edit)
 }
 
 /// Exactly one check fired, `times` times.

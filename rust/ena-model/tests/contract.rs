@@ -18,38 +18,12 @@ use ena_core::tx::{TxBuf, TxCtx};
 use ena_core::wire::Wire;
 use ena_model::{Bus, BusAlloc, BusMem, Model, ModelConfig, Platform, VirtualClock};
 
-/// Host memory and every DMA write and interrupt, in order.
-struct Host {
-    bus: Bus,
-    writes: RefCell<Vec<(u64, Vec<u8>)>>,
-    irqs: RefCell<Vec<u16>>,
-}
-
-impl Platform for Host {
-    fn dma_read(&self, addr: u64, out: &mut [u8]) {
-        self.bus.read(addr, out)
-    }
-    fn dma_write(&self, addr: u64, data: &[u8]) {
-        self.writes.borrow_mut().push((addr, data.to_vec()));
-        self.bus.write(addr, data)
-    }
-    fn interrupt(&self, vector: u16) {
-        self.irqs.borrow_mut().push(vector)
-    }
-    fn transmit(&self, _frame: &[u8]) -> bool {
-        true
-    }
-}
-
-type Driver = Ena<Model, BusAlloc, VirtualClock>;
+mod support;
+use support::{send_edited, Driver, Recorder as Host};
 
 fn device() -> (Driver, Rc<Host>) {
     let bus = Bus::new(8 << 20, 0x2_0000_0000);
-    let host = Rc::new(Host {
-        bus: bus.clone(),
-        writes: RefCell::default(),
-        irqs: RefCell::default(),
-    });
+    let host = Host::new(&bus);
     let model = Model::with_platform(host.clone(), ModelConfig::default());
     let mut d = Ena::new(model, BusAlloc::new(&bus), VirtualClock::default());
     d.bring_up(16, aenq_group::LINK_CHANGE | aenq_group::KEEP_ALIVE)
@@ -65,8 +39,8 @@ fn ready() -> (Driver, Rc<Host>, IoPair<BusMem>, BusMem) {
     (d, host, p, bufs)
 }
 
-/// Posts one packet of `len` bytes; `edit` may change its descriptor in
-/// the ring before the doorbell.
+/// Posts one 64-byte packet; `edit` may change its descriptor in the
+/// ring before the doorbell.
 fn send(
     d: &mut Driver,
     p: &mut IoPair<BusMem>,
@@ -74,21 +48,7 @@ fn send(
     id: u16,
     edit: impl Fn(&mut TxDesc),
 ) {
-    let slot = p.tx.tail() as usize % 16;
-    p.tx.prepare(&TxCtx {
-        bufs: &[TxBuf {
-            paddr: bufs.phys(),
-            len: 64,
-        }],
-        req_id: id,
-        ..Default::default()
-    })
-    .unwrap();
-    let mut desc: TxDesc = p.tx.ring().load(slot * 16);
-    edit(&mut desc);
-    p.tx.ring_mut().store(slot * 16, &desc);
-    let (db, tail) = (p.tx_doorbell, p.tx.tail());
-    d.doorbell(db, tail);
+    send_edited(d, p, bufs, 16, id, edit)
 }
 
 /// Asserts that the write covering `at..at+len` came in pieces and ended

@@ -5,7 +5,6 @@
 //! moderation and customer metrics offered as features; an UPDATE_HINTS
 //! notification; the Rx offset; frames without buffers dropped and counted.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use ena_core::admin::{feature, opcode, AdminError, Command};
@@ -20,54 +19,17 @@ use ena_core::regs::Registers;
 use ena_core::rx::RxBuf;
 use ena_core::tx::{TxBuf, TxCtx, TxMeta};
 use ena_core::wire::Wire;
-use ena_model::{test_port, Bus, BusAlloc, BusMem, Model, ModelConfig, Platform, VirtualClock};
+use ena_model::{test_port, Bus, BusAlloc, BusMem, Model, ModelConfig, VirtualClock};
 
 const DEPTH: u16 = 16;
 const VECTOR: u16 = 1;
 
-/// Host memory with a clock, and a record of what the device did.
-struct Host {
-    bus: Bus,
-    irqs: RefCell<Vec<u16>>,
-    sent: RefCell<Vec<Vec<u8>>>,
-    wakes: RefCell<Vec<u64>>,
-    writes: RefCell<Vec<(u64, Vec<u8>)>>,
-}
-
-impl Platform for Host {
-    fn dma_read(&self, addr: u64, out: &mut [u8]) {
-        self.bus.read(addr, out)
-    }
-    fn dma_write(&self, addr: u64, data: &[u8]) {
-        self.writes.borrow_mut().push((addr, data.to_vec()));
-        self.bus.write(addr, data)
-    }
-    fn interrupt(&self, vector: u16) {
-        self.irqs.borrow_mut().push(vector)
-    }
-    fn transmit(&self, frame: &[u8]) -> bool {
-        self.sent.borrow_mut().push(frame.to_vec());
-        true
-    }
-    fn now_us(&self) -> u64 {
-        self.bus.now_us()
-    }
-    fn wake_at(&self, us: u64) {
-        self.wakes.borrow_mut().push(us)
-    }
-}
-
-type Driver = Ena<Model, BusAlloc, VirtualClock>;
+mod support;
+use support::{Driver, Recorder as Host};
 
 fn device(config: ModelConfig) -> (Driver, Rc<Host>, IoPair<BusMem>, BusMem) {
     let bus = Bus::new(8 << 20, 0x1_0000_0000);
-    let host = Rc::new(Host {
-        bus: bus.clone(),
-        irqs: RefCell::default(),
-        sent: RefCell::default(),
-        wakes: RefCell::default(),
-        writes: RefCell::default(),
-    });
+    let host = Host::new(&bus);
     let model = Model::with_platform(host.clone(), config);
     let mut d = Ena::new(model, BusAlloc::new(&bus), VirtualClock::default());
     d.bring_up(

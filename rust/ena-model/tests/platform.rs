@@ -2,7 +2,6 @@
 //! interrupts and frames (what QEMU's ena device does), and what Linux's
 //! drivers ask of it beyond ena-core's bring-up.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use ena_core::admin::{opcode, AdminError, Command};
@@ -11,48 +10,17 @@ use ena_core::dma::DmaMemory;
 use ena_core::regs::{self, Registers};
 use ena_core::rx::RxBuf;
 use ena_core::tx::{TxBuf, TxCtx};
-use ena_model::{test_port, Bus, BusAlloc, BusMem, Model, ModelConfig, Platform, VirtualClock};
+use ena_model::{test_port, Bus, BusAlloc, BusMem, Model, ModelConfig, VirtualClock};
 
 const DEPTH: u16 = 16;
 const VECTOR: u16 = 1;
 
-/// Host memory plus a record of everything the device did to the host.
-struct Host {
-    bus: Bus,
-    irqs: RefCell<Vec<u16>>,
-    sent: RefCell<Vec<Vec<u8>>>,
-    rx_space: RefCell<u32>,
-}
-
-impl Platform for Host {
-    fn dma_read(&self, addr: u64, out: &mut [u8]) {
-        self.bus.read(addr, out)
-    }
-    fn dma_write(&self, addr: u64, data: &[u8]) {
-        self.bus.write(addr, data)
-    }
-    fn interrupt(&self, vector: u16) {
-        self.irqs.borrow_mut().push(vector)
-    }
-    fn transmit(&self, frame: &[u8]) -> bool {
-        self.sent.borrow_mut().push(frame.to_vec());
-        true
-    }
-    fn rx_space(&self) {
-        *self.rx_space.borrow_mut() += 1;
-    }
-}
-
-type Driver = Ena<Model, BusAlloc, VirtualClock>;
+mod support;
+use support::{Driver, Recorder as Host};
 
 fn device() -> (Driver, Rc<Host>) {
     let bus = Bus::new(8 << 20, 0x1_2340_0000);
-    let host = Rc::new(Host {
-        bus: bus.clone(),
-        irqs: RefCell::default(),
-        sent: RefCell::default(),
-        rx_space: RefCell::default(),
-    });
+    let host = Host::new(&bus);
     let model = Model::with_platform(host.clone(), ModelConfig::default());
     (
         Ena::new(model, BusAlloc::new(&bus), VirtualClock::default()),
