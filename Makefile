@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 SHELL_SCRIPTS = $(shell find . -path ./.cache -prune -o -path ./rust/target -prune -o -name '*.sh' -print) infra/hostfiles/ena-lab-ttl
 
-.PHONY: up preview destroy outputs ssh recover matrix tour exercise test test-go test-engine test-twin test-shell test-kmod test-remote test-rust test-qemu test-ena-tap bench
+.PHONY: up preview destroy outputs ssh recover report matrix tour exercise test test-go test-engine test-twin test-shell test-kmod test-remote test-rust test-qemu test-ena-tap bench
 
 up:
 	tools/lab.sh up
@@ -18,6 +18,9 @@ ssh:
 	tools/lab.sh ssh
 recover:
 	tools/lab.sh recover
+# The host's validation reports into reports/<stack>/ (index.html: the newest, with the trend).
+report:
+	tools/lab.sh report
 
 # The driver watched from the device: a VM, its trace told in chapters
 # (ENA_TOUR_DRIVER=ena_custom for our module).

@@ -5,12 +5,16 @@
 #   tools/lab.sh ssh [ssh args]   log in to the lab host with the stack's key
 #   tools/lab.sh recover          after the host is gone (safety TTL, spot):
 #                                 forget it and its host steps; `up` makes anew
+#   tools/lab.sh report           the host's validation reports into
+#                                 reports/<stack>/, and index.html: the newest
+#                                 with the trend of every run fetched so far
 # Environment (all optional):
 #   ENA_LAB_BACKEND     Pulumi backend URL (default file://$HOME/.ena-lab/state)
 #   ENA_LAB_STACK       stack name (default: the selected stack, else $USER)
 #   PULUMI_CONFIG_PASSPHRASE / PULUMI_CONFIG_PASSPHRASE_FILE  as Pulumi reads them;
 #                       if neither is set, $HOME/.ena-lab/passphrase is created once
 #   AWS_REGION          region for a new stack (default eu-west-1)
+#   ENA_LAB_REPORTS     where `report` keeps each stack's reports (default reports)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -65,9 +69,9 @@ select_stack() {
 	fi
 }
 
-# ssh_host: the private key lives only in the stack state; put it in a
-# private file and log in as the distribution's user.
-ssh_host() {
+# login: the private key lives only in the stack state; put it in a
+# private file. Sets SSH to the command that logs in as the distribution's user.
+login() {
 	local stack ip key user
 	stack=$(pulumi stack --show-name)
 	user=$(pulumi stack output sshUser 2>/dev/null || echo ec2-user)
@@ -77,7 +81,36 @@ ssh_host() {
 	key=$HOME/.ssh/ena-lab-$stack
 	mkdir -p "$HOME/.ssh"
 	(umask 077 && pulumi stack output --show-secrets privateKey >"$key")
-	exec ssh -i "$key" -o IdentitiesOnly=yes "$user@$ip" "$@"
+	SSH=(ssh -i "$key" -o IdentitiesOnly=yes "$user@$ip")
+}
+
+ssh_host() {
+	login
+	exec "${SSH[@]}" "$@"
+}
+
+# report: the host keeps each validation's record and page in
+# /var/lib/ena-lab/reports (and Chart.js in vendor/); they join those of the
+# stack's earlier hosts in reports/<stack>/, and index.html shows the newest
+# with the trend of all of them (remote/scripts/report.sh, as on the host).
+report() {
+	local stack dir latest n chartjs
+	command -v jq >/dev/null || die "jq is not installed (the report pages are assembled with it)"
+	login
+	stack=$(pulumi stack --show-name)
+	dir=${ENA_LAB_REPORTS:-reports}/$stack
+	mkdir -p "$dir"
+	say "fetching the reports of stack $stack's host"
+	if ! "${SSH[@]}" 'sudo tar -C /var/lib/ena-lab -cf - reports vendor' | tar -C "$dir" -xf -; then
+		die "cannot fetch the reports from the host (make ssh logs in the same way; make up runs validate, which writes them)"
+	fi
+	n=$(find "$dir/reports" -maxdepth 1 -name '*.json' 2>/dev/null | wc -l)
+	((n > 0)) || die "the host has no validation records yet: make up runs validate, which writes them"
+	latest=$(find "$dir/reports" -maxdepth 1 -name '*.json' -print0 | xargs -0 jq -r 'select(.mode == "validate") | "\(.measuredAt) \(input_filename)"' |
+		sort -n | tail -n 1 | cut -d' ' -f2-)
+	chartjs=$(find "$dir/vendor" -maxdepth 1 -name 'chart.js-*.min.js' | sort | tail -n 1)
+	ENA_LAB_REPORT_HISTORY=100 bash remote/scripts/report.sh "$latest" "$dir/index.html" "$dir/reports" "$chartjs" >/dev/null
+	say "report: $dir/index.html (the newest of $n records, with their trend); each run's own page is in $dir/reports"
 }
 
 # recover: EC2 terminated the host (the safety TTL, a spot interruption).
@@ -105,8 +138,8 @@ main() {
 	local action=${1:-}
 	[[ $# -gt 0 ]] && shift
 	case $action in
-	up | preview | destroy | outputs | ssh | recover) ;;
-	*) die "usage: tools/lab.sh up|preview|destroy|outputs|ssh|recover [args], got '${action}'" ;;
+	up | preview | destroy | outputs | ssh | recover | report) ;;
+	*) die "usage: tools/lab.sh up|preview|destroy|outputs|ssh|recover|report [args], got '${action}'" ;;
 	esac
 	require_tools
 	setup_backend
@@ -118,6 +151,7 @@ main() {
 	outputs) pulumi stack output "$@" ;;
 	ssh) ssh_host "$@" ;;
 	recover) recover "$@" ;;
+	report) report ;;
 	esac
 }
 

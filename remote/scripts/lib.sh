@@ -227,3 +227,39 @@ remove_unit() {
 	if have_systemd; then run systemctl daemon-reload || true; fi
 	say "removed $name"
 }
+
+# Chart.js, the reports' charting library (prereqs fetches it, report.sh
+# inlines it): the npm registry's tarball of this version, taken only when
+# its SHA-512 is the one pinned here (the registry's dist.integrity, in hex).
+CHARTJS_VERSION=4.5.0
+CHARTJS_SHA512=698782fe30e0484c7c487599bc0358322a18319d8a5f4d96e9feae55fcad7ae08671a7432dc6151dd7ddca0b134244384ca9f9960868a2302c3e3e69bb44a7bd
+CHARTJS_URL=https://registry.npmjs.org/chart.js/-/chart.js-$CHARTJS_VERSION.tgz
+
+# chartjs_file: where the host keeps the library.
+chartjs_file() { echo "$STATE_DIR/vendor/chart.js-$CHARTJS_VERSION.min.js"; }
+
+# fetch_chartjs DEST [URL]: the library's minified UMD build into DEST, from
+# the tarball at URL (default the registry's), if its digest is the pinned
+# one; else says why on stderr and returns 1, leaving DEST as it was.
+fetch_chartjs() {
+	local dest=$1 url=${2:-$CHARTJS_URL} tmp sum
+	tmp=$(mktemp -d)
+	if ! curl -fsSL --retry 3 -o "$tmp/chart.tgz" "$url" 2>"$tmp/err"; then
+		echo "cannot download $url: $(tail -n 1 "$tmp/err")" >&2
+		rm -rf "$tmp"
+		return 1
+	fi
+	sum=$(sha512sum "$tmp/chart.tgz" | cut -d' ' -f1)
+	if [[ $sum != "$CHARTJS_SHA512" ]]; then
+		echo "$url has SHA-512 ${sum:0:16}..., not Chart.js $CHARTJS_VERSION's pinned ${CHARTJS_SHA512:0:16}..." >&2
+		rm -rf "$tmp"
+		return 1
+	fi
+	if ! tar -xzf "$tmp/chart.tgz" -C "$tmp" package/dist/chart.umd.min.js 2>/dev/null; then
+		echo "$url holds no package/dist/chart.umd.min.js" >&2
+		rm -rf "$tmp"
+		return 1
+	fi
+	mkdir -p "$(dirname "$dest")" && mv "$tmp/package/dist/chart.umd.min.js" "$dest.tmp" && mv "$dest.tmp" "$dest"
+	rm -rf "$tmp"
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tools/lab.sh (make up/destroy/ssh) against stand-in pulumi and ssh: the
+# tools/lab.sh (make up/destroy/ssh/report) against stand-in pulumi and ssh: the
 # local file backend by default, a stack named after the user, a private
 # passphrase file made once, the region of a new stack, the key written
 # 0600 before ssh, and bad input refused by name.
@@ -32,9 +32,15 @@ case "$1 ${2:-}" in
 esac
 exit 0
 EOS
+# An ssh that records its calls; asked for the reports, it sends a tar of
+# the host's stand-in state directory.
 cat >"$TMP/bin/ssh" <<'EOS'
 #!/usr/bin/env bash
 echo "ssh $*" >>"$FAKE/calls"
+if [[ ${*: -1} == "sudo tar -C /var/lib/ena-lab -cf - reports vendor" ]]; then
+	[[ -d $FAKE/hoststate ]] || { echo "ssh: connect to host 198.51.100.10 port 22: Connection refused" >&2; exit 255; }
+	tar -C "$FAKE/hoststate" -cf - reports vendor
+fi
 EOS
 chmod +x "$TMP/bin/"*
 
@@ -127,4 +133,35 @@ else
 	fail refuses-a-pulumi-without-replacement-triggers "$(cat "$TMP/err")"
 fi
 rm -f "$TMP/version"
+
+# report: the host's records and pages join the stack's earlier ones; the
+# index is the newest record's page with the trend of all of them.
+validation() {
+	jq -n --argjson at "$1" --arg v "$2" '{mode: "validate", measuredAt: $at, version: $v, verdict: "no difference",
+		comparison: {singleTx: {speed: 1, lo: 0.99, hi: 1.01, verdict: "no difference"}}}'
+}
+mkdir -p "$TMP/hoststate/reports" "$TMP/hoststate/vendor" "$TMP/reports/alice/reports"
+validation 1764900000 2.15.0g-custom.11111111 >"$TMP/hoststate/reports/20251205T020000Z.json"
+validation 1764907200 2.15.0g-custom.33333333 >"$TMP/hoststate/reports/20251205T040000Z.json"
+echo '<html>page</html>' >"$TMP/hoststate/reports/20251205T040000Z.html"
+cp "$("$HERE/../chartjs.sh")" "$TMP/hoststate/vendor/"
+# From the stack's previous host, fetched before it was destroyed.
+validation 1764800000 2.15.0g-custom.00000000 >"$TMP/reports/alice/reports/20251204T000000Z.json"
+: >"$TMP/calls"
+ARGS=(report)
+if lab ENA_LAB_REPORTS="$TMP/reports" && grep -qF "sudo tar -C /var/lib/ena-lab -cf - reports vendor" "$TMP/calls" &&
+	[[ -s $TMP/reports/alice/reports/20251205T040000Z.html ]] &&
+	grep -q '"version":"2.15.0g-custom.33333333"' "$TMP/reports/alice/index.html" &&
+	[[ $(grep -o '"version":"2.15.0g-custom.[0-9]*"' "$TMP/reports/alice/index.html" | sort -u | wc -l) == 3 ]] &&
+	grep -q "report: $TMP/reports/alice/index.html (the newest of 3 records" "$TMP/err"; then
+	pass report-fetches-and-keeps-the-stacks-history
+else
+	fail report-fetches-and-keeps-the-stacks-history "$(cat "$TMP/err") $(find "$TMP/reports" | tr "\n" " ")"
+fi
+rm -rf "$TMP/hoststate"
+if ! lab ENA_LAB_REPORTS="$TMP/reports" && grep -q "cannot fetch the reports from the host" "$TMP/err"; then
+	pass report-says-when-the-host-is-unreachable
+else
+	fail report-says-when-the-host-is-unreachable "$(cat "$TMP/err")"
+fi
 summary lab.sh
