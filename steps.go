@@ -49,11 +49,16 @@ func declareSteps(run *remote.Runner, s stackconfig.Settings, host *infra.Host) 
 		"ENA_LAB_GATEWAY":     pulumi.String(infra.SubnetRouter(s.SubnetCidr).String()),
 	}
 	measure := map[string]pulumi.StringInput{
-		"ENA_LAB_MAC":       mac,
-		"ENA_LAB_SERVER_IP": host.Instance.PrivateIp,
-		"ENA_LAB_DURATION":  pulumi.String(strconv.Itoa(s.IperfSeconds)),
-		"ENA_LAB_STREAMS":   pulumi.String(strconv.Itoa(iperfStreams)),
+		"ENA_LAB_MAC":             mac,
+		"ENA_LAB_SERVER_IP":       host.Instance.PrivateIp,
+		"ENA_LAB_MEASURE":         pulumi.String(s.MeasurementsString()),
+		"ENA_LAB_RUNS":            pulumi.String(strconv.Itoa(s.Runs)),
+		"ENA_LAB_DURATION":        pulumi.String(strconv.Itoa(s.IperfSeconds)),
+		"ENA_LAB_LATENCY_SECONDS": pulumi.String(strconv.Itoa(s.LatencySeconds)),
+		"ENA_LAB_STREAMS":         pulumi.String(strconv.Itoa(iperfStreams)),
 	}
+	// A measuring step's deadline: its plan, plus setup and slack.
+	measureTimeout := s.MeasureTime() + 5*time.Minute
 
 	if st.Prereqs, err = run.Run(remote.Step{
 		Name: "prereqs", Script: "prereqs.sh", Sources: []string{"lib.sh"},
@@ -86,9 +91,9 @@ func declareSteps(run *remote.Runner, s stackconfig.Settings, host *infra.Host) 
 	}
 
 	if st.Baseline, err = run.Run(remote.Step{
-		Name: "baseline", Script: "baseline.sh", Sources: []string{"lib.sh", "netns.sh", "validate.sh"},
+		Name: "baseline", Script: "baseline.sh", Sources: []string{"lib.sh", "netns.sh", "validate.sh", "stats.awk", "verdict.jq", "report.sh", "report.html"},
 		Inputs:  merge(network, measure, map[string]pulumi.StringInput{"ENA_LAB_STOCK_DRIVER": pulumi.String("ena")}),
-		Timeout: 10 * time.Minute,
+		Timeout: measureTimeout,
 	}); err != nil {
 		return st, err
 	}
@@ -119,17 +124,34 @@ func declareSteps(run *remote.Runner, s stackconfig.Settings, host *infra.Host) 
 		return st, err
 	}
 
-	st.Validate, err = run.Run(remote.Step{
-		Name: "validate", Script: "validate.sh", Sources: []string{"lib.sh"},
-		Inputs: merge(measure, map[string]pulumi.StringInput{
-			"ENA_LAB_EXPECT_DRIVER":  pulumi.String(kmod.ModuleName),
-			"ENA_LAB_EXPECT_VERSION": version,
-			"ENA_LAB_MIN_RATIO":      pulumi.String(strconv.FormatFloat(s.MinThroughputRatio, 'f', -1, 64)),
-		}),
-		RerunOn: []pulumi.StringInput{bound},
-		Timeout: 10 * time.Minute,
-	})
+	st.Validate, err = run.Run(validateStep(s, measure, network, st.Build, version, bound))
 	return st, err
+}
+
+// validateStep measures ena_custom and compares it with stock: with the
+// baseline step's runs, or in thorough mode with stock runs it interleaves
+// with its own on the ENI (interleave.sh rebinds between them).
+func validateStep(s stackconfig.Settings, measure, network map[string]pulumi.StringInput,
+	build *remote.StepRun, version, bound pulumi.StringInput) remote.Step {
+	check := map[string]pulumi.StringInput{
+		"ENA_LAB_EXPECT_VERSION": version,
+		"ENA_LAB_MIN_RATIO":      pulumi.String(strconv.FormatFloat(s.MinThroughputRatio, 'f', -1, 64)),
+	}
+	step := remote.Step{
+		Name: "validate", Script: "validate.sh", Sources: []string{"lib.sh", "stats.awk", "verdict.jq", "report.sh", "report.html"},
+		Inputs:  merge(measure, check, map[string]pulumi.StringInput{"ENA_LAB_EXPECT_DRIVER": pulumi.String(kmod.ModuleName)}),
+		RerunOn: []pulumi.StringInput{bound},
+		Timeout: s.ValidateTime() + 5*time.Minute,
+	}
+	if s.Thorough {
+		step.Script = "interleave.sh"
+		step.Sources = append([]string{"bind.sh", "unbind.sh", "netns.sh", "validate.sh"}, step.Sources...)
+		step.Inputs = merge(measure, check, network, map[string]pulumi.StringInput{
+			"ENA_LAB_MODULE": build.Field("modulePath"),
+			"ENA_LAB_PARAMS": pulumi.String(s.DriverParamsString()),
+		})
+	}
+	return step
 }
 
 // Outputs are the steps' results as stack outputs.

@@ -92,7 +92,7 @@ func onTwin(t *testing.T) (*engineLab, *ec2twin.VPC) {
 		"ena-lab:minThroughputRatio": "0.2",
 		// Short runs: the twin proves traffic moves and the figures reach
 		// the outputs; how fast an emulated ENA is belongs to the benchmarks.
-		"ena-lab:iperfSeconds": "3",
+		"ena-lab:iperfSeconds": "1",
 	})
 	return l, vpc
 }
@@ -348,6 +348,15 @@ func TestTwinLab(t *testing.T) {
 					t.Errorf("traffic both ways (%s): %v", mode, f)
 				}
 			}
+		}
+		// Latency percentiles, an interval and a verdict per figure, and the
+		// report page the host kept.
+		cmp, _ := v["comparison"].(map[string]interface{})
+		lat, _ := custom["latency"].(map[string]interface{})
+		p50, _ := lat["p50Us"].(float64)
+		report, _ := v["report"].(string)
+		if len(cmp) != 8 || p50 <= 0 || !strings.HasPrefix(report, "/var/lib/ena-lab/reports/") || !strings.HasSuffix(report, ".html") {
+			t.Errorf("validation must compare 8 figures, give latency and keep a report: comparison %v, latency %v, report %q", cmp, lat, report)
 		}
 		t.Logf("FIGURE twin throughput: %v (verdict %v)", v["ratio"], v["verdict"])
 	})

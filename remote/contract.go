@@ -10,7 +10,8 @@ import (
 
 // contract is what a script's header promises: the ENA_LAB_* inputs it
 // reads ("# input NAME required|optional[(default)]  what"), and the sibling
-// scripts it sources or runs ("$HERE/x.sh", "$(dirname ...)/x.sh").
+// files it sources, runs or reads ("$HERE/x.sh", "$(dirname ...)/x.sh", and
+// the programs and templates they read, "$HERE/stats.awk", "$HERE/report.html").
 type contract struct {
 	inputs   map[string]bool // name -> required
 	siblings []string
@@ -18,7 +19,7 @@ type contract struct {
 
 var (
 	inputLineRe = regexp.MustCompile(`^# input (ENA_LAB_[A-Z0-9_]+) (required|optional(\([^)]*\))?)(\s|$)`)
-	siblingRe   = regexp.MustCompile(`(?:\$HERE|\$\(dirname "\$\{BASH_SOURCE\[0\]\}"\))/([a-z0-9-]+\.sh)`)
+	siblingRe   = regexp.MustCompile(`(?:\$HERE|\$\(dirname "\$\{BASH_SOURCE\[0\]\}"\))/([a-z0-9-]+\.(?:sh|awk|jq|html))`)
 )
 
 // readContract parses an embedded script's header and body.

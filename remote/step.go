@@ -22,7 +22,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-//go:embed scripts/*.sh
+//go:embed scripts/*.sh scripts/*.awk scripts/*.jq scripts/*.html
 var scripts embed.FS
 
 // StepsDir is where step files live on the host, one directory per step.

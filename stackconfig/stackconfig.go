@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config keys, as written in Pulumi.yaml (project namespace).
@@ -31,6 +32,10 @@ const (
 	KeyDriverParams         = "driverParams"
 	KeyMinThroughputRatio   = "minThroughputRatio"
 	KeyIperfSeconds         = "iperfSeconds"
+	KeyRuns                 = "runs"
+	KeyLatencySeconds       = "latencySeconds"
+	KeyMeasurements         = "measurements"
+	KeyThorough             = "thorough"
 )
 
 // AutoSSHCidr asks the program to detect the caller's public IPv4.
@@ -52,8 +57,18 @@ var Defaults = map[string]string{
 	KeyDriverCommit:         "",
 	KeyDriverParams:         "",
 	KeyMinThroughputRatio:   "0.9",
-	KeyIperfSeconds:         "10",
+	KeyIperfSeconds:         "2",
+	KeyRuns:                 "3",
+	KeyLatencySeconds:       "1",
+	KeyMeasurements:         MeasureThroughput + "," + MeasureLatency,
+	KeyThorough:             "false",
 }
+
+// The measurements a stack can ask for: iperf3 throughput, sockperf latency.
+const (
+	MeasureThroughput = "throughput"
+	MeasureLatency    = "latency"
+)
 
 // UpstreamRepo is where amzn-drivers lives.
 const UpstreamRepo = "https://github.com/amzn/amzn-drivers.git"
@@ -61,6 +76,17 @@ const UpstreamRepo = "https://github.com/amzn/amzn-drivers.git"
 // MaxIperfSeconds bounds one iperf3 run: the measuring steps make four
 // per driver inside their timeout.
 const MaxIperfSeconds = 60
+
+// MinRuns is the fewest runs that give each figure an interval; MaxRuns
+// bounds a lab's patience.
+const (
+	MinRuns           = 3
+	MaxRuns           = 20
+	MaxLatencySeconds = 60
+)
+
+// MaxMeasureMinutes bounds one driver's measurement: a lab is not a soak test.
+const MaxMeasureMinutes = 30
 
 // MaxTTLHours bounds the safety TTL: a lab is for hours, not weeks.
 const MaxTTLHours = 168
@@ -85,6 +111,40 @@ type Settings struct {
 	DriverParams       []DriverParam
 	MinThroughputRatio float64
 	IperfSeconds       int // the length of each iperf3 run
+	Runs               int // runs per driver: each figure is their median
+	LatencySeconds     int // the length of each sockperf run
+	Measurements       []string
+	// Thorough interleaves stock and custom runs on the ENI in validate,
+	// rebinding between them, rather than comparing with the baseline.
+	Thorough bool
+}
+
+// Measures says whether the stack asked for measurement m.
+func (s Settings) Measures(m string) bool { return contains(s.Measurements, m) }
+
+// MeasurementsString renders the measurements the way the steps take them.
+func (s Settings) MeasurementsString() string { return strings.Join(s.Measurements, ",") }
+
+// MeasureTime is how long one driver's measurement lasts at most: per run
+// four iperf3 runs and a sockperf run, each with its start-up (about 2 s).
+func (s Settings) MeasureTime() time.Duration {
+	per := 0
+	if s.Measures(MeasureThroughput) {
+		per += 4 * (s.IperfSeconds + 2)
+	}
+	if s.Measures(MeasureLatency) {
+		per += s.LatencySeconds + 2
+	}
+	return time.Duration(s.Runs*per) * time.Second
+}
+
+// ValidateTime is how long the validate step measures at most: in thorough
+// mode both drivers, with a rebind (about 20 s) before each turn.
+func (s Settings) ValidateTime() time.Duration {
+	if !s.Thorough {
+		return s.MeasureTime()
+	}
+	return 2*s.MeasureTime() + time.Duration(2*s.Runs*20)*time.Second
 }
 
 // DriverParam is one `key=value` module parameter for ena_custom.
@@ -163,6 +223,9 @@ func Parse(get Getter, hooks Hooks) (Settings, error) {
 	if s.Spot, err = parseBool(KeySpot, val(KeySpot)); err != nil {
 		return s, err
 	}
+	if s.Thorough, err = parseBool(KeyThorough, val(KeyThorough)); err != nil {
+		return s, err
+	}
 	ttl := val(KeyTTLHours)
 	if s.TTLHours, err = strconv.Atoi(ttl); err != nil || s.TTLHours < 1 || s.TTLHours > MaxTTLHours {
 		return s, invalid(KeyTTLHours, ttl, fmt.Sprintf("expected a whole number of hours from 1 to %d", MaxTTLHours))
@@ -193,7 +256,42 @@ func Parse(get Getter, hooks Hooks) (Settings, error) {
 	if s.IperfSeconds, err = strconv.Atoi(secs); err != nil || s.IperfSeconds < 1 || s.IperfSeconds > MaxIperfSeconds {
 		return s, invalid(KeyIperfSeconds, secs, fmt.Sprintf("expected a whole number of seconds from 1 to %d", MaxIperfSeconds))
 	}
+	if err := parseMeasurePlan(&s, val); err != nil {
+		return s, err
+	}
 	return s, nil
+}
+
+// parseMeasurePlan: runs, latencySeconds and measurements, and a plan whose
+// length stays within MaxMeasureMinutes per driver.
+func parseMeasurePlan(s *Settings, val func(string) string) error {
+	var err error
+	runs := val(KeyRuns)
+	if s.Runs, err = strconv.Atoi(runs); err != nil || s.Runs < MinRuns || s.Runs > MaxRuns {
+		return invalid(KeyRuns, runs, fmt.Sprintf("expected a whole number of runs from %d (the fewest that give an interval) to %d", MinRuns, MaxRuns))
+	}
+	lat := val(KeyLatencySeconds)
+	if s.LatencySeconds, err = strconv.Atoi(lat); err != nil || s.LatencySeconds < 1 || s.LatencySeconds > MaxLatencySeconds {
+		return invalid(KeyLatencySeconds, lat, fmt.Sprintf("expected a whole number of seconds from 1 to %d", MaxLatencySeconds))
+	}
+	list := val(KeyMeasurements)
+	s.Measurements = nil
+	for _, m := range strings.Split(list, ",") {
+		m = strings.TrimSpace(m)
+		if m != MeasureThroughput && m != MeasureLatency {
+			return invalid(KeyMeasurements, list, fmt.Sprintf("%q is not a measurement: expected %s, %s or both, comma-separated", m, MeasureThroughput, MeasureLatency))
+		}
+		if contains(s.Measurements, m) {
+			return invalid(KeyMeasurements, list, fmt.Sprintf("%q is named twice", m))
+		}
+		s.Measurements = append(s.Measurements, m)
+	}
+	sort.Strings(s.Measurements)
+	if t := s.MeasureTime(); t > MaxMeasureMinutes*time.Minute {
+		return fmt.Errorf("config %s=%d, %s=%d and %s=%d measure for %s per driver, beyond %d minutes: fewer runs or shorter ones",
+			KeyRuns, s.Runs, KeyIperfSeconds, s.IperfSeconds, KeyLatencySeconds, s.LatencySeconds, t, MaxMeasureMinutes)
+	}
+	return nil
 }
 
 var (

@@ -9,7 +9,10 @@
 # input ENA_LAB_PREFIX required  prefix length of its subnet
 # input ENA_LAB_GATEWAY required  the subnet router
 # input ENA_LAB_SERVER_IP required  the primary ENI's IP
-# input ENA_LAB_DURATION optional(10)  seconds per iperf3 run
+# input ENA_LAB_MEASURE optional(throughput,latency)  what to measure: throughput, latency or both
+# input ENA_LAB_RUNS optional(3)  runs; 3 or more give intervals
+# input ENA_LAB_DURATION optional(2)  seconds per iperf3 run
+# input ENA_LAB_LATENCY_SECONDS optional(1)  seconds per sockperf run
 # input ENA_LAB_STREAMS optional(4)  streams of the multi-stream runs
 set -euo pipefail
 STEP=${STEP:-baseline}
@@ -27,9 +30,11 @@ main() {
 	init_step
 	require_mac ENA_LAB_MAC
 	ENA_LAB_STOCK_DRIVER=$STOCK require_name ENA_LAB_STOCK_DRIVER
-	local want="${ENA_LAB_MAC}|${ENA_LAB_DURATION:-10}|${ENA_LAB_STREAMS:-4}|$STOCK" have="" drv
+	# The same NIC, driver and measurement plan: nothing to measure again.
+	local want="${ENA_LAB_MAC}|${ENA_LAB_MEASURE:-throughput,latency}|${ENA_LAB_RUNS:-3}|${ENA_LAB_DURATION:-2}|${ENA_LAB_LATENCY_SECONDS:-1}|${ENA_LAB_STREAMS:-4}|$STOCK"
+	local have="" drv
 	if [[ -f $BASELINE ]]; then
-		have=$(jq -r '"\(.mac)|\(.durationSeconds)|\(.streams)|\(.driver)"' "$BASELINE" 2>/dev/null || true)
+		have=$(jq -r '"\(.mac)|\(.measure)|\(.runCount)|\(.durationSeconds)|\(.latencySeconds)|\(.streams)|\(.driver)"' "$BASELINE" 2>/dev/null || true)
 	fi
 	if [[ $have == "$want" ]]; then
 		say "baseline for $ENA_LAB_MAC on $STOCK already measured: nothing to do"

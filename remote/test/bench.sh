@@ -2,7 +2,8 @@
 # Figures for the edit-a-patch → rebuild → rebind → revalidate loop, from
 # parts measured here in one run: the kmod rebuild after a patch edit, bind
 # and rollback in the 6.1 VM (TCG: slower than a real host), and validate
-# with its default settings (10 s runs, 4 streams) over a veth pair.
+# with its default settings (3 runs of four 2 s iperf3 runs and a 1 s
+# sockperf run) over a veth pair.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,7 +47,7 @@ printf '  %-50s %6ss\n' "kmod rebuild after one patch edit" "$rebuild" \
 	"bind to pci-stub + verify (6.1 VM, TCG)" "$bind" \
 	"bind to ena_custom, failed probe, rollback (VM)" "$rollback" \
 	"netns setup" "$netns" \
-	"validate, default settings (4 x 10 s iperf3)" "$validate"
+	"validate, default settings (3 x (4 x 2 s iperf3 + 1 s sockperf))" "$validate"
 awk -v r="$rebuild" -v b="$bind" -v n="$netns" -v v="$validate" \
 	'BEGIN { printf "  estimated edit -> rebuilt -> rebound -> revalidated on a host: %.0f s (plus SSH round trips)\n", r + b + n + v }'
-echo "  validate over veth: $(jq -c '{single: .custom.single | {txGbps, rxGbps}, multi: .custom.multi | {txGbps, rxGbps}, ratio: .ratio.min}' <<<"$out")"
+echo "  validate over veth: $(jq -c '{single: .custom.single | {txGbps, rxGbps}, multi: .custom.multi | {txGbps, rxGbps}, latencyP50Us: .custom.latency.p50Us, verdict}' <<<"$out")"

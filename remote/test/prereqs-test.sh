@@ -68,21 +68,33 @@ scenario() {
 	read -r id version <<<"${4:-amzn 2023}"
 	printf 'NAME="fake"\nID=%s\nVERSION_ID="%s"\nPRETTY_NAME="%s %s"\n' "$id" "$version" "$id" "$version" >"$FAKE/os-release"
 }
+# Chart.js from the pinned tarball, cached on this machine: no scenario
+# reaches the registry.
+CHARTJS_TGZ=$("$HERE/../../tools/chartjs.sh" --tarball)
 prereqs() {
 	PATH=$TMP/bin:$PATH ENA_LAB_STATE_DIR=$FAKE/state ENA_LAB_LOG_DIR=$FAKE/log ENA_LAB_MODULES_DIR=$FAKE/modules \
-		ENA_LAB_OS_RELEASE=$FAKE/os-release env "$@" bash "$SCRIPT" >"$FAKE/out" 2>"$FAKE/err"
+		ENA_LAB_OS_RELEASE=$FAKE/os-release ENA_LAB_CHARTJS_URL="file://$CHARTJS_TGZ" env "$@" bash "$SCRIPT" >"$FAKE/out" 2>"$FAKE/err"
 }
 
 all="gcc make git tar gzip kmod elfutils-libelf-devel iperf3 ethtool pciutils iproute iputils jq diffutils dwarves"
 
-scenario fresh "$all kernel-devel-$KERNEL" "gcc tar gzip kmod iproute iputils"
+scenario fresh "$all sockperf kernel-devel-$KERNEL" "gcc tar gzip kmod iproute iputils"
 if prereqs && grep -qx "dnf -y -q install kernel-devel-$KERNEL make git elfutils-libelf-devel iperf3 ethtool pciutils jq diffutils dwarves" "$FAKE/dnf.calls" &&
-	jq -e ".changed and (.installed | index(\"kernel-devel-$KERNEL\")) and .kernel == \"$KERNEL\"" "$FAKE/out" >/dev/null; then
+	grep -qx "dnf -y -q install sockperf" "$FAKE/dnf.calls" &&
+	jq -e ".changed and (.installed | index(\"kernel-devel-$KERNEL\")) and .kernel == \"$KERNEL\" and .sockperf == \"dnf\"" "$FAKE/out" >/dev/null; then
 	pass installs-only-what-is-missing
 else
 	fail installs-only-what-is-missing "$(cat "$FAKE/dnf.calls" "$FAKE/err" "$FAKE/out")"
 fi
-if prereqs && ! grep -q install <(tail -n +2 "$FAKE/dnf.calls") && grep -q "nothing to do" "$FAKE/err" && jq -e '.changed == false' "$FAKE/out" >/dev/null; then
+: >"$FAKE/dnf.calls"
+if [[ $(head -c 200 "$FAKE/state/vendor/chart.js-4.5.0.min.js") == *"Chart.js v4.5.0"* ]] && grep -q "fetching Chart.js 4.5.0" "$FAKE/err"; then
+	pass fetches-chartjs-for-the-reports
+else
+	fail fetches-chartjs-for-the-reports "$(ls "$FAKE/state" "$FAKE/state/vendor" 2>&1) $(cat "$FAKE/err")"
+fi
+: >"$FAKE/dnf.calls"
+if prereqs && ! grep -q install "$FAKE/dnf.calls" && grep -q "nothing to do" "$FAKE/err" && ! grep -q "fetching Chart.js" "$FAKE/err" &&
+	jq -e '.changed == false and .sockperf == "present"' "$FAKE/out" >/dev/null; then
 	pass second-run-calls-no-dnf-install
 else
 	fail second-run-calls-no-dnf-install "$(cat "$FAKE/dnf.calls" "$FAKE/err")"
@@ -98,18 +110,20 @@ else
 fi
 
 # Debian 12: dpkg and apt-get, linux-headers of the running kernel.
-deb="gcc make git tar gzip kmod libelf-dev iperf3 ethtool pciutils iproute2 iputils-ping jq diffutils dwarves"
+deb="gcc make git tar gzip kmod libelf-dev iperf3 sockperf ethtool pciutils iproute2 iputils-ping jq diffutils dwarves"
 scenario debian "$deb linux-headers-$KERNEL" "gcc make tar gzip kmod iproute2" "debian 12"
 if prereqs ENA_LAB_DISTRO=debian-12 &&
-	grep -qx "apt-get -y -q install --no-install-recommends linux-headers-$KERNEL git libelf-dev iperf3 ethtool pciutils iputils-ping jq diffutils dwarves" "$FAKE/dnf.calls" &&
+	grep -qx "apt-get -y -q install --no-install-recommends linux-headers-$KERNEL git libelf-dev iperf3 sockperf ethtool pciutils iputils-ping jq diffutils dwarves" "$FAKE/dnf.calls" &&
 	jq -e '.distro == "debian-12" and .changed' "$FAKE/out" >/dev/null; then
 	pass debian-installs-only-what-is-missing
 else
 	fail debian-installs-only-what-is-missing "$(cat "$FAKE/dnf.calls" "$FAKE/err" "$FAKE/out")"
 fi
-# The twin's root filesystem carries everything and has no mirror: nothing is asked of apt.
+# The twin's root filesystem carries everything (Chart.js too) and has no
+# mirror: nothing is asked of apt, nothing is downloaded.
 scenario debian-complete "" "$deb linux-headers-$KERNEL" "debian 12"
 mkdir -p "$FAKE/modules/$KERNEL/build" && touch "$FAKE/modules/$KERNEL/build/Makefile"
+mkdir -p "$FAKE/state/vendor" && cp "$("$HERE/../../tools/chartjs.sh")" "$FAKE/state/vendor/"
 if prereqs ENA_LAB_DISTRO=debian-12 && [[ ! -s $FAKE/dnf.calls ]] && jq -e '.changed == false' "$FAKE/out" >/dev/null; then
 	pass debian-with-everything-changes-nothing
 else
@@ -124,7 +138,7 @@ fi
 
 # Kernel 6.12 on AL2023: its headers are kernel6.12-devel.
 K612=6.12.40-63.114.amzn2023.x86_64
-scenario al2023-612 "$all kernel6.12-devel-$K612" "$all"
+scenario al2023-612 "$all kernel6.12-devel-$K612" "$all sockperf"
 if FAKE_UNAME=$K612 prereqs ENA_LAB_KERNEL_SERIES=6.12 && grep -qx "dnf -y -q install kernel6.12-devel-$K612" "$FAKE/dnf.calls" &&
 	jq -e ".kernel == \"$K612\"" "$FAKE/out" >/dev/null; then
 	pass al2023-6.12-installs-kernel6.12-devel
@@ -136,6 +150,58 @@ if ! prereqs ENA_LAB_KERNEL_SERIES=6.12 && grep -q "runs kernel $KERNEL, not the
 	pass refuses-a-kernel-of-another-series
 else
 	fail refuses-a-kernel-of-another-series "$(cat "$FAKE/err")"
+fi
+
+# A tarball that is not the pinned one is refused, and nothing is kept.
+printf 'not chart.js' | gzip >"$TMP/tampered.tgz"
+scenario tampered "$all sockperf kernel-devel-$KERNEL" "$all sockperf kernel-devel-$KERNEL"
+mkdir -p "$FAKE/modules/$KERNEL/build" && touch "$FAKE/modules/$KERNEL/build/Makefile"
+if ! prereqs ENA_LAB_CHARTJS_URL="file://$TMP/tampered.tgz" &&
+	grep -q "cannot fetch Chart.js 4.5.0: file://$TMP/tampered.tgz has SHA-512 [0-9a-f]*..., not Chart.js 4.5.0's pinned 698782fe30e0484c" "$FAKE/err" &&
+	[[ ! -e $FAKE/state/vendor/chart.js-4.5.0.min.js ]]; then
+	pass refuses-a-chartjs-that-is-not-the-pinned-one
+else
+	fail refuses-a-chartjs-that-is-not-the-pinned-one "$(cat "$FAKE/err")"
+fi
+
+# AL2023 whose repositories have no sockperf: built from its pinned commit
+# (here a stand-in repository whose build installs a stand-in binary), once.
+# shellcheck disable=SC2016 # the stand-in's own shell and make variables
+git init -q "$TMP/sockperf" && (cd "$TMP/sockperf" &&
+	printf '#!/bin/sh\nexit 0\n' >autogen.sh &&
+	printf '#!/bin/sh\necho "PREFIX = ${1#--prefix=}" >config.mk\n' >configure &&
+	printf 'include config.mk\nall:\n\tprintf "#!/bin/sh\\necho sockperf 3.10\\n" >sockperf\ninstall: all\n\tmkdir -p $(PREFIX)/bin && install -m 755 sockperf $(PREFIX)/bin/\n' >Makefile &&
+	chmod +x autogen.sh configure && git add -A && git -c user.name=t -c user.email=t@t commit -qm stand-in)
+SP_COMMIT=$(git -C "$TMP/sockperf" rev-parse HEAD)
+sockperf_env=(ENA_LAB_SOCKPERF_REPO="file://$TMP/sockperf" ENA_LAB_SOCKPERF_COMMIT="$SP_COMMIT")
+scenario al2023-no-sockperf "$all kernel-devel-$KERNEL gcc-c++ autoconf automake libtool" "$all kernel-devel-$KERNEL gcc-c++"
+mkdir -p "$FAKE/modules/$KERNEL/build" && touch "$FAKE/modules/$KERNEL/build/Makefile"
+if prereqs "${sockperf_env[@]}" ENA_LAB_SOCKPERF_PREFIX="$FAKE/usr" && grep -qx "dnf -y -q install autoconf automake libtool" "$FAKE/dnf.calls" &&
+	[[ $("$FAKE/usr/bin/sockperf") == "sockperf 3.10" ]] && grep -q "building sockperf 3.10 from file://" "$FAKE/err" &&
+	jq -e '.sockperf == "built" and .changed' "$FAKE/out" >/dev/null; then
+	pass al2023-builds-sockperf-when-dnf-has-none
+else
+	fail al2023-builds-sockperf-when-dnf-has-none "$(cat "$FAKE/dnf.calls" "$FAKE/err" "$FAKE/out")"
+fi
+if prereqs "${sockperf_env[@]}" ENA_LAB_SOCKPERF_PREFIX="$FAKE/usr" && jq -e '.sockperf == "present" and .changed == false' "$FAKE/out" >/dev/null &&
+	! grep -q building "$FAKE/err"; then
+	pass al2023-built-sockperf-is-kept
+else
+	fail al2023-built-sockperf-is-kept "$(cat "$FAKE/err" "$FAKE/out")"
+fi
+scenario al2023-sockperf-gone "$all kernel-devel-$KERNEL gcc-c++ autoconf automake libtool" "$all kernel-devel-$KERNEL"
+mkdir -p "$FAKE/modules/$KERNEL/build" && touch "$FAKE/modules/$KERNEL/build/Makefile"
+if ! prereqs ENA_LAB_SOCKPERF_REPO="file://$TMP/sockperf" ENA_LAB_SOCKPERF_COMMIT=5ebd327da983225321818c0355db922515e026bd \
+	ENA_LAB_SOCKPERF_PREFIX="$FAKE/usr" && grep -q "cannot fetch sockperf's commit 5ebd327da983225321818c0355db922515e026bd from input ENA_LAB_SOCKPERF_REPO" "$FAKE/err" &&
+	[[ ! -e $FAKE/usr/bin/sockperf ]]; then
+	pass al2023-sockperf-commit-must-exist
+else
+	fail al2023-sockperf-commit-must-exist "$(cat "$FAKE/err")"
+fi
+if ! prereqs ENA_LAB_SOCKPERF_COMMIT=5ebd327 && grep -q "input ENA_LAB_SOCKPERF_COMMIT='5ebd327' is not a full commit id" "$FAKE/err"; then
+	pass sockperf-commit-is-a-full-id
+else
+	fail sockperf-commit-is-a-full-id "$(cat "$FAKE/err")"
 fi
 
 # build-driver.sh: the host build refuses a kernel other than the checked one,

@@ -13,6 +13,8 @@ rc=0
 "$TOP/tools/apt-install.sh" shellcheck
 if shellcheck -x "$TOP"/remote/scripts/*.sh "$TOP"/remote/test/*.sh; then echo "PASS shellcheck-remote"; else echo "FAIL shellcheck-remote"; rc=1; fi
 "$HERE/prereqs-test.sh" || rc=1
+"$HERE/stats-test.sh" || rc=1
+"$HERE/report-test.sh" || rc=1
 "$HERE/validate-test.sh" || rc=1
 if "$HERE/bind-test.sh"; then echo "PASS bind-rollback-in-vm"; else echo "FAIL bind-rollback-in-vm"; rc=1; fi
 exit $rc

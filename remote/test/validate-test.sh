@@ -24,10 +24,13 @@ setup() {
 	TMP=$(mktemp -d /tmp/validate-test.XXXXXX)
 	trap cleanup EXIT
 	fake_host_up
+	# The reports' Chart.js, where the prereqs step keeps it.
+	mkdir -p "$TMP/state/vendor" && cp "$("$HERE/../../tools/chartjs.sh")" "$TMP/state/vendor/"
 }
 
 netns_env=(ENA_LAB_MAC="$ENI_MAC" ENA_LAB_IP="$NET.2" ENA_LAB_PREFIX=24 ENA_LAB_GATEWAY="$NET.1" ENA_LAB_MTU=1500)
-measure_env=(ENA_LAB_MAC="$ENI_MAC" ENA_LAB_SERVER_IP="$NET.1" ENA_LAB_EXPECT_DRIVER=veth ENA_LAB_DURATION=1 ENA_LAB_STREAMS=2)
+plan_env=(ENA_LAB_RUNS=3 ENA_LAB_DURATION=1 ENA_LAB_LATENCY_SECONDS=1 ENA_LAB_STREAMS=2)
+measure_env=(ENA_LAB_MAC="$ENI_MAC" ENA_LAB_SERVER_IP="$NET.1" ENA_LAB_EXPECT_DRIVER=veth "${plan_env[@]}")
 
 test_netns() {
 	local out
@@ -93,9 +96,14 @@ test_netns() {
 test_baseline() {
 	local out
 	if out=$(host_run baseline.sh "${netns_env[@]}" ENA_LAB_SERVER_IP="$NET.1" ENA_LAB_STOCK_DRIVER=veth \
-		ENA_LAB_DURATION=1 ENA_LAB_STREAMS=2 2>"$TMP/err"); then
+		"${plan_env[@]}" 2>"$TMP/err"); then
 		if jq -e '.mode == "baseline" and .driver == "veth" and .figures.single.txGbps > 0 and .figures.single.rxGbps > 0
-			and .figures.multi.txGbps > 0 and .figures.multi.rxGbps > 0 and .counters.tx_packets > 0' <<<"$out" >/dev/null &&
+			and .figures.multi.txGbps > 0 and .figures.multi.rxGbps > 0 and .counters.tx_packets > 0
+			and .runCount == 3 and (.runs | length) == 3 and all(.runs[]; .singleTx > 0 and .latP50 > 0 and .latSamples >= 100)
+			and .figures.latency.p50Us > 0 and .figures.latency.p50Us <= .figures.latency.p99Us
+			and .figures.latency.p99Us <= .figures.latency.p999Us
+			and all(.intervals[]; .n == 3 and .lo <= .median and .median <= .hi)
+			and .intervals.singleTx.median == .figures.single.txGbps' <<<"$out" >/dev/null &&
 			[[ -f $TMP/state/baseline.json ]]; then
 			pass baseline-measures-both-directions
 		else
@@ -110,7 +118,7 @@ test_baseline() {
 		fail baseline-puts-the-nic-back "eni0 not back in the host namespace, or the temporary namespace left"
 	fi
 	if out=$(host_run baseline.sh "${netns_env[@]}" ENA_LAB_SERVER_IP="$NET.1" ENA_LAB_STOCK_DRIVER=veth \
-		ENA_LAB_DURATION=1 ENA_LAB_STREAMS=2 2>"$TMP/err") && grep -q "nothing to do" "$TMP/err" &&
+		"${plan_env[@]}" 2>"$TMP/err") && grep -q "nothing to do" "$TMP/err" &&
 		[[ $out == "$(jq -c . "$TMP/state/baseline.json")" ]]; then
 		pass baseline-second-run-changes-nothing
 	else
@@ -128,15 +136,33 @@ test_measure() {
 		if jq -e '.mode == "validate" and all([.custom, .stock][] | .single, .multi; .txGbps > 0 and .rxGbps > 0
 			and (.txRetransmits | type == "number") and (.rxRetransmits | type == "number")) and .ratio.min > 0
 			and .ratio.multiRx == (((.custom.multi.rxGbps / .stock.multi.rxGbps) * 1000 | round) / 1000)
-			and .ratio.min == ([.ratio.singleTx, .ratio.singleRx, .ratio.multiTx, .ratio.multiRx] | min) and (.ratio | has("singleTx") and has("singleRx") and has("multiTx") and has("multiRx"))
-			and .counters.rx_packets > 0 and .interface == "eni0"
-			and .verdict == "as fast" and .allowanceExceeded == [] and .setup.mismatches == [] and (.stockAgeMinutes | type == "number")' <<<"$out" >/dev/null; then
+			and .ratio.min == ([.ratio.singleTx, .ratio.singleRx, .ratio.multiTx, .ratio.multiRx] | min)
+			and (.comparison | keys) == ["latP50", "latP90", "latP99", "latP999", "multiRx", "multiTx", "singleRx", "singleTx"]
+			and all(.comparison[]; .lo <= .speed and .speed <= .hi
+			        and (.verdict | IN("faster", "slower", "no difference", "inconclusive")))
+			and ((.comparison.latP99.speed / (.stock.latency.p99Us / .custom.latency.p99Us) - 1) | fabs) < 1e-5
+			and ((.comparison.multiTx.speed / (.custom.multi.txGbps / .stock.multi.txGbps) - 1) | fabs) < 1e-5
+			and (.runs | length) == 3 and (.stockRuns | length) == 3 and .custom.latency.p50Us > 0
+			and .counters.rx_packets > 0 and .interface == "eni0" and .belowMinimum == []
+			and (.verdict | test("^(no difference|slower: |faster: )")) and .allowanceExceeded == [] and .setup.mismatches == []
+			and (.stockAgeMinutes | type == "number")' <<<"$out" >/dev/null; then
 			pass validate-compares-with-baseline
 		else
 			fail validate-compares-with-baseline "$out"
 		fi
-		if grep -q '^\[validate\] iperf3 multi-rx' "$TMP/err"; then pass validate-reports-progress; else
-			fail validate-reports-progress "$(cat "$TMP/err")"; fi
+		if jq -e '(.record | startswith("'"$TMP"'/state/reports/")) and (.report | endswith(".html"))' <<<"$out" >/dev/null &&
+			[[ -s $(jq -r .report <<<"$out") && $(jq -c 'del(.record, .report)' "$(jq -r .record <<<"$out")") == "$(jq -c 'del(.record, .report)' <<<"$out")" ]] &&
+			[[ $(readlink "$TMP/state/reports/latest.html") == "$(basename "$(jq -r .report <<<"$out")")" ]]; then
+			pass validate-keeps-its-record-and-report
+		else
+			fail validate-keeps-its-record-and-report "$(jq -c '{record, report}' <<<"$out") $(ls -la "$TMP/state/reports" 2>&1)"
+		fi
+		if grep -q '^\[validate\] run 3 of 3' "$TMP/err" && grep -q '^\[validate\] iperf3 multi-rx-3' "$TMP/err" &&
+			grep -q '^\[validate\] sockperf latency-3' "$TMP/err"; then
+			pass validate-reports-progress
+		else
+			fail validate-reports-progress "$(cat "$TMP/err")"
+		fi
 		echo "$out" >"$TMP/validate.json"
 	else
 		fail validate-compares-with-baseline "$(tail -n 5 "$TMP/err")"
@@ -153,9 +179,44 @@ test_measure() {
 	else
 		fail validate-throttled-run-is-inconclusive "$out $(tail -n 2 "$TMP/err")"
 	fi
+	# A stock run far above: single tx, and it alone, fails the step, named
+	# with its interval.
+	jq '.runs |= map(.singleTx = 10000)' "$TMP/baseline.real" >"$TMP/state/baseline.json"
+	expect_failure validate-fails-below-min-ratio \
+		"custom is slower than the minimum ratio 0.1 allows: single tx 0\\.[0-9]+ \\[0\\.[0-9]+, 0\\.[0-9]+\\][[:space:]]*$" \
+		host_run validate.sh "${measure_env[@]}" ENA_LAB_MIN_RATIO=0.1
+	# A stock run far below on every figure: custom is faster on each.
+	jq '.runs |= map(.singleTx = 0.001 | .singleRx = 0.001 | .multiTx = 0.001 | .multiRx = 0.001
+		| .latP50 = 1e6 | .latP90 = 1e6 | .latP99 = 1e6 | .latP999 = 1e6)' "$TMP/baseline.real" >"$TMP/state/baseline.json"
+	if out=$(host_run validate.sh "${measure_env[@]}" ENA_LAB_MEASURE=latency,throughput 2>"$TMP/err") &&
+		jq -e '.verdict == "faster: single tx, single rx, multi tx, multi rx, latency p50, latency p90, latency p99, latency p99.9"
+			and all(.comparison[]; .lo > 1)' <<<"$out" >/dev/null; then
+		pass validate-says-faster
+	else
+		fail validate-says-faster "$(jq -c '{verdict, comparison}' <<<"$out" 2>/dev/null) $(tail -n 2 "$TMP/err")"
+	fi
+	# Latency alone: no iperf3 run, the counters still prove the path.
 	cp "$TMP/baseline.real" "$TMP/state/baseline.json"
-	expect_failure validate-fails-below-min-ratio "ratio [0-9.]+ is below the minimum 50: single tx [0-9.]+ vs [0-9.]+ Gbps" \
-		host_run validate.sh "${measure_env[@]}" ENA_LAB_MIN_RATIO=50
+	if out=$(host_run validate.sh "${measure_env[@]}" ENA_LAB_MEASURE=latency ENA_LAB_MIN_RATIO=0 2>"$TMP/err") &&
+		jq -e '(.comparison | keys) == ["latP50", "latP90", "latP99", "latP999"] and .ratio == null and .custom.single == null
+			and .custom.latency.p50Us > 0' <<<"$out" >/dev/null && ! grep -q 'iperf3' "$TMP/err"; then
+		pass validate-latency-only
+	else
+		fail validate-latency-only "$(jq -c '{verdict, comparison, custom}' <<<"$out" 2>/dev/null) $(tail -n 2 "$TMP/err")"
+	fi
+	jq '.runs |= map(del(.latP50, .latP90, .latP99, .latP999)) | .measure = "throughput"' "$TMP/baseline.real" >"$TMP/state/baseline.json"
+	expect_failure validate-needs-the-figures-in-the-baseline \
+		"lacks latP50, latP90, latP99, latP999: it measured 'throughput', this step 'latency'" \
+		host_run validate.sh "${measure_env[@]}" ENA_LAB_MEASURE=latency
+	jq 'del(.runs)' "$TMP/baseline.real" >"$TMP/state/baseline.json"
+	expect_failure validate-refuses-an-old-baseline "has no runs \\(made by an older lab\\)" host_run validate.sh "${measure_env[@]}"
+	cp "$TMP/baseline.real" "$TMP/state/baseline.json"
+	expect_failure validate-refuses-a-bad-measure "input ENA_LAB_MEASURE='bandwidth' is not throughput, latency or throughput,latency" \
+		host_run validate.sh "${measure_env[@]}" ENA_LAB_MEASURE=bandwidth
+	expect_failure validate-refuses-zero-runs "input ENA_LAB_RUNS='0' is not a whole number from 1 to 20" \
+		host_run validate.sh "${measure_env[@]}" ENA_LAB_RUNS=0
+	expect_failure validate-refuses-one-port-for-both "input ENA_LAB_LATENCY_PORT='5201' is the iperf3 port too" \
+		host_run validate.sh "${measure_env[@]}" ENA_LAB_LATENCY_PORT=5201
 	expect_failure validate-checks-the-driver "is on driver 'veth', expected 'ena_custom'" \
 		host_run validate.sh "${measure_env[@]}" ENA_LAB_EXPECT_DRIVER=ena_custom
 	expect_failure validate-needs-a-baseline "no baseline at" \
@@ -188,7 +249,7 @@ test_teardown() {
 }
 
 main() {
-	"$HERE/../../tools/apt-install.sh" iproute2 iperf3 jq iputils-ping ethtool systemd
+	"$HERE/../../tools/apt-install.sh" iproute2 iperf3 sockperf jq iputils-ping ethtool systemd
 	setup
 	test_baseline
 	test_netns
@@ -196,7 +257,7 @@ main() {
 	test_broken_paths
 	test_teardown
 	if [[ -f $TMP/validate.json ]]; then
-		echo "validate over veth (1 s runs): $(jq -c '{custom, ratio}' "$TMP/validate.json")"
+		echo "validate over veth (3 runs of 1 s): $(jq -c '{custom, verdict}' "$TMP/validate.json")"
 	fi
 	summary validate
 }

@@ -17,6 +17,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${TWIN_CACHE:-$ROOT/.cache/twin}/rootfs
 PREREQS=$ROOT/remote/scripts/prereqs.sh
+LIB=$ROOT/remote/scripts/lib.sh
 DISK_SIZE=6G
 
 say() { echo "[twin-rootfs] $*" >&2; }
@@ -43,7 +44,17 @@ BASE_PACKAGES=(systemd-sysv udev dbus systemd-resolved cloud-init openssh-server
 	linux-image-amd64 linux-headers-amd64 initramfs-tools netbase less procps e2fsprogs locales)
 
 key() {
-	{ cat "${BASH_SOURCE[0]}"; lab_packages; } | sha256sum | cut -c1-12
+	{ cat "${BASH_SOURCE[0]}"; lab_packages; grep '^CHARTJS_' "$LIB"; } | sha256sum | cut -c1-12
+}
+
+# chartjs ROOTFS: the reports' Chart.js where prereqs.sh keeps it (the
+# twin reaches no registry), fetched and checked here by the hosts' code.
+chartjs() {
+	local js state
+	js=$("$ROOT/tools/chartjs.sh") || die "cannot fetch Chart.js"
+	state=$1/var/lib/ena-lab
+	mkdir -p "$state/vendor"
+	cp "$js" "$state/vendor/$(basename "$js")"
 }
 
 # configure ROOTFS: what makes the image an EC2 instance's, in the way
@@ -116,6 +127,7 @@ build() {
 		"deb http://deb.debian.org/debian-security bookworm-security main" >"$tmp/mmdebstrap.log" 2>&1 ||
 		{ tail -n 30 "$tmp/mmdebstrap.log" >&2; die "mmdebstrap failed"; }
 	configure "$rootfs"
+	chartjs "$rootfs"
 	kver=$(basename "$(find "$rootfs/lib/modules" -mindepth 1 -maxdepth 1 | head -n 1)")
 	[[ -f $rootfs/boot/vmlinuz-$kver && -f $rootfs/boot/initrd.img-$kver ]] || die "no kernel or initrd for $kver in the image"
 	[[ -d $rootfs/usr/src/linux-headers-$kver ]] || die "the headers of $kver are not in the image"
