@@ -171,25 +171,40 @@ func TestDriverOutputsAreTheStepsResults(t *testing.T) {
 	}
 }
 
+// hasAll reports, for the step's command, each wanted text it lacks.
+func hasAll(t *testing.T, m *labMocks, step, what string, wants ...string) {
+	t.Helper()
+	in := stdin(t, m, step)
+	for _, want := range wants {
+		if !strings.Contains(in, want) {
+			t.Errorf("%s (%s) lacks %s", step, what, want)
+		}
+	}
+}
+
+// reruns checks which steps a config change re-runs: exactly those named.
+func reruns(t *testing.T, before, after *labMocks, change string, rerun, keep []string) {
+	t.Helper()
+	for _, step := range rerun {
+		if trigger(t, after, step) == trigger(t, before, step) {
+			t.Errorf("%s must re-run %s", change, step)
+		}
+	}
+	for _, step := range keep {
+		if trigger(t, after, step) != trigger(t, before, step) {
+			t.Errorf("%s must not re-run %s", change, step)
+		}
+	}
+}
+
 func TestIperfSecondsSetsEachRunAndRemeasuresOnly(t *testing.T) {
 	before, _ := mustRun(t, "dev", base)
 	short, _ := mustRun(t, "dev", with(map[string]string{"iperfSeconds": "7"}))
 	for _, step := range []string{"baseline", "validate"} {
-		if !strings.Contains(stdin(t, before, step), "ENA_LAB_DURATION='2'") {
-			t.Errorf("%s must run iperf3 for the default 2 s", step)
-		}
-		if !strings.Contains(stdin(t, short, step), "ENA_LAB_DURATION='7'") {
-			t.Errorf("%s must run iperf3 for iperfSeconds=7", step)
-		}
-		if trigger(t, short, step) == trigger(t, before, step) {
-			t.Errorf("a new iperfSeconds must re-run %s", step)
-		}
+		hasAll(t, before, step, "defaults", "ENA_LAB_DURATION='2'")
+		hasAll(t, short, step, "iperfSeconds=7", "ENA_LAB_DURATION='7'")
 	}
-	for _, step := range []string{"build", "bind", "netns"} {
-		if trigger(t, short, step) != trigger(t, before, step) {
-			t.Errorf("a new iperfSeconds must not re-run %s", step)
-		}
-	}
+	reruns(t, before, short, "a new iperfSeconds", []string{"baseline", "validate"}, []string{"build", "bind", "netns"})
 }
 
 // Both measuring steps take the same plan (runs, lengths, measurements),
@@ -199,54 +214,29 @@ func TestMeasurePlanReachesBothMeasuringSteps(t *testing.T) {
 	before, _ := mustRun(t, "dev", base)
 	long, _ := mustRun(t, "dev", with(map[string]string{"runs": "10", "latencySeconds": "30", "measurements": "latency"}))
 	for _, step := range []string{"baseline", "validate"} {
-		in := stdin(t, before, step)
-		for _, want := range []string{"ENA_LAB_RUNS='3'", "ENA_LAB_LATENCY_SECONDS='1'", "ENA_LAB_MEASURE='latency,throughput'", "stats.awk", "verdict.jq",
-			"timeout --kill-after=30 357 bash"} {
-			if !strings.Contains(in, want) {
-				t.Errorf("%s (defaults) lacks %s", step, want)
-			}
-		}
-		in = stdin(t, long, step)
+		hasAll(t, before, step, "defaults", "ENA_LAB_RUNS='3'", "ENA_LAB_LATENCY_SECONDS='1'", "ENA_LAB_MEASURE='latency,throughput'",
+			"stats.awk", "verdict.jq", "timeout --kill-after=30 357 bash")
 		// 10 runs x (30 + 2) s of latency alone, plus 5 min of setup.
-		for _, want := range []string{"ENA_LAB_RUNS='10'", "ENA_LAB_LATENCY_SECONDS='30'", "ENA_LAB_MEASURE='latency'", "timeout --kill-after=30 620 bash"} {
-			if !strings.Contains(in, want) {
-				t.Errorf("%s (10 latency runs of 30 s) lacks %s", step, want)
-			}
-		}
-		if trigger(t, long, step) == trigger(t, before, step) {
-			t.Errorf("a new plan must re-run %s", step)
-		}
+		hasAll(t, long, step, "10 latency runs of 30 s", "ENA_LAB_RUNS='10'", "ENA_LAB_LATENCY_SECONDS='30'", "ENA_LAB_MEASURE='latency'",
+			"timeout --kill-after=30 620 bash")
 	}
-	for _, step := range []string{"build", "bind", "netns"} {
-		if trigger(t, long, step) != trigger(t, before, step) {
-			t.Errorf("a new plan must not re-run %s", step)
-		}
-	}
+	reruns(t, before, long, "a new plan", []string{"baseline", "validate"}, []string{"build", "bind", "netns"})
 }
 
+// thorough: validate runs interleave.sh with what it rebinds with, and a
+// deadline for both drivers; nothing else re-runs.
 func TestThoroughValidateInterleavesBothDriversOnTheENI(t *testing.T) {
 	before, _ := mustRun(t, "dev", base)
 	thorough, _ := mustRun(t, "dev", with(map[string]string{"thorough": "true"}))
 	if in := stdin(t, before, "validate"); strings.Contains(in, "interleave.sh") || strings.Contains(in, "unbind.sh") {
 		t.Error("by default validate compares with the baseline: it must not ship interleave.sh or unbind.sh")
 	}
-	in := stdin(t, thorough, "validate")
 	// Both drivers' 3 runs of 57 s, a 20 s rebind before each of the 6
 	// turns, plus 5 min of setup.
-	for _, want := range []string{"bash '/opt/ena-lab/steps/validate/interleave.sh'", "timeout --kill-after=30 534 bash",
+	hasAll(t, thorough, "validate", "thorough", "bash '/opt/ena-lab/steps/validate/interleave.sh'", "timeout --kill-after=30 534 bash",
 		"bind.sh", "unbind.sh", "netns.sh", "validate.sh", "stats.awk",
-		"ENA_LAB_MODULE='/opt/ena-lab/modules/6.1.150-1.amzn2023.x86_64/2.15.0/ena_custom.ko'", "ENA_LAB_IP='10.42.0.20'", "ENA_LAB_PREFIX='24'", "ENA_LAB_GATEWAY='10.42.0.1'",
-		"ENA_LAB_PRIMARY_MAC=", "ENA_LAB_EXPECT_VERSION=", "ENA_LAB_MIN_RATIO='0.9'", "ENA_LAB_RUNS='3'"} {
-		if !strings.Contains(in, want) {
-			t.Errorf("thorough validate lacks %s", want)
-		}
-	}
-	if trigger(t, thorough, "validate") == trigger(t, before, "validate") {
-		t.Error("turning thorough on must re-run validate")
-	}
-	for _, step := range []string{"baseline", "build", "bind", "netns"} {
-		if trigger(t, thorough, step) != trigger(t, before, step) {
-			t.Errorf("turning thorough on must not re-run %s", step)
-		}
-	}
+		"ENA_LAB_MODULE='/opt/ena-lab/modules/6.1.150-1.amzn2023.x86_64/2.15.0/ena_custom.ko'", "ENA_LAB_IP='10.42.0.20'",
+		"ENA_LAB_PREFIX='24'", "ENA_LAB_GATEWAY='10.42.0.1'", "ENA_LAB_PRIMARY_MAC=", "ENA_LAB_EXPECT_VERSION=",
+		"ENA_LAB_MIN_RATIO='0.9'", "ENA_LAB_RUNS='3'")
+	reruns(t, before, thorough, "turning thorough on", []string{"validate"}, []string{"baseline", "build", "bind", "netns"})
 }
