@@ -91,8 +91,10 @@ lab=(--script "$HERE/vm-lab.sh" "${vm[@]}" --timeout 540 "${scripts[@]}"
 	--bin ping --bin ss --bin join --bin modinfo --bin timeout --bin sockperf)
 CHARTJS=$("$TOP/tools/chartjs.sh")
 lab+=(--file "$CHARTJS:/opt/ena-lab/vendor/$(basename "$CHARTJS")")
+# The thorough mode's six turns: on 6.1 only (they take minutes under TCG).
+echo yes >"$WORK/thorough"
 run lab-path-stock-vs-ena_custom "${lab[@]}" --file "$KO:/opt/ena-lab/ena_custom.ko" \
-	--file "$WORK/version:/opt/ena-lab/version"
+	--file "$WORK/version:/opt/ena-lab/version" --file "$WORK/thorough:/opt/ena-lab/thorough"
 
 # make tour: its VM, and every chapter of the story has events.
 if ! wanted tour-tells-every-chapter; then
