@@ -173,6 +173,51 @@ else
 	fail iperf3-at-mtu-9001 "$(jq -r .error /tmp/jumbo.json 2>/dev/null)"
 fi
 
+# XDP at a VPC's MTU: the driver refuses a program while the MTU is above
+# what one Rx buffer holds (ena_xdp_allowed), and while the channels take
+# more than half the queues (2 vCPUs allow 2: one channel is left, as on a
+# 2-vCPU instance); then it takes it, adds its XDP Tx queues, caps the MTU
+# and the channels, and frames cross the program.
+xdp_pass_count() { ethtool -S "$1" | awk '/_rx_xdp_pass:/ { n += $2 } END { print n + 0 }'; }
+if xdppass "$A" attach 2>/tmp/xdp.err; then
+	fail xdp-refused-at-mtu-9001 "the driver took an XDP program at MTU 9001"
+	xdppass "$A" detach
+elif dmesg | grep -q 'Failed to set xdp program, the current MTU (9001) is larger'; then
+	pass xdp-refused-at-mtu-9001
+	info "xdp at 9001: $(cat /tmp/xdp.err)"
+else
+	fail xdp-refused-at-mtu-9001 "refused without the driver's MTU message: $(cat /tmp/xdp.err) $(ena_dmesg 2)"
+fi
+ip link set "$A" mtu 1500 && ip -n peer link set "$B" mtu 1500
+channels() { ethtool -l "$1" | awk '/^Current/ { c = 1 } c && /^Combined:/ { print $2; exit }'; }
+all_channels=$(channels "$A")
+if xdppass "$A" attach 2>/tmp/xdp.err; then
+	fail xdp-needs-half-the-queues "taken with $all_channels channels"
+	xdppass "$A" detach
+else
+	dmesg | grep -q 'Failed to set xdp program, the Rx/Tx channel count' && pass xdp-needs-half-the-queues ||
+		fail xdp-needs-half-the-queues "$(cat /tmp/xdp.err)"
+fi
+ethtool -L "$A" combined 1
+if xdppass "$A" attach 2>/tmp/xdp.err && ip link show "$A" | grep -q 'xdp'; then
+	pass xdp-attaches-at-mtu-1500-on-one-channel
+	ethtool -L "$A" combined "$all_channels" 2>/dev/null && fail xdp-caps-the-channels "$all_channels channels taken" ||
+		pass xdp-caps-the-channels
+	info "dmesg: $(dmesg | grep -o 'XDP program is set.*' | tail -n 1)"
+	ip link set "$A" mtu 9001 2>/dev/null && fail xdp-caps-the-mtu "MTU 9001 taken with XDP on" ||
+		pass xdp-caps-the-mtu
+	before=$(xdp_pass_count "$A")
+	check ping-through-xdp wait_for 10 ip netns exec peer ping -c 3 -W 1 "$IP_A"
+	passed=$(($(xdp_pass_count "$A") - before))
+	[ "$passed" -ge 3 ] && pass xdp-pass-counted || fail xdp-pass-counted "xdp_pass moved by $passed"
+	xdppass "$A" detach && ! ip link show "$A" | grep -q 'xdp' && pass xdp-detaches || fail xdp-detaches "$(ip link show "$A")"
+	check mtu-9001-after-xdp ip link set "$A" mtu 9001
+	ip link set "$A" mtu 1500
+else
+	fail xdp-attaches-at-mtu-1500-on-one-channel "$(cat /tmp/xdp.err) $(ena_dmesg 3)"
+fi
+check channels-back-after-xdp ethtool -L "$A" combined "$all_channels"
+
 # The wire cut and restored by the device: carrier follows the AENQ
 # link events, and so does traffic.
 carrier_off_ns() { ! carrier_on_ns "$@"; }
