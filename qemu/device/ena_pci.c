@@ -115,14 +115,33 @@ static const MemoryRegionOps ena_mmio_ops = {
 
 /* ---- the model's callbacks ---- */
 
+/*
+ * A function whose Bus Master Enable is clear issues no memory requests
+ * (PCIe base spec, Command register): its DMA is lost, not failed. igb_uio
+ * clears it when DPDK's PMD closes the device, which that PMD leaves
+ * without a reset: the AENQ's keep-alives after that go nowhere, as on
+ * hardware, and are no driver's protocol error.
+ */
+static bool ena_bus_master(PCIDevice *pdev)
+{
+    return pci_get_word(pdev->config + PCI_COMMAND) & PCI_COMMAND_MASTER;
+}
+
 static int ena_dma_read(void *opaque, uint64_t addr, void *buf, size_t len)
 {
+    if (!ena_bus_master(PCI_DEVICE(opaque))) {
+        memset(buf, 0, len);
+        return 0;
+    }
     return pci_dma_read(PCI_DEVICE(opaque), addr, buf, len) != MEMTX_OK;
 }
 
 static int ena_dma_write(void *opaque, uint64_t addr, const void *buf,
                          size_t len)
 {
+    if (!ena_bus_master(PCI_DEVICE(opaque))) {
+        return 0;
+    }
     return pci_dma_write(PCI_DEVICE(opaque), addr, buf, len) != MEMTX_OK;
 }
 

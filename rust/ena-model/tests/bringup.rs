@@ -362,7 +362,7 @@ fn injected_faults_give_typed_errors_and_a_reset_recovers() {
         "a reset and a second bring-up recover"
     );
 
-    // A completion that never comes: the admin timeout from CAPS (2 x 100 ms).
+    // A completion that never comes: the admin timeout from CAPS (10 x 100 ms).
     let (mut d, _bus) = device(1);
     d.regs.faults.withhold_completion.arm(Lifetime::Once);
     let t0 = d.clock.now_us();
@@ -375,8 +375,8 @@ fn injected_faults_give_typed_errors_and_a_reset_recovers() {
     );
     let waited = d.clock.now_us() - t0;
     assert!(
-        (200_000..260_000).contains(&waited),
-        "waited {waited} us for a 200 ms admin timeout"
+        (1_000_000..1_060_000).contains(&waited),
+        "waited {waited} us for a 1 s admin timeout"
     );
     assert!(d.bring_up(DEPTH, GROUPS).is_ok());
 

@@ -5,7 +5,7 @@
 //! device answers as hardware would: DEVICE_REQUEST_RESET, once per reset.
 
 use ena_core::admin::{opcode, Command};
-use ena_core::admin_defs::{DestroyCqCmd, FeatCmd};
+use ena_core::admin_defs::{create_cq, CreateCqCmd, DestroyCqCmd, FeatCmd};
 use ena_core::defs::{rx_desc, tx_desc, RxDesc, TxDesc};
 use ena_core::device::{aenq_group, DmaAllocator, Ena, IoPair};
 use ena_core::dma::DmaMemory;
@@ -322,6 +322,22 @@ fn reset_queue_and_register_misuse() {
         "refused only by the checker"
     );
     assert_eq!(only(&d, check::MSIX_OUT_OF_TABLE, 2).value, 9, "both CQs");
+
+    // A polled queue's -1, with the mode bit ena_com always sets, is no
+    // vector at all: DPDK's PMD creates its queues so, on EC2 too.
+    let (mut d, _bus, _p, bufs) = ready();
+    let polled = CreateCqCmd {
+        cq_caps_1: create_cq::INTERRUPT_MODE_ENABLED_MASK,
+        cq_caps_2: 4,
+        cq_depth: DEPTH,
+        msix_vector: u32::MAX,
+        cq_ba_lo: bufs.phys() as u32,
+        cq_ba_hi: (bufs.phys() >> 32) as u16,
+        ..Default::default()
+    };
+    d.admin_command(&Command::from_wire(opcode::CREATE_CQ, &polled))
+        .unwrap();
+    assert_eq!(d.regs.violations().total(), 0, "-1 is no vector");
 
     let (mut d, _bus, _p, _bufs) = ready();
     d.regs.write32(CQ_UNMASK_BASE + 4 * 12, 1 << 30);

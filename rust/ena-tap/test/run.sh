@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # ena-tap in a VM: QEMU with two emulated ENAs (qemu/build.sh), Debian's
 # 6.1 kernel, ENI A on ena and ENI B under the Rust userspace driver, then
-# under ena and ena_custom for comparison (vm-ena-tap.sh says what is
-# proven). Console log kept on failure.
+# under ena and ena_custom for comparison, and DPDK's ENA PMD as the
+# benchmark's peer (vm-ena-tap.sh says what is proven). Console log kept
+# on failure.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../../.." && pwd)
 WORK=$(mktemp -d /tmp/ena-tap-test.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-"$TOP/tools/apt-install.sh" gcc iproute2 ethtool iperf3 jq iputils-ping coreutils
+# dpdk-dev ships dpdk-testpmd, librte-net-ena23 the ENA PMD: the peer.
+"$TOP/tools/apt-install.sh" gcc iproute2 ethtool iperf3 jq iputils-ping coreutils dpdk-dev librte-net-ena23
 QEMU=$("$TOP/qemu/build.sh")
 (cd "$TOP/rust" && cargo build --quiet --release --locked -p ena-tap)
 BIN=$TOP/rust/target/release/ena-tap
@@ -21,11 +23,14 @@ KO=$("$TOP/kmod/test/cached-module.sh" | jq -r .modulePath)
 # shellcheck source=../../../qemu/test/two-enis.sh
 . "$TOP/qemu/test/two-enis.sh"
 two_enis "$QEMU" "$WORK"
-vm+=(--stock-module tun --stock-module pktgen --bin ping --bin timeout
-	--file "$BIN:/usr/bin/ena-tap" --file "$KO:/opt/ena-lab/ena_custom.ko")
-# The driver's shared libraries (libgcc_s is not among the others').
-for lib in $(ldd "$BIN" | grep -o '/[^ ]*'); do
-	vm+=(--file "$lib:$lib")
+vm+=(--stock-module tun --stock-module pktgen --stock-module uio --bin ping --bin timeout
+	--file "$BIN:/usr/bin/ena-tap" --file "$KO:/opt/ena-lab/ena_custom.ko"
+	--bin dpdk-testpmd --file "$("$HERE/igb-uio.sh"):/opt/ena-lab/igb_uio.ko")
+# The drivers' shared libraries (libgcc_s is not among the others'), and
+# the two plugins testpmd loads: the ENA PMD and the ring mempool.
+PMDS=/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0
+for lib in $(ldd "$BIN" | grep -o '/[^ ]*') $PMDS/librte_net_ena.so.23 $PMDS/librte_mempool_ring.so.23; do
+	vm+=(--file "$(readlink -f "$lib"):$lib")
 done
 
 LOGDIR=${ENA_TAP_TEST_LOGS:-$TOP/.cache/ena-tap-test-logs}

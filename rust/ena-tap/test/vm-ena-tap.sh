@@ -6,7 +6,8 @@
 # ways at MTU 9001, 16 flows over two queue pairs, link events, the
 # keep-alive fault recovered by a reset, and SIGTERM giving B back to ena,
 # which carries traffic again; then ena_custom on B for comparison, and
-# the benchmark. The kernel stays quiet throughout.
+# the benchmark beside its peer, DPDK's ENA PMD. The kernel stays quiet
+# throughout.
 # shellcheck disable=SC2015 # "cond && pass || fail": pass only echoes.
 # shellcheck source=../../../qemu/test/guest-lib.sh
 . /opt/ena-lab/guest-lib.sh
@@ -205,15 +206,63 @@ sleep 5
 r1=$(rx_b)
 info "bench: B's ena received $(((r1 - r0) / 5)) packets/s from pktgen"
 o0=$(enaport "$BDF_B" read rx-overruns)
-ena-tap --pci "$BDF_B" --queues 2 --reflect 5 >/tmp/reflect.log 2>&1 && rc=0 || rc=$?
+ena-tap --pci "$BDF_B" --queues 2 --ring 256 --batch 32 --reflect 5 >/tmp/reflect.log 2>&1 && rc=0 || rc=$?
 info "bench: the device dropped $(($(enaport "$BDF_B" read rx-overruns) - o0)) frames for want of Rx buffers meanwhile"
-echo stop >$PG/pgctrl
-wait $PG_PID || true
+up=$(grep -m1 ' up: ' /tmp/reflect.log || true)
+info "bench: ena-tap ${up#*up: }"
 line=$(grep 'reflect:' /tmp/reflect.log || true)
 info "bench: ena-tap ${line#ena-tap: }"
 n=$(echo "$line" | awk '{ print $3 }')
 [ $rc = 0 ] && [ "${n:-0}" -gt 1000 ] && pass reflect-benchmark-forwards || fail reflect-benchmark-forwards "exit $rc: $(tail -n 2 /tmp/reflect.log | tr '\n' ' ')"
+rust_pps=$(echo "$line" | sed -n 's/.* \([0-9][0-9]*\) packets\/s per core.*/\1/p')
 check b-on-ena-after-benchmark wait_for 15 b_on_ena
+
+# 8. The peer to beat, on the same device under the same pktgen stream:
+# DPDK's ENA PMD (Debian's dpdk-testpmd and librte-net-ena, through
+# igb_uio) forwarding the same way: MACs swapped, 2 queues on 1 core,
+# 256-entry rings, bursts of 32, 5 s. --record-core-cycles counts only
+# the bursts that received frames, as ena-tap counts only the passes that
+# moved some: both figures are packets per second per busy core.
+on_igb_uio() { [ "$(driver_of_bdf "$BDF_B")" = igb_uio ]; }
+echo 96 >/proc/sys/vm/nr_hugepages
+mkdir -p /var/run/dpdk
+modprobe uio
+insmod /opt/ena-lab/igb_uio.ko wc_activate=1
+echo igb_uio >"/sys/bus/pci/devices/$BDF_B/driver_override"
+echo "$BDF_B" >/sys/bus/pci/drivers/ena/unbind
+echo "$BDF_B" >/sys/bus/pci/drivers_probe
+check b-on-igb_uio wait_for 10 on_igb_uio
+PMDS=/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0
+# --stats-period keeps testpmd forwarding until the signal (without it, it
+# waits for a key on stdin, and a background job's stdin ends at once).
+timeout --preserve-status -s INT 14 dpdk-testpmd -l 0-1 -n 1 -a "$BDF_B,large_llq_hdr=1" \
+	-d $PMDS/librte_mempool_ring.so.23 -d $PMDS/librte_net_ena.so.23 -- \
+	--total-num-mbufs=16384 --rxq=2 --txq=2 --nb-cores=1 --rxd=256 --txd=256 --burst=32 \
+	--forward-mode=macswap --auto-start --record-core-cycles --stats-period 30 >/tmp/testpmd.log 2>&1 &
+TP_PID=$!
+# testpmd's output reaches the file only at exit: the device says when the
+# PMD's queues are up, and on which Tx path.
+pmd_queues() { [ "$(enaport "$BDF_B" read llq-queues)" -gt 0 ]; }
+wait_for 12 pmd_queues
+info "bench: DPDK's ENA PMD on $(placement "$BDF_B")"
+wait $TP_PID && rc=0 || rc=$?
+echo stop >$PG/pgctrl
+wait $PG_PID || true
+# "CPU cycles/packet=C (total cycles=T / total macswap packets=N) at M MHz Clock"
+cycles=$(grep -m1 'CPU cycles/packet' /tmp/testpmd.log || true)
+info "bench: DPDK's ENA PMD:$(echo "$cycles" | tr -s ' ')"
+dpdk_n=$(echo "$cycles" | sed -n 's/.*total [a-z]* packets=\([0-9]*\).*/\1/p')
+dpdk_pps=$(echo "$cycles" | awk -F'[=( ]+' '{ for (i = 1; i <= NF; i++) { if ($i == "cycles/packet") c = $(i + 1); if ($i == "at") m = $(i + 1) } }
+	END { if (c > 0) printf "%.0f", m * 1e6 / c }')
+[ $rc = 0 ] && [ "${dpdk_n:-0}" -gt 1000 ] && pass dpdk-pmd-forwards-on-the-model ||
+	fail dpdk-pmd-forwards-on-the-model "exit $rc: $(grep -iE 'error|fail|cause' /tmp/testpmd.log | grep -v promiscuous | head -n 3 | tr '\n' ' ')"
+[ "${dpdk_n:-0}" -gt 1000 ] || grep -vE '^ *$|#####|Rx-pps|Tx-pps|Port statistics' /tmp/testpmd.log | tail -n 60 | while IFS= read -r l; do info "testpmd: $l"; done
+[ -n "$rust_pps" ] && [ -n "$dpdk_pps" ] &&
+	info "bench: per busy core, ena-tap $rust_pps packets/s, DPDK's ENA PMD $dpdk_pps packets/s: ena-tap/DPDK $(awk -v r="$rust_pps" -v d="$dpdk_pps" 'BEGIN { printf "%.2f", r / d }')"
+echo "$BDF_B" >/sys/bus/pci/drivers/igb_uio/unbind
+echo >"/sys/bus/pci/devices/$BDF_B/driver_override"
+echo "$BDF_B" >/sys/bus/pci/drivers_probe
+check b-on-ena-after-dpdk wait_for 15 b_on_ena
 
 dmesg | grep -E "ena $BDF_B" | tail -n 3 | while IFS= read -r l; do info "dmesg: $l"; done
 protocol_kept every-driver-keeps-the-protocol "$BDF_A" "$BDF_B"

@@ -19,7 +19,7 @@ fn trace_names_registers_admin_commands_and_frames() {
     assert_eq!(code, 0, "{err}");
     for want in [
         "write DEV_CTL              = 0x00000001 (reset 1, reason 0, reason_ext 0)",
-        "read  CAPS                 = 0x0002300a (reset timeout 500 ms, DMA width 48, admin timeout 200 ms)",
+        "read  CAPS                 = 0x000a300a (reset timeout 500 ms, DMA width 48, admin timeout 1000 ms)",
         "write AQ_CAPS              = 0x00400020 (depth 32, entry 64 bytes)",
         "GET_FEATURE DEVICE_ATTRIBUTES -> SUCCESS",
         "SET_FEATURE AENQ_CONFIG      -> SUCCESS",

@@ -28,6 +28,9 @@ type Answer = (Status, [u8; ENTRY_SIZE]);
 /// Where a response's own descriptor starts: after `acq_common_desc`.
 const RESP: usize = 8;
 
+/// CREATE_CQ's `msix_vector` of a polled queue: DPDK's ENA PMD sets -1.
+const NO_VECTOR: u32 = u32::MAX;
+
 /// Features answered by GET_FEATURE, as `supported_features` bits: what
 /// `ena_com_check_supported_feature_id` checks before sending. LLQ,
 /// MAX_QUEUES_EXT, HW_HINTS and INTERRUPT_MODERATION join them when the
@@ -413,7 +416,11 @@ impl Model {
         let Some(idx) = Self::free_slot(&mut self.cqs) else {
             return answer(Status::ResourceAllocationFailure);
         };
-        let vector = (c.cq_caps_1 & create_cq::INTERRUPT_MODE_ENABLED_MASK != 0)
+        // A polling driver names no vector with -1 and still sets the mode
+        // bit (ena_com always does): DPDK's PMD, which EC2 runs, creates
+        // its queues so.
+        let vector = (c.cq_caps_1 & create_cq::INTERRUPT_MODE_ENABLED_MASK != 0
+            && c.msix_vector != NO_VECTOR)
             .then_some(c.msix_vector as u16);
         if vector.is_some_and(|v| c.msix_vector >= self.config.msix_vectors as u32 || v == 0) {
             // Vector 0 is the management vector; the table ends where it ends.

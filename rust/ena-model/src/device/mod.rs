@@ -62,6 +62,10 @@ pub struct ModelConfig {
     pub dma_width: u8,
     /// CAPS reset timeout and admin timeout, in 100 ms units.
     pub reset_timeout: u8,
+    /// Whole seconds only (10): DPDK's ENA PMD builds its admin deadline
+    /// without carrying microseconds into seconds, so any other value
+    /// makes pthread_cond_timedwait refuse it (EINVAL) at random and its
+    /// admin commands fail; a device EC2 runs that PMD on cannot report one.
     pub admin_timeout: u8,
     /// MAX_QUEUES_NUM: SQ/CQ depth limit the device reports (with
     /// MAX_QUEUES_EXT, the Tx limit).
@@ -113,7 +117,7 @@ impl Default for ModelConfig {
             max_mtu: 9216,
             dma_width: 48,
             reset_timeout: 5,
-            admin_timeout: 2,
+            admin_timeout: 10,
             max_queue_depth: 1024,
             max_queues_ext: true,
             max_rx_queue_depth: 16384,
