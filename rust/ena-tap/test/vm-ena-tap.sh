@@ -101,7 +101,24 @@ iperf() {
 		fail "$name" "$(jq -r .error "$out" 2>/dev/null)"
 	fi
 }
-iperf iperf3-tap-to-a -t 3
+# cpu_per_packet NAME IFACE ARGS...: one iperf3 run (as iperf), and what
+# the whole VM spent on it: busy CPU time (user, system, irq, softirq
+# from /proc/stat) per packet crossing IFACE in the namespace. The rest of
+# the path (iperf3, A's ena) is the same for every driver on B, so the
+# figures compare B's drivers; ena-tap's polling core counts in full.
+busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+ns_packets() { ip netns exec peer cat "/sys/class/net/$1/statistics/rx_packets" "/sys/class/net/$1/statistics/tx_packets" | awk '{ n += $1 } END { print n }'; }
+cpu_per_packet() {
+	local name=$1 ifc=$2 j0 p0 j1 p1
+	shift 2
+	j0=$(busy_jiffies) p0=$(ns_packets "$ifc")
+	iperf "$name" "$@"
+	j1=$(busy_jiffies) p1=$(ns_packets "$ifc")
+	# USER_HZ is 100: a jiffy is 10 ms.
+	awk -v j=$((j1 - j0)) -v p=$((p1 - p0)) 'BEGIN { if (p > 0) printf "%.1f", j * 10000 / p; else print "n/a" }' >"/tmp/$name.cpu"
+	info "$name: $(cat "/tmp/$name.cpu") µs of CPU per packet ($((p1 - p0)) packets, $((j1 - j0)) jiffies)"
+}
+cpu_per_packet iperf3-tap-to-a "$TAP" -t 3
 iperf iperf3-a-to-tap -t 3 -R
 iperf iperf3-16-flows -t 3 -P 16
 sleep 1.5 # the statistics file is rewritten every second
@@ -159,7 +176,7 @@ ip -n peer link set "$B" up mtu 9001
 check carrier-on-ena-again wait_for 10 carrier_on_ns "$B" peer
 check ping-b-on-ena-again wait_for 10 pings_b
 # The same pair through the kernel's ena on B, for comparison.
-iperf iperf3-ena-b-to-a -t 3
+cpu_per_packet iperf3-ena-b-to-a "$B" -t 3
 iperf iperf3-ena-a-to-b -t 3 -R
 
 # The same pair through ena_custom (the lab's patched driver) on B.
@@ -175,8 +192,10 @@ ip -n peer addr add "$IP_B/24" dev "$B"
 ip -n peer link set "$B" up mtu 9001
 check carrier-on-ena_custom wait_for 10 carrier_on_ns "$B" peer
 check ping-b-on-ena_custom wait_for 10 pings_b
-iperf iperf3-ena_custom-b-to-a -t 3
+cpu_per_packet iperf3-ena_custom-b-to-a "$B" -t 3
 iperf iperf3-ena_custom-a-to-b -t 3 -R
+info "bench: CPU per packet, B to A (whole VM): ena-tap $(cat /tmp/iperf3-tap-to-a.cpu) µs," \
+	"ena $(cat /tmp/iperf3-ena-b-to-a.cpu) µs, ena_custom $(cat /tmp/iperf3-ena_custom-b-to-a.cpu) µs"
 # Back to ena for the benchmark: ena_custom unloaded, the override cleared.
 rmmod ena_custom
 echo >"/sys/bus/pci/devices/$BDF_B/driver_override"
