@@ -34,7 +34,7 @@ use ena_core::devmem::DeviceMemory;
 use ena_core::dma::DmaMemory;
 use ena_core::mmio::ReadLessRegs;
 use ena_pci::bar::{Bar0, Bar2};
-use ena_pci::clock::WallClock;
+use ena_pci::clock::{cycles, WallClock};
 use ena_pci::config::ConfigSpace;
 use ena_pci::hugepage::{HugeAlloc, HugePool, HUGE_PAGE};
 use ena_pci::sysfs::{format_mac, Claim, PciDevice};
@@ -352,18 +352,24 @@ where
             let _ = stats::write(f, &stats::render(p, b));
         }
     };
-    let (start, cpu0, sent0) = (Instant::now(), stats::cpu_seconds(), sent(port));
+    let (start, c0, cpu0, sent0) = (Instant::now(), cycles(), stats::cpu_seconds(), sent(port));
     let until = Duration::from_secs(secs);
     let stop = || signal::raised().is_some() || start.elapsed() >= until;
     let result = bridge.run(port, &mut wire, &stop, &mut tick, &mut |m| log(m));
     tick(port, &bridge);
     let wall = start.elapsed().as_secs_f64();
+    // The cycle counter's rate, from the run itself.
+    let hz = cycles().saturating_sub(c0) as f64 / wall;
     let cpu = match (cpu0, stats::cpu_seconds()) {
         (Some(a), Some(b)) => b - a,
         _ => 0.0,
     };
     let n = sent(port) - sent0;
-    let busy = bridge.busy.as_secs_f64();
+    let busy = if hz > 0.0 {
+        bridge.busy_cycles as f64 / hz
+    } else {
+        0.0
+    };
     log(format!(
         "reflect: {n} packets forwarded in {wall:.1} s: {:.0} packets/s, {cpu:.2} CPU s (busy-polling); \
          passes that moved frames took {busy:.2} s: {:.0} packets/s per core, {:.0} ns per packet; {} dropped (reflector full)",

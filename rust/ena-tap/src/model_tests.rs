@@ -15,7 +15,7 @@ use ena_core::llq_config::LlqPolicy;
 use ena_core::Clock;
 use ena_model::{Bus, BusAlloc, Lifetime, Model, ModelConfig, VirtualClock};
 
-use crate::bridge::{Bridge, Frames, Options, StepError};
+use crate::bridge::{Bridge, Frames, Options, StepError, HOUSEKEEPING_PASSES};
 use crate::flow::tests::tcp4;
 use crate::port::{Port, PortConfig, PortError};
 
@@ -244,6 +244,33 @@ fn a_bad_tx_completion_asks_for_a_reset_and_link_events_drive_the_carrier() {
     s.outbox.push_back(frame(1, 100));
     let n = s.inbox.len();
     pump(&mut p, &mut b, &mut s, n + 1);
+    kept_the_protocol(&p);
+}
+
+#[test]
+fn under_load_the_loop_looks_at_events_and_stop_once_every_64_passes() {
+    let mut p = open(cfg(1, 1500, LlqPolicy::Recommended));
+    let (mut b, mut s) = (bridge(), Stack::default());
+    pump_link(&mut p, &mut b, &mut s);
+    // Frames enough that no pass is idle (an idle pass looks every time).
+    s.outbox.extend((0..4000).map(|i| frame(i % 16, 200)));
+    p.ena.regs.set_link(false);
+    let looks = std::cell::Cell::new(0);
+    let stop = || {
+        looks.set(looks.get() + 1);
+        looks.get() == 3
+    };
+    b.run(&mut p, &mut s, &stop, &mut |_, _| {}, &mut |_| {})
+        .unwrap();
+    assert_eq!(s.carrier, Some(false), "the link event was seen under load");
+    let sent = 4000 - s.outbox.len();
+    assert_eq!(HOUSEKEEPING_PASSES, 64);
+    assert!(
+        sent >= 128,
+        "three looks, 64 busy passes apart: {sent} frames sent"
+    );
+    assert!(s.outbox.len() > 1000, "stopped while frames still waited");
+    assert!(b.busy_cycles > 0, "busy passes were timed");
     kept_the_protocol(&p);
 }
 
