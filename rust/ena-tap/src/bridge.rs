@@ -181,49 +181,10 @@ impl Bridge {
         }
     }
 
-    /// One pass: device events and the watchdog, then the data path;
-    /// true when it moved anything. The tests' unit of time ([`Bridge::run`]
-    /// looks at events less often under load).
-    #[cfg(test)]
-    pub fn step<R, A, C, B, F>(
-        &mut self,
-        port: &mut Port<R, A, C, B>,
-        tap: &mut F,
-    ) -> Result<bool, StepError>
-    where
-        R: Registers,
-        A: DmaAllocator,
-        C: Clock,
-        B: DeviceMemory + Clone,
-        F: Frames,
-    {
-        self.housekeeping(port, tap)?;
-        self.forward(port, tap)
-    }
-
-    /// Device events (link changes become the TAP's carrier) and the
-    /// keep-alive watchdog.
-    fn housekeeping<R, A, C, B, F>(
-        &mut self,
-        port: &mut Port<R, A, C, B>,
-        tap: &mut F,
-    ) -> Result<(), StepError>
-    where
-        R: Registers,
-        A: DmaAllocator,
-        C: Clock,
-        B: DeviceMemory + Clone,
-        F: Frames,
-    {
-        if let Some(up) = port.poll_events() {
-            tap.set_carrier(up)?;
-        }
-        port.check_keep_alive(self.opts.keep_alive_us)?;
-        Ok(())
-    }
-
-    /// The data path of one pass, timed in cycles when it moved frames.
-    fn forward<R, A, C, B, F>(
+    /// The data path of one pass: Tx completions, received frames to the
+    /// TAP and refills, frames from the TAP to their queues, doorbells;
+    /// true when it moved anything, and then its cycles count as busy.
+    pub fn forward<R, A, C, B, F>(
         &mut self,
         port: &mut Port<R, A, C, B>,
         tap: &mut F,
@@ -236,27 +197,6 @@ impl Bridge {
         F: Frames,
     {
         let t0 = cycles();
-        let moved = self.move_frames(port, tap)?;
-        if moved {
-            self.busy_cycles += cycles().saturating_sub(t0);
-        }
-        Ok(moved)
-    }
-
-    /// Tx completions, received frames to the TAP and refills, frames from
-    /// the TAP to their queues, doorbells; true when it moved anything.
-    fn move_frames<R, A, C, B, F>(
-        &mut self,
-        port: &mut Port<R, A, C, B>,
-        tap: &mut F,
-    ) -> Result<bool, StepError>
-    where
-        R: Registers,
-        A: DmaAllocator,
-        C: Clock,
-        B: DeviceMemory + Clone,
-        F: Frames,
-    {
         let mut moved = 0;
         let regs = &mut port.ena.regs;
         for q in port.queues.iter_mut() {
@@ -297,6 +237,9 @@ impl Bridge {
         for q in port.queues.iter_mut() {
             q.flush(regs);
         }
+        if moved > 0 {
+            self.busy_cycles += cycles().saturating_sub(t0);
+        }
         Ok(moved > 0)
     }
 
@@ -331,8 +274,14 @@ impl Bridge {
                     last_tick = Instant::now();
                     tick(port, self);
                 }
-                self.housekeeping(port, tap)
-                    .and_then(|()| self.forward(port, tap))
+                match port.service(self.opts.keep_alive_us) {
+                    Ok(Some(up)) => tap
+                        .set_carrier(up)
+                        .map_err(StepError::from)
+                        .and_then(|()| self.forward(port, tap)),
+                    Ok(None) => self.forward(port, tap),
+                    Err(e) => Err(e.into()),
+                }
             } else {
                 self.forward(port, tap)
             };

@@ -462,6 +462,14 @@ where
         }
     }
 
+    /// Device events, then the keep-alive watchdog (the kernel driver's
+    /// timer service): the link state when it changed.
+    pub fn service(&mut self, keep_alive_us: u64) -> Result<Option<bool>, PortError> {
+        let link = self.poll_events();
+        self.check_keep_alive(keep_alive_us)?;
+        Ok(link)
+    }
+
     /// The keep-alive watchdog (`check_for_missing_keep_alive`).
     pub fn check_keep_alive(&self, timeout_us: u64) -> Result<(), PortError> {
         if self.ena.keep_alive_missing(timeout_us) {
