@@ -18,6 +18,8 @@ BIN=$TOP/rust/target/release/ena-tap
 # ena_custom, as the kmod and QEMU suites build it (cached), for the
 # comparison on the same ENI.
 KO=$("$TOP/kmod/test/cached-module.sh" | jq -r .modulePath)
+# igb_uio for the guest, for DPDK's PMD (cached).
+IGB_UIO=$("$HERE/igb-uio.sh")
 # The two ENIs every VM test boots (qemu/test/two-enis.sh), and what the
 # driver and the comparison need besides.
 # shellcheck source=../../../qemu/test/two-enis.sh
@@ -25,7 +27,7 @@ KO=$("$TOP/kmod/test/cached-module.sh" | jq -r .modulePath)
 two_enis "$QEMU" "$WORK"
 vm+=(--stock-module tun --stock-module pktgen --stock-module uio --bin ping --bin timeout
 	--file "$BIN:/usr/bin/ena-tap" --file "$KO:/opt/ena-lab/ena_custom.ko"
-	--bin dpdk-testpmd --file "$("$HERE/igb-uio.sh"):/opt/ena-lab/igb_uio.ko")
+	--bin dpdk-testpmd --file "$IGB_UIO:/opt/ena-lab/igb_uio.ko")
 # The drivers' shared libraries (libgcc_s is not among the others'), and
 # the two plugins testpmd loads: the ENA PMD and the ring mempool.
 PMDS=/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0

@@ -240,7 +240,9 @@ check b-on-ena-after-benchmark wait_for 15 b_on_ena
 # 8. The peer to beat, on the same device under the same pktgen stream:
 # DPDK's ENA PMD (Debian's dpdk-testpmd and librte-net-ena, through
 # igb_uio) forwarding the same way: MACs swapped, 2 queues on 1 core,
-# 256-entry rings, bursts of 32, 5 s. --record-core-cycles counts only
+# 256-entry rings, bursts of 32, until SIGINT after 14 s (EAL's start-up
+# included: the figure is per packet, not per second of the run).
+# --record-core-cycles counts only
 # the bursts that received frames, as ena-tap counts only the passes that
 # moved some: both figures are packets per second per busy core.
 on_igb_uio() { [ "$(driver_of_bdf "$BDF_B")" = igb_uio ]; }

@@ -62,10 +62,10 @@ pub struct ModelConfig {
     pub dma_width: u8,
     /// CAPS reset timeout and admin timeout, in 100 ms units.
     pub reset_timeout: u8,
-    /// Whole seconds only (10): DPDK's ENA PMD builds its admin deadline
-    /// without carrying microseconds into seconds, so any other value
-    /// makes pthread_cond_timedwait refuse it (EINVAL) at random and its
-    /// admin commands fail; a device EC2 runs that PMD on cannot report one.
+    /// Whole seconds (10, the field's only one): DPDK's ENA PMD builds its
+    /// admin deadline without carrying microseconds into seconds, so with
+    /// a fraction of a second pthread_cond_timedwait refuses some deadlines
+    /// (EINVAL) at random and those admin commands fail.
     pub admin_timeout: u8,
     /// MAX_QUEUES_NUM: SQ/CQ depth limit the device reports (with
     /// MAX_QUEUES_EXT, the Tx limit).
