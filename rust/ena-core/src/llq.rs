@@ -92,7 +92,7 @@ impl<B: DeviceMemory> LlqRing<B> {
     pub(crate) fn new(bar: B, base: usize, info: LlqInfo) -> Self {
         let entry = info.desc_list_entry_size as usize;
         assert!(
-            entry <= MAX_ENTRY && entry.is_multiple_of(8) && entry > 0,
+            entry <= MAX_ENTRY && entry % 8 == 0 && entry > 0,
             "LLQ entry of {entry} bytes"
         );
         assert!(

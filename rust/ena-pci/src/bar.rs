@@ -60,7 +60,7 @@ impl Bar0 {
     fn reg(&self, off: u32) -> *mut u32 {
         let off = off as usize;
         assert!(
-            off.is_multiple_of(4) && off + 4 <= self.map.len(),
+            off % 4 == 0 && off + 4 <= self.map.len(),
             "register {off:#x} outside BAR0 ({} bytes)",
             self.map.len()
         );
@@ -125,9 +125,7 @@ impl DeviceMemory for Bar2 {
     #[inline(always)]
     fn write(&mut self, off: usize, entry: &[u8]) {
         assert!(
-            off.is_multiple_of(8)
-                && entry.len().is_multiple_of(8)
-                && off + entry.len() <= self.map.len(),
+            off % 8 == 0 && entry.len() % 8 == 0 && off + entry.len() <= self.map.len(),
             "LLQ entry at {off:#x}+{} outside BAR2 ({} bytes) or not in 64-bit words",
             entry.len(),
             self.map.len()

@@ -8,6 +8,7 @@
 //! pages; a page whose chunks are all dropped is reused (a reset allocates
 //! every ring anew). A chunk never crosses a page, so at most 2 MiB.
 
+use crate::sys;
 use std::cell::RefCell;
 use std::fs::{self, OpenOptions};
 use std::path::Path;
@@ -57,9 +58,9 @@ impl HugePool {
                         e,
                     )
                 })?;
-            let mapped = file.set_len(HUGE_PAGE as u64).and_then(|_| {
-                Mapping::new(&file, HUGE_PAGE, libc::MAP_POPULATE | libc::MAP_LOCKED)
-            });
+            let mapped = file
+                .set_len(HUGE_PAGE as u64)
+                .and_then(|_| Mapping::new(&file, HUGE_PAGE, sys::MAP_POPULATE | sys::MAP_LOCKED));
             let _ = fs::remove_file(&path);
             let map = mapped.map_err(|e| {
                 Error::new(format!(
@@ -199,7 +200,7 @@ impl DmaMemory for DmaChunk {
         self.check(off, out.len());
         // SAFETY: within the chunk (checked), which lives as long as self.
         let src = unsafe { self.ptr.add(off) };
-        if (src as usize | out.len()).is_multiple_of(8) && out.len() <= 64 {
+        if (src as usize | out.len()) % 8 == 0 && out.len() <= 64 {
             for (i, w) in out.chunks_exact_mut(8).enumerate() {
                 // SAFETY: aligned (checked above) and inside the chunk.
                 let v = unsafe { std::ptr::read_volatile(src.cast::<u64>().add(i)) };

@@ -1,15 +1,16 @@
 //! The IP addresses each interface holds (`getifaddrs`), so the driver can
 //! tell which interface an SSH session arrives on.
 
+use crate::sys;
 use std::ffi::CStr;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// (interface, address) for every address configured on this host.
 pub fn all() -> io::Result<Vec<(String, IpAddr)>> {
-    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    let mut head: *mut sys::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs fills head with a list we free below.
-    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+    if unsafe { sys::getifaddrs(&mut head) } != 0 {
         return Err(io::Error::last_os_error());
     }
     let mut out = Vec::new();
@@ -27,24 +28,24 @@ pub fn all() -> io::Result<Vec<(String, IpAddr)>> {
             .to_string_lossy()
             .into_owned();
         // SAFETY: ifa_addr is non-null; its family says which sockaddr it is.
-        let family = unsafe { (*ifa.ifa_addr).sa_family } as libc::c_int;
+        let family = unsafe { (*ifa.ifa_addr).sa_family } as sys::c_int;
         let addr = match family {
-            libc::AF_INET => {
+            sys::AF_INET => {
                 // SAFETY: AF_INET: a sockaddr_in.
-                let sin = unsafe { &*ifa.ifa_addr.cast::<libc::sockaddr_in>() };
-                IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)))
+                let sin = unsafe { &*ifa.ifa_addr.cast::<sys::sockaddr_in>() };
+                IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr)))
             }
-            libc::AF_INET6 => {
+            sys::AF_INET6 => {
                 // SAFETY: AF_INET6: a sockaddr_in6.
-                let sin6 = unsafe { &*ifa.ifa_addr.cast::<libc::sockaddr_in6>() };
-                IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr))
+                let sin6 = unsafe { &*ifa.ifa_addr.cast::<sys::sockaddr_in6>() };
+                IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr))
             }
             _ => continue,
         };
         out.push((name, addr));
     }
     // SAFETY: head came from getifaddrs and is freed once.
-    unsafe { libc::freeifaddrs(head) };
+    unsafe { sys::freeifaddrs(head) };
     Ok(out)
 }
 

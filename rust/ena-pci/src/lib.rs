@@ -29,6 +29,7 @@ pub mod ifaddr;
 mod mmap;
 pub mod pagemap;
 pub mod signal;
+pub mod sys;
 pub mod sysfs;
 pub mod tap;
 

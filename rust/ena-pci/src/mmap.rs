@@ -2,6 +2,7 @@
 //! `resourceN`, a hugetlbfs page) shared with this process until the
 //! mapping is dropped.
 
+use crate::sys;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
@@ -17,20 +18,20 @@ pub struct Mapping {
 impl Mapping {
     /// Maps `len` bytes of `file` from offset 0, read-write and shared;
     /// `extra` flags (MAP_POPULATE, MAP_LOCKED) are or'ed in.
-    pub fn new(file: &File, len: usize, extra: libc::c_int) -> io::Result<Self> {
+    pub fn new(file: &File, len: usize, extra: sys::c_int) -> io::Result<Self> {
         // SAFETY: a fresh mapping chosen by the kernel (no address hint),
         // so it aliases no Rust object; the fd is valid for the call.
         let p = unsafe {
-            libc::mmap(
+            sys::mmap(
                 std::ptr::null_mut(),
                 len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | extra,
+                sys::PROT_READ | sys::PROT_WRITE,
+                sys::MAP_SHARED | extra,
                 file.as_raw_fd(),
                 0,
             )
         };
-        if p == libc::MAP_FAILED {
+        if p == sys::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
         let ptr = NonNull::new(p.cast::<u8>()).ok_or_else(|| io::Error::other("mmap gave 0"))?;
@@ -52,7 +53,7 @@ impl Drop for Mapping {
         // SAFETY: ptr/len are exactly what mmap returned, and no borrow of
         // the mapping outlives it (every user holds the Mapping alive).
         unsafe {
-            libc::munmap(self.ptr.as_ptr().cast(), self.len);
+            sys::munmap(self.ptr.as_ptr().cast(), self.len);
         }
     }
 }

@@ -2,17 +2,18 @@
 //! signal; the driver's loop sees it within one pass and shuts down in
 //! order (device reset, bus mastering off, device given back).
 
+use crate::sys;
 use std::io;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 static RAISED: AtomicI32 = AtomicI32::new(0);
 
-extern "C" fn on_signal(sig: libc::c_int) {
+extern "C" fn on_signal(sig: sys::c_int) {
     RAISED.store(sig, Ordering::SeqCst);
 }
 
 /// The signals that stop the driver.
-pub const STOP_SIGNALS: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
+pub const STOP_SIGNALS: [sys::c_int; 3] = [sys::SIGTERM, sys::SIGINT, sys::SIGHUP];
 
 /// Installs the handler (without SA_RESTART: a poll(2) in progress
 /// returns at once).
@@ -21,10 +22,9 @@ pub fn install() -> io::Result<()> {
         // SAFETY: a zeroed sigaction is a valid "no flags, empty mask"
         // value; the handler only stores to an atomic (async-signal-safe).
         let rc = unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as *const () as libc::sighandler_t;
-            libc::sigemptyset(&mut sa.sa_mask);
-            libc::sigaction(sig, &sa, std::ptr::null_mut())
+            let mut sa: sys::sigaction = std::mem::zeroed();
+            sa.sa_handler = on_signal as *const () as usize;
+            sys::sigaction(sig, &sa, std::ptr::null_mut())
         };
         if rc != 0 {
             return Err(io::Error::last_os_error());
@@ -44,9 +44,9 @@ pub fn raised() -> Option<i32> {
 /// The signal's name, for the log.
 pub fn name(sig: i32) -> &'static str {
     match sig {
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGINT => "SIGINT",
-        libc::SIGHUP => "SIGHUP",
+        sys::SIGTERM => "SIGTERM",
+        sys::SIGINT => "SIGINT",
+        sys::SIGHUP => "SIGHUP",
         _ => "a signal",
     }
 }
@@ -60,8 +60,8 @@ mod tests {
         install().unwrap();
         assert_eq!(raised(), None);
         // SAFETY: raising a signal whose handler was just installed.
-        unsafe { libc::raise(libc::SIGHUP) };
-        assert_eq!(raised(), Some(libc::SIGHUP));
-        assert_eq!(name(libc::SIGHUP), "SIGHUP");
+        unsafe { sys::raise(sys::SIGHUP) };
+        assert_eq!(raised(), Some(sys::SIGHUP));
+        assert_eq!(name(sys::SIGHUP), "SIGHUP");
     }
 }

@@ -5,8 +5,9 @@
 //!
 //! Taking: `driver_override` names this driver (so no kernel driver binds
 //! it meanwhile), then the bound driver's `unbind`. Giving back:
-//! `driver_override` cleared, then `drivers_probe`: the kernel's `ena`
-//! probes the device again.
+//! `driver_override` as it was, then `drivers_probe`: the kernel's `ena`
+//! probes the device again, or the driver the override pinned it to (the
+//! lab pins its ENI to `ena_custom` that way, and gets it back there).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -215,15 +216,19 @@ impl PciDevice {
 pub struct Claim {
     dev: PciDevice,
     previous: Option<String>,
+    /// The override found, restored on the way out ("" for none).
+    pinned: String,
     released: bool,
 }
 
 impl Claim {
     /// Sets `driver_override` to `owner` and unbinds the kernel driver.
-    /// Refuses a device whose override is already set (someone else's).
+    /// An override that pins the device to the driver bound now is kept
+    /// for the way back; any other is someone else's, and refused.
     pub fn take(dev: &PciDevice, owner: &str) -> Result<Self, Error> {
         let current = dev.driver_override()?;
-        if !current.is_empty() {
+        let bound = dev.driver();
+        if !current.is_empty() && bound.as_deref() != Some(current.as_str()) {
             return Err(Error::new(format!(
                 "{}: driver_override is already '{current}' (another tool holds it; clear it with: echo > {})",
                 dev.bdf(),
@@ -233,14 +238,15 @@ impl Claim {
         write(&dev.file("driver_override"), owner)?;
         let mut claim = Self {
             dev: dev.clone(),
-            previous: dev.driver(),
+            previous: bound,
+            pinned: current,
             released: false,
         };
         if let Some(drv) = &claim.previous {
             let unbind = dev.file("driver/unbind");
             if let Err(e) = write(&unbind, dev.bdf()) {
                 claim.released = true;
-                let _ = write(&dev.file("driver_override"), "\n");
+                let _ = write(&dev.file("driver_override"), &restore(&claim.pinned));
                 return Err(Error::new(format!(
                     "cannot take {} from {drv}: {e}",
                     dev.bdf()
@@ -258,23 +264,33 @@ impl Claim {
         self.previous.as_deref()
     }
 
-    /// Clears `driver_override` and asks the kernel to probe the device:
-    /// its ENA driver takes it again.
+    /// Puts `driver_override` back as it was and asks the kernel to probe
+    /// the device: its ENA driver (or the one it was pinned to) takes it.
     pub fn release(mut self) -> Result<(), Error> {
         self.released = true;
-        give_back(&self.dev)
+        give_back(&self.dev, &self.pinned)
     }
 }
 
-fn give_back(dev: &PciDevice) -> Result<(), Error> {
-    write(&dev.file("driver_override"), "\n")?;
+/// What to write to `driver_override` to leave it as `pinned` says ("\n"
+/// clears it).
+fn restore(pinned: &str) -> String {
+    if pinned.is_empty() {
+        "\n".into()
+    } else {
+        pinned.into()
+    }
+}
+
+fn give_back(dev: &PciDevice, pinned: &str) -> Result<(), Error> {
+    write(&dev.file("driver_override"), &restore(pinned))?;
     write(&dev.root.join("bus/pci/drivers_probe"), dev.bdf())
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
         if !self.released {
-            if let Err(e) = give_back(&self.dev) {
+            if let Err(e) = give_back(&self.dev, &self.pinned) {
                 eprintln!("ena-pci: giving {} back failed: {e}", self.dev.bdf());
             }
         }
@@ -413,6 +429,30 @@ mod tests {
         drop(Claim::take(&d, "ena-tap").unwrap());
         assert_eq!(d.driver_override().unwrap(), "");
         assert_eq!(fs::read_to_string(&probe).unwrap(), "0000:00:04.0");
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn an_override_pinning_the_bound_driver_is_kept_for_the_way_back() {
+        let root = tree();
+        let d = PciDevice::at(&root, "0000:00:04.0").unwrap();
+        let over = d.file("driver_override");
+        // Pinned to the driver that holds it (bind.sh pins ena_custom so).
+        fs::write(&over, "ena\n").unwrap();
+        let c = Claim::take(&d, "ena-tap").unwrap();
+        assert_eq!(d.driver_override().unwrap(), "ena-tap");
+        c.release().unwrap();
+        assert_eq!(d.driver_override().unwrap(), "ena");
+        drop(Claim::take(&d, "ena-tap").unwrap());
+        assert_eq!(d.driver_override().unwrap(), "ena");
+        // Pinned to a driver that does not hold it: someone else's.
+        fs::write(&over, "vfio-pci\n").unwrap();
+        let e = Claim::take(&d, "ena-tap").unwrap_err();
+        assert!(
+            e.message()
+                .contains("driver_override is already 'vfio-pci'"),
+            "{e}"
+        );
         fs::remove_dir_all(root).unwrap();
     }
 }

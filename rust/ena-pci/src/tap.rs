@@ -3,6 +3,7 @@
 //! hands one received frame to the stack. The interface exists while the
 //! file is open (not persistent): the driver's exit removes it.
 
+use crate::sys;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -12,16 +13,16 @@ use std::time::Duration;
 use crate::Error;
 
 /// `_IOW('T', 202, int)` and `_IOW('T', 226, int)` of `linux/if_tun.h`.
-const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
-const TUNSETCARRIER: libc::c_ulong = 0x4004_54e2;
-const IFF_TAP: libc::c_short = 0x0002;
-const IFF_NO_PI: libc::c_short = 0x1000;
+const TUNSETIFF: sys::c_ulong = 0x4004_54ca;
+const TUNSETCARRIER: sys::c_ulong = 0x4004_54e2;
+const IFF_TAP: sys::c_short = 0x0002;
+const IFF_NO_PI: sys::c_short = 0x1000;
 const ARPHRD_ETHER: u16 = 1;
 
 /// Refuses a name the kernel would refuse or mangle (`dev_valid_name`).
 pub fn check_name(name: &str) -> Result<(), Error> {
     let ok = !name.is_empty()
-        && name.len() < libc::IFNAMSIZ
+        && name.len() < sys::IFNAMSIZ
         && name != "."
         && name != ".."
         && name
@@ -36,11 +37,11 @@ pub fn check_name(name: &str) -> Result<(), Error> {
     }
 }
 
-fn ifreq(name: &str) -> libc::ifreq {
+fn ifreq(name: &str) -> sys::ifreq {
     // SAFETY: ifreq is plain data; all-zero is a valid value.
-    let mut r: libc::ifreq = unsafe { std::mem::zeroed() };
+    let mut r: sys::ifreq = unsafe { std::mem::zeroed() };
     for (d, s) in r.ifr_name.iter_mut().zip(name.bytes()) {
-        *d = s as libc::c_char;
+        *d = s as sys::c_char;
     }
     r
 }
@@ -63,20 +64,20 @@ impl Tap {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .custom_flags(libc::O_NONBLOCK)
+            .custom_flags(sys::O_NONBLOCK)
             .open("/dev/net/tun")
             .map_err(|e| Error::new(format!("cannot open /dev/net/tun: {e}")))?;
         let mut req = ifreq(name);
         req.ifr_ifru.ifru_flags = IFF_TAP | IFF_NO_PI;
         // SAFETY: TUNSETIFF reads and writes one ifreq, which outlives the call.
-        if unsafe { libc::ioctl(file.as_raw_fd(), TUNSETIFF, &mut req) } < 0 {
+        if unsafe { sys::ioctl(file.as_raw_fd(), TUNSETIFF, &mut req) } < 0 {
             return Err(Error::new(format!(
                 "cannot create TAP {name}: {}",
                 io::Error::last_os_error()
             )));
         }
         // SAFETY: a plain socket call; the fd is owned from here on.
-        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+        let fd = unsafe { sys::socket(sys::AF_INET, sys::SOCK_DGRAM | sys::SOCK_CLOEXEC, 0) };
         if fd < 0 {
             return Err(Error::new(format!(
                 "socket: {}",
@@ -96,9 +97,9 @@ impl Tap {
         &self.name
     }
 
-    fn ctl(&self, what: &str, op: libc::c_ulong, req: &mut libc::ifreq) -> Result<(), Error> {
+    fn ctl(&self, what: &str, op: sys::c_ulong, req: &mut sys::ifreq) -> Result<(), Error> {
         // SAFETY: the SIOC* requests used here read or write one ifreq.
-        if unsafe { libc::ioctl(self.ctl.as_raw_fd(), op as _, req as *mut libc::ifreq) } < 0 {
+        if unsafe { sys::ioctl(self.ctl.as_raw_fd(), op as _, req as *mut sys::ifreq) } < 0 {
             return Err(Error::new(format!(
                 "cannot {what} of {}: {}",
                 self.name,
@@ -115,33 +116,33 @@ impl Tap {
         unsafe {
             req.ifr_ifru.ifru_hwaddr.sa_family = ARPHRD_ETHER;
             for (d, s) in req.ifr_ifru.ifru_hwaddr.sa_data.iter_mut().zip(mac) {
-                *d = s as libc::c_char;
+                *d = s as sys::c_char;
             }
         }
-        self.ctl("set the MAC", libc::SIOCSIFHWADDR as _, &mut req)
+        self.ctl("set the MAC", sys::SIOCSIFHWADDR as _, &mut req)
     }
 
     /// The interface's MTU (`SIOCSIFMTU`).
     pub fn set_mtu(&self, mtu: u32) -> Result<(), Error> {
         let mut req = ifreq(&self.name);
-        req.ifr_ifru.ifru_mtu = mtu as libc::c_int;
-        self.ctl("set the MTU", libc::SIOCSIFMTU as _, &mut req)
+        req.ifr_ifru.ifru_mtu = mtu as sys::c_int;
+        self.ctl("set the MTU", sys::SIOCSIFMTU as _, &mut req)
     }
 
     /// The interface up (`IFF_UP`, as `ip link set NAME up`).
     pub fn set_up(&self) -> Result<(), Error> {
         let mut req = ifreq(&self.name);
-        self.ctl("read the flags", libc::SIOCGIFFLAGS as _, &mut req)?;
+        self.ctl("read the flags", sys::SIOCGIFFLAGS as _, &mut req)?;
         // SAFETY: SIOCGIFFLAGS filled the flags member.
-        unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
-        self.ctl("set the flags", libc::SIOCSIFFLAGS as _, &mut req)
+        unsafe { req.ifr_ifru.ifru_flags |= sys::IFF_UP as sys::c_short };
+        self.ctl("set the flags", sys::SIOCSIFFLAGS as _, &mut req)
     }
 
     /// Carrier on or off (`TUNSETCARRIER`): the ENI's link, as the stack sees it.
     pub fn set_carrier(&self, on: bool) -> Result<(), Error> {
-        let v: libc::c_int = on.into();
+        let v: sys::c_int = on.into();
         // SAFETY: TUNSETCARRIER reads one int, which outlives the call.
-        if unsafe { libc::ioctl(self.file.as_raw_fd(), TUNSETCARRIER, &v) } < 0 {
+        if unsafe { sys::ioctl(self.file.as_raw_fd(), TUNSETCARRIER, &v) } < 0 {
             return Err(Error::new(format!(
                 "cannot set the carrier of {}: {}",
                 self.name,
@@ -168,21 +169,21 @@ impl Tap {
         match self.file.write(frame) {
             Ok(_) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
-            Err(e) if e.raw_os_error() == Some(libc::EIO) => Ok(false),
+            Err(e) if e.raw_os_error() == Some(sys::EIO) => Ok(false),
             Err(e) => Err(e),
         }
     }
 
     /// Waits until the stack has a frame for us, at most `timeout`.
     pub fn wait(&self, timeout: Duration) -> io::Result<bool> {
-        let mut p = libc::pollfd {
+        let mut p = sys::pollfd {
             fd: self.file.as_raw_fd(),
-            events: libc::POLLIN,
+            events: sys::POLLIN,
             revents: 0,
         };
-        let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
+        let ms = timeout.as_millis().min(i32::MAX as u128) as sys::c_int;
         // SAFETY: one pollfd that outlives the call.
-        match unsafe { libc::poll(&mut p, 1, ms) } {
+        match unsafe { sys::poll(&mut p, 1, ms) } {
             n if n > 0 => Ok(true),
             0 => Ok(false),
             _ => {

@@ -23,10 +23,14 @@ the ENI's MAC. SIGTERM or SIGINT reset the device and give it back to ena.
   --stats FILE         counters, rewritten every second
   --keep-alive-ms N    reset the device after N ms without a keep-alive (default 6000)
   --batch N            frames per queue per pass, 1-256 (default 32)
+  --version            print the build's version and exit
   --reflect SECONDS    benchmark, no TAP: send every received frame back out
                        with its MACs swapped for SECONDS, busy-polling, then
                        print packets per second per core
 ";
+
+/// What `parse` returns for `--version`.
+pub const VERSION_ASKED: &str = "--version";
 
 /// How the ENI is named.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +88,9 @@ impl Args {
         while let Some(opt) = it.next() {
             if opt == "-h" || opt == "--help" {
                 return Err(String::new());
+            }
+            if opt == "--version" {
+                return Err(VERSION_ASKED.into());
             }
             let v = it
                 .next()
@@ -143,6 +150,15 @@ mod tests {
 
     fn parse(s: &str) -> Result<Args, String> {
         Args::parse(&s.split_whitespace().map(String::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn version_needs_no_eni() {
+        assert_eq!(parse("--version").unwrap_err(), VERSION_ASKED);
+        assert_eq!(
+            parse("--mac 02:e1:ab:00:00:0b --version").unwrap_err(),
+            VERSION_ASKED
+        );
     }
 
     #[test]

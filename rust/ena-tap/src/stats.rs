@@ -12,6 +12,9 @@ use crate::port::Port;
 
 pub fn render<R, A: DmaAllocator, C, B>(port: &Port<R, A, C, B>, bridge: &Bridge) -> String {
     let mut s = String::new();
+    let _ = writeln!(s, "version {}", crate::VERSION);
+    let _ = writeln!(s, "ring {}", port.cfg.depth);
+    let _ = writeln!(s, "mtu {}", port.cfg.mtu);
     let _ = writeln!(s, "link {}", if port.link_up { "up" } else { "down" });
     let _ = writeln!(s, "resets {}", port.resets);
     let _ = writeln!(s, "keep_alives {}", port.keep_alives);
