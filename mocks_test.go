@@ -46,6 +46,10 @@ var stepStdout = map[string]string{
 	"bind":        `{"bdf":"0000:00:06.0","driver":"ena_custom","version":"2.15.0g-custom.0badc0de","interface":"eth1","changed":true}`,
 	"netns":       `{"namespace":"ena-lab","interface":"eth1","changed":true}`,
 	"validate":    `{"mode":"validate","custom":{"single":{"txGbps":4.8}},"stock":{"single":{"txGbps":4.9}},"ratio":{"min":0.97}}`,
+	// rustDriver's steps.
+	"tap-build":    `{"version":"src-0123456789ab","binary":"/var/lib/ena-lab/tap/src-0123456789ab/ena-tap","rustc":"1.85.0","changed":true}`,
+	"tap":          `{"driver":"ena-tap","version":"src-0123456789ab","bdf":"0000:00:06.0","interface":"enatap0","namespace":"ena-lab","changed":true}`,
+	"tap-validate": `{"mode":"validate","driver":"ena-tap","custom":{"single":{"txGbps":2.1}},"stock":{"single":{"txGbps":4.9}},"ratio":{"min":0.43}}`,
 }
 
 // registered is one resource as the engine saw it.

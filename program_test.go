@@ -463,6 +463,7 @@ func TestInvalidConfigIsRefusedWithKeyAndValue(t *testing.T) {
 		{"latencySeconds", "61"},
 		{"measurements", "jitter"},
 		{"thorough", "twice"},
+		{"rustDriver", "sometimes"},
 		{"driverParams", "rx_queue_size"},
 		{"driverRepo", "ftp://example.com/amzn-drivers"},
 		{"driverRepo", "https://example.com/x y"},

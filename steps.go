@@ -22,10 +22,13 @@ const iperfStreams = 4
 // HostSteps are the steps run on the host, in the order they run.
 type HostSteps struct {
 	NitroCheck, Prereqs, Build, Baseline, Bind, Netns, Validate *remote.StepRun
+	// Rust is the Rust driver's steps after validate (rustDriver), else nil.
+	Rust *RustSteps
 }
 
 // declareSteps adds, after readiness and each after the previous one: the
-// Nitro check, prereqs, build, baseline, bind, netns and validate.
+// Nitro check, prereqs, build, baseline, bind, netns and validate; then,
+// with rustDriver, the Rust driver's steps.
 func declareSteps(run *remote.Runner, s stackconfig.Settings, host *infra.Host) (HostSteps, error) {
 	var st HostSteps
 	var err error
@@ -60,12 +63,17 @@ func declareSteps(run *remote.Runner, s stackconfig.Settings, host *infra.Host) 
 	// A measuring step's deadline: its plan, plus setup and slack.
 	measureTimeout := s.MeasureTime() + 5*time.Minute
 
+	prereqs := map[string]pulumi.StringInput{
+		"ENA_LAB_DISTRO":        pulumi.String(s.Distro),
+		"ENA_LAB_KERNEL_SERIES": pulumi.String(s.Kernel),
+	}
+	// Only when asked: a stack without it keeps its prereqs step as it was.
+	if s.RustDriver {
+		prereqs["ENA_LAB_RUST"] = pulumi.String("1")
+	}
 	if st.Prereqs, err = run.Run(remote.Step{
 		Name: "prereqs", Script: "prereqs.sh", Sources: []string{"lib.sh"},
-		Inputs: map[string]pulumi.StringInput{
-			"ENA_LAB_DISTRO":        pulumi.String(s.Distro),
-			"ENA_LAB_KERNEL_SERIES": pulumi.String(s.Kernel),
-		},
+		Inputs:  prereqs,
 		Timeout: 15 * time.Minute,
 	}); err != nil {
 		return st, err
@@ -124,7 +132,12 @@ func declareSteps(run *remote.Runner, s stackconfig.Settings, host *infra.Host) 
 		return st, err
 	}
 
-	st.Validate, err = run.Run(validateStep(s, measure, network, st.Build, version, bound))
+	if st.Validate, err = run.Run(validateStep(s, measure, network, st.Build, version, bound)); err != nil {
+		return st, err
+	}
+	if s.RustDriver {
+		st.Rust, err = declareRustSteps(run, s, measure, network, st)
+	}
 	return st, err
 }
 
@@ -156,13 +169,19 @@ func validateStep(s stackconfig.Settings, measure, network map[string]pulumi.Str
 
 // Outputs are the steps' results as stack outputs.
 func (st HostSteps) Outputs() map[string]pulumi.Input {
-	return map[string]pulumi.Input{
+	out := map[string]pulumi.Input{
 		"nitroCheck":  st.NitroCheck.Result,
 		"driverBuild": st.Build.Result,
 		"baseline":    st.Baseline.Result,
 		"binding":     st.Bind.Result,
 		"validation":  st.Validate.Result,
 	}
+	if st.Rust != nil {
+		out["rustBuild"] = st.Rust.Build.Result
+		out["rustBinding"] = st.Rust.Tap.Result
+		out["rustValidation"] = st.Rust.Validate.Result
+	}
+	return out
 }
 
 func merge(maps ...map[string]pulumi.StringInput) map[string]pulumi.StringInput {

@@ -483,6 +483,75 @@ func TestTwinLab(t *testing.T) {
 		}
 	})
 
+	t.Run("rustDriver: ena-tap takes the lab ENI as a service and validates through its TAP, then goes", func(t *testing.T) {
+		rust := []string{"tap-build", "tap", "tap-validate"}
+		l.config(map[string]string{"ena-lab:rustDriver": "true"})
+		held := holdSession(t, vpc, e["PRIMARY_MAC"])
+		res, st, err := l.timedUp("rustDriver on to a validated ena-tap")
+		held.release(t)
+		if err != nil {
+			t.Fatalf("up with rustDriver: %v", err)
+		}
+		did := st.changed()
+		for _, must := range rust {
+			if did[must] != "create" {
+				t.Errorf("rustDriver must create step %s: %v", must, did)
+			}
+		}
+		for name := range did {
+			switch name {
+			case "prereqs", "tap-build", "tap", "tap-validate", "ena-lab-twin":
+			default:
+				t.Errorf("rustDriver must not touch %s (%s)", name, did[name])
+			}
+		}
+		b := output(res, "rustBinding")
+		if b["driver"] != "ena-tap" || b["previousDriver"] != "ena_custom" || b["bdf"] != bdf ||
+			!strings.EqualFold(fmt.Sprint(b["mac"]), e["SECONDARY_MAC"]) {
+			t.Errorf("ena-tap must take the secondary ENI (%s, %s) from ena_custom: %v", e["SECONDARY_MAC"], bdf, b)
+		}
+		v := output(res, "rustValidation")
+		custom, _ := v["custom"].(map[string]interface{})
+		if v["driver"] != "ena-tap" || v["version"] != output(res, "rustBuild")["version"] || custom == nil {
+			t.Fatalf("tap-validate must measure the ena-tap that was built: %v", v)
+		}
+		for _, mode := range []string{"single", "multi"} {
+			f, _ := custom[mode].(map[string]interface{})
+			tx, _ := f["txGbps"].(float64)
+			rx, _ := f["rxGbps"].(float64)
+			if tx <= 0 || rx <= 0 {
+				t.Errorf("traffic both ways through ena-tap (%s): %v", mode, f)
+			}
+		}
+		t.Logf("FIGURE ena-tap on the twin: built in %vs by rustc %v; throughput vs stock ena %v",
+			output(res, "rustBuild")["seconds"], output(res, "rustBuild")["rustc"], v["ratio"])
+		host, err := vpc.SSH("systemctl is-active ena-lab-tap.service; cat /sys/bus/pci/devices/" + bdf + "/driver_override; " +
+			"[ -e /sys/bus/pci/devices/" + bdf + "/driver ] && echo bound || echo unbound")
+		if f := strings.Fields(host); err != nil || len(f) != 3 || f[0] != "active" || f[1] != "ena-tap" || f[2] != "unbound" {
+			t.Errorf("the ENI must be ena-tap's (service active, override ena-tap, no kernel driver): %q %v", host, err)
+		}
+
+		l.config(map[string]string{"ena-lab:rustDriver": "false"})
+		_, st, err = l.timedUp("rustDriver off")
+		if err != nil {
+			t.Fatalf("up with rustDriver off: %v", err)
+		}
+		did = st.changed()
+		for _, must := range rust {
+			if did[must] != "delete" {
+				t.Errorf("rustDriver off must delete step %s: %v", must, did)
+			}
+		}
+		if drv, err := driverOf(); err != nil || drv != "ena_custom" {
+			t.Errorf("the ENI must be back on ena_custom: %q %v", drv, err)
+		}
+		left, err := vpc.SSH("ls /etc/systemd/system/ena-lab-tap.service /var/lib/ena-lab/tap /var/lib/ena-lab/tap.env 2>/dev/null; " +
+			"cat /sys/bus/pci/devices/" + bdf + "/driver_override; sudo ip -n ena-lab -br link | grep -ci '" + e["SECONDARY_MAC"] + "'")
+		if f := strings.Fields(left); err != nil || len(f) != 2 || f[0] != "ena_custom" || f[1] != "1" {
+			t.Errorf("nothing of ena-tap may stay, and the ENI must be in ena-lab pinned to ena_custom: %q %v", left, err)
+		}
+	})
+
 	restoreEdit()
 	restoreEdit = func() {}
 

@@ -36,6 +36,7 @@ const (
 	KeyLatencySeconds       = "latencySeconds"
 	KeyMeasurements         = "measurements"
 	KeyThorough             = "thorough"
+	KeyRustDriver           = "rustDriver"
 )
 
 // AutoSSHCidr asks the program to detect the caller's public IPv4.
@@ -62,6 +63,7 @@ var Defaults = map[string]string{
 	KeyLatencySeconds:       "1",
 	KeyMeasurements:         MeasureThroughput + "," + MeasureLatency,
 	KeyThorough:             "false",
+	KeyRustDriver:           "false",
 }
 
 // The measurements a stack can ask for: iperf3 throughput, sockperf latency.
@@ -117,6 +119,9 @@ type Settings struct {
 	// Thorough interleaves stock and custom runs on the ENI in validate,
 	// rebinding between them, rather than comparing with the baseline.
 	Thorough bool
+	// RustDriver adds, after validate, the Rust userspace driver (ena-tap)
+	// on the lab ENI and the same validation through it.
+	RustDriver bool
 }
 
 // Measures says whether the stack asked for measurement m.
@@ -221,6 +226,9 @@ func Parse(get Getter, hooks Hooks) (Settings, error) {
 		return s, invalid(KeyAmiID, s.AmiID, "expected empty (the latest AMI of distro and kernel) or an AMI id like ami-0123456789abcdef0")
 	}
 	if s.Spot, err = parseBool(KeySpot, val(KeySpot)); err != nil {
+		return s, err
+	}
+	if s.RustDriver, err = parseBool(KeyRustDriver, val(KeyRustDriver)); err != nil {
 		return s, err
 	}
 	if s.Thorough, err = parseBool(KeyThorough, val(KeyThorough)); err != nil {

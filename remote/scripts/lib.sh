@@ -23,6 +23,18 @@ init_step() {
 	done
 	mkdir -p "$LOG_DIR" "$STATE_DIR" || { echo "[$STEP] error: cannot create $LOG_DIR or $STATE_DIR" >&2; exit 1; }
 	echo "$(date -u +%FT%TZ) --- $STEP starts" >>"$LOG"
+	# A command that fails where no check expected it (set -e) ends the step:
+	# say which, so the step's error is never a bare exit status.
+	set -E
+	trap 'unexpected_failure $? "$BASH_COMMAND" "${BASH_SOURCE[0]##*/}" "$LINENO"' ERR
+}
+
+# unexpected_failure STATUS COMMAND FILE LINE: the ERR trap's message, from
+# the step's own shell only (a subshell's failure reaches it as its status).
+unexpected_failure() {
+	[[ $BASHPID == "$$" ]] || return 0
+	echo "[$STEP] error: '$2' failed with status $1 ($3, line $4)" >&2
+	echo "$(date -u +%FT%TZ) error: '$2' failed with status $1 ($3, line $4)" >>"$LOG" 2>/dev/null || true
 }
 
 # run CMD...: run a command with its output in the log only.

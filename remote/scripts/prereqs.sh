@@ -7,6 +7,7 @@
 # sockperf (the latency runs) comes with Debian; on AL2023 from dnf when its
 # repositories carry it, else built from its pinned release (3.10).
 # input ENA_LAB_DISTRO optional(al2023)  al2023 or debian-12
+# input ENA_LAB_RUST optional(0)  1: also the Rust compiler, for the rustDriver steps (build-tap.sh)
 # input ENA_LAB_KERNEL_SERIES optional(6.1)  6.1 or 6.12: which headers package (AL2023 names 6.12's kernel6.12-devel)
 # input ENA_LAB_OS_RELEASE optional(/etc/os-release)  what the host says it is (tests point it elsewhere)
 # input ENA_LAB_MODULES_DIR optional(/lib/modules)  where kernel build trees are linked
@@ -22,6 +23,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # dwarves: pahole, which 6.12's kbuild runs for a module's BTF.
 AL2023_PACKAGES=(gcc make git tar gzip kmod elfutils-libelf-devel iperf3 ethtool pciutils iproute iputils jq diffutils dwarves)
 DEBIAN_PACKAGES=(gcc make git tar gzip kmod libelf-dev iperf3 sockperf ethtool pciutils iproute2 iputils-ping jq diffutils dwarves)
+# rustc for ena-tap (rust/Cargo.toml's rust-version): AL2023's own; Debian
+# 12's rustc (1.63) is too old, its rustc-web (a newer one, kept updated for
+# Firefox) is not.
+AL2023_RUST_PACKAGES=(rust)
+DEBIAN_RUST_PACKAGES=(rustc-web)
 # sockperf's release 3.10 (its tag's commit) and what building it takes.
 SOCKPERF_COMMIT=${ENA_LAB_SOCKPERF_COMMIT:-5ebd327da983225321818c0355db922515e026bd}
 SOCKPERF_BUILD_PACKAGES=(gcc-c++ autoconf automake libtool)
@@ -31,6 +37,7 @@ DISTRO=${ENA_LAB_DISTRO:-al2023}
 SERIES=${ENA_LAB_KERNEL_SERIES:-6.1}
 OS_RELEASE=${ENA_LAB_OS_RELEASE:-/etc/os-release}
 MODULES_DIR=${ENA_LAB_MODULES_DIR:-/lib/modules}
+RUST=${ENA_LAB_RUST:-0}
 
 # check_os: the host is the distribution the stack says, by os-release.
 check_os() {
@@ -114,6 +121,7 @@ main() {
 	[[ $SERIES == 6.1 || $SERIES == 6.12 ]] || die "input ENA_LAB_KERNEL_SERIES='$SERIES' is neither 6.1 nor 6.12"
 	[[ $SOCKPERF_COMMIT =~ ^[0-9a-f]{40}$ ]] || die "input ENA_LAB_SOCKPERF_COMMIT='$SOCKPERF_COMMIT' is not a full commit id"
 	[[ $SOCKPERF_PREFIX == /* ]] || die "input ENA_LAB_SOCKPERF_PREFIX='$SOCKPERF_PREFIX' is not an absolute path"
+	[[ $RUST == 0 || $RUST == 1 ]] || die "input ENA_LAB_RUST='$RUST' is neither 0 nor 1"
 	check_os
 	KERNEL=$(uname -r)
 	[[ $KERNEL == "$SERIES".* ]] || die "the host runs kernel $KERNEL, not the $SERIES series the stack asks for (config kernel)"
@@ -121,8 +129,12 @@ main() {
 	al2023)
 		KDEV=kernel-devel-$KERNEL packages=("${AL2023_PACKAGES[@]}") tools=(rpm dnf)
 		[[ $SERIES == 6.1 ]] || KDEV=kernel$SERIES-devel-$KERNEL
+		if ((RUST)); then packages+=("${AL2023_RUST_PACKAGES[@]}"); fi
 		;;
-	debian-12) KDEV=linux-headers-$KERNEL packages=("${DEBIAN_PACKAGES[@]}") tools=(dpkg-query apt-get) ;;
+	debian-12)
+		KDEV=linux-headers-$KERNEL packages=("${DEBIAN_PACKAGES[@]}") tools=(dpkg-query apt-get)
+		if ((RUST)); then packages+=("${DEBIAN_RUST_PACKAGES[@]}"); fi
+		;;
 	esac
 	for p in "${tools[@]}"; do command -v "$p" >/dev/null || die "$p is required on $DISTRO, and missing"; done
 	for p in "$KDEV" "${packages[@]}"; do

@@ -15,7 +15,8 @@
 # input ENA_LAB_SERVER_IP required  the primary ENI's IP: iperf3 and sockperf server, ping target
 # input ENA_LAB_MODE optional(validate)  validate, baseline, or compare (the runs in ENA_LAB_MEASURED: interleave.sh's)
 # input ENA_LAB_MEASURED optional  compare mode: custom's runs, a baseline-mode document
-# input ENA_LAB_EXPECT_DRIVER optional(ena_custom)  driver the NIC must be on
+# input ENA_LAB_EXPECT_DRIVER optional(ena_custom)  driver the NIC must be on; ena-tap: the NIC is ena-tap's TAP
+# input ENA_LAB_TAP_STATS optional(/run/ena-lab-tap/stats)  ena-tap's counters file (ena-tap only)
 # input ENA_LAB_EXPECT_VERSION optional  driver version the NIC must report
 # input ENA_LAB_MEASURE optional(throughput,latency)  what to measure: throughput, latency or both
 # input ENA_LAB_RUNS optional(3)  runs per driver; 3 or more give intervals
@@ -44,6 +45,7 @@ MIN_RATIO=${ENA_LAB_MIN_RATIO:-0.9}
 PORT=${ENA_LAB_PORT:-5201}
 LAT_PORT=${ENA_LAB_LATENCY_PORT:-11111}
 BASELINE=${ENA_LAB_BASELINE:-$STATE_DIR/baseline.json}
+TAP_STATS=${ENA_LAB_TAP_STATS:-/run/ena-lab-tap/stats}
 REPORTS=$STATE_DIR/reports
 STATS=$HERE/stats.awk
 SERVER_PIDS=()
@@ -100,8 +102,15 @@ locate_nic() {
 	[[ $NIC_NS == "$NS" ]] || die "$NIC_IF ($MAC) is not in namespace $NS: the netns step configures it"
 	local got
 	got=$(driver_of "$NIC_IF" "$NS")
-	[[ $got == "$DRIVER" ]] || die "$NIC_IF ($MAC) is on driver '$got', expected '$DRIVER'"
-	VERSION=$(version_of "$NIC_IF" "$NS")
+	if [[ $DRIVER == ena-tap ]]; then
+		# The ENI's frames reach the stack through ena-tap's TAP.
+		[[ $got == tun ]] || die "$NIC_IF ($MAC) is on driver '$got', not a TAP of ena-tap"
+		VERSION=$(tap_stat version)
+		[[ -n $VERSION ]] || die "ena-tap is not running: its counters file $TAP_STATS is missing or says no version"
+	else
+		[[ $got == "$DRIVER" ]] || die "$NIC_IF ($MAC) is on driver '$got', expected '$DRIVER'"
+		VERSION=$(version_of "$NIC_IF" "$NS")
+	fi
 	if [[ -n ${ENA_LAB_EXPECT_VERSION:-} && $VERSION != "$ENA_LAB_EXPECT_VERSION" ]]; then
 		die "$NIC_IF ($MAC) runs $DRIVER $VERSION, expected $ENA_LAB_EXPECT_VERSION"
 	fi
@@ -157,12 +166,20 @@ check_ping() {
 	fi
 }
 
-# counters FILE: the NIC's packet counts and ethtool statistics, "name value".
+# tap_stat NAME: one value of ena-tap's counters file.
+tap_stat() { awk -v k="$1" '$1 == k { print $2; exit }' "$TAP_STATS" 2>/dev/null || true; }
+
+# counters FILE: the NIC's packet counts and ethtool statistics, "name value";
+# for ena-tap, its own counters (the device's side of the TAP) as enatap_*.
 counters() {
 	{
 		echo "tx_packets $(in_ns "$NS" cat "/sys/class/net/$NIC_IF/statistics/tx_packets")"
 		echo "rx_packets $(in_ns "$NS" cat "/sys/class/net/$NIC_IF/statistics/rx_packets")"
-		in_ns "$NS" ethtool -S "$NIC_IF" 2>/dev/null | awk -F': *' 'NR > 1 && $2 ~ /^[0-9]+$/ { gsub(/ /, "", $1); print $1, $2 }'
+		# A TAP has no ethtool statistics (ethtool fails): ena-tap's come below.
+		{ in_ns "$NS" ethtool -S "$NIC_IF" 2>/dev/null || true; } | awk -F': *' 'NR > 1 && $2 ~ /^[0-9]+$/ { gsub(/ /, "", $1); print $1, $2 }'
+		if [[ $DRIVER == ena-tap ]]; then
+			awk '$2 ~ /^[0-9]+$/ && $1 != "ring" && $1 != "mtu" && $1 != "queues" { print "enatap_" $1, $2 }' "$TAP_STATS" 2>/dev/null || true
+		fi
 	} | sort >"$1"
 }
 
@@ -269,9 +286,13 @@ setup_json() {
 	local bdf drv rings channels llq=""
 	bdf=$(basename "$(in_ns "$NS" readlink -f "/sys/class/net/$NIC_IF/device" 2>/dev/null)" 2>/dev/null || true)
 	drv=$(basename "$(in_ns "$NS" readlink -f "/sys/class/net/$NIC_IF/device/driver" 2>/dev/null)" 2>/dev/null || true)
-	rings=$(in_ns "$NS" ethtool -g "$NIC_IF" 2>/dev/null | awk '/^Current/ { cur = 1 } cur && /^(RX|TX):/ { gsub(":", "", $1); printf "%s %s\n", $1, $2 }')
-	channels=$(in_ns "$NS" ethtool -l "$NIC_IF" 2>/dev/null | awk '/^Current/ { cur = 1 } cur && /^Combined:/ { print $2 }')
+	rings=$({ in_ns "$NS" ethtool -g "$NIC_IF" 2>/dev/null || true; } | awk '/^Current/ { cur = 1 } cur && /^(RX|TX):/ { gsub(":", "", $1); printf "%s %s\n", $1, $2 }')
+	channels=$({ in_ns "$NS" ethtool -l "$NIC_IF" 2>/dev/null || true; } | awk '/^Current/ { cur = 1 } cur && /^Combined:/ { print $2 }')
 	[[ -n $bdf && -n $drv ]] && llq=$(llq_mode "$drv" "$bdf")
+	if [[ $DRIVER == ena-tap ]]; then
+		rings="RX $(tap_stat ring)
+TX $(tap_stat ring)" channels=$(tap_stat queues)
+	fi
 	jq -n --arg rx "$(awk '$1 == "RX" { print $2 }' <<<"$rings")" --arg tx "$(awk '$1 == "TX" { print $2 }' <<<"$rings")" \
 		--arg ch "$channels" --arg llq "$llq" \
 		'def n(s): if (s | test("^[0-9]+$")) then (s | tonumber) else null end;

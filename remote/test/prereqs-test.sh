@@ -129,6 +129,26 @@ if prereqs ENA_LAB_DISTRO=debian-12 && [[ ! -s $FAKE/dnf.calls ]] && jq -e '.cha
 else
 	fail debian-with-everything-changes-nothing "$(cat "$FAKE/dnf.calls" "$FAKE/err")"
 fi
+# rustDriver: the Rust compiler too, Debian's rustc-web (its rustc is too
+# old for ena-tap); and only when asked for.
+scenario debian-rust "rustc-web" "$deb linux-headers-$KERNEL" "debian 12"
+mkdir -p "$FAKE/modules/$KERNEL/build" && touch "$FAKE/modules/$KERNEL/build/Makefile"
+mkdir -p "$FAKE/state/vendor" && cp "$("$HERE/../../tools/chartjs.sh")" "$FAKE/state/vendor/"
+if prereqs ENA_LAB_DISTRO=debian-12 ENA_LAB_RUST=1 && grep -qx "apt-get -y -q install --no-install-recommends rustc-web" "$FAKE/dnf.calls" &&
+	jq -e '.installed == ["rustc-web"]' "$FAKE/out" >/dev/null; then
+	pass debian-rust-driver-installs-rustc-web
+else
+	fail debian-rust-driver-installs-rustc-web "$(cat "$FAKE/dnf.calls" "$FAKE/err" "$FAKE/out")"
+fi
+scenario al2023-rust "$all sockperf rust" "$all sockperf kernel-devel-$KERNEL"
+mkdir -p "$FAKE/modules/$KERNEL/build" && touch "$FAKE/modules/$KERNEL/build/Makefile"
+mkdir -p "$FAKE/state/vendor" && cp "$("$HERE/../../tools/chartjs.sh")" "$FAKE/state/vendor/"
+if prereqs ENA_LAB_RUST=1 && grep -qx "dnf -y -q install rust" "$FAKE/dnf.calls" && prereqs ENA_LAB_RUST=0 &&
+	jq -e '.changed == false' "$FAKE/out" >/dev/null && ! prereqs ENA_LAB_RUST=yes && grep -q "input ENA_LAB_RUST='yes' is neither 0 nor 1" "$FAKE/err"; then
+	pass al2023-rust-driver-installs-rust
+else
+	fail al2023-rust-driver-installs-rust "$(cat "$FAKE/dnf.calls" "$FAKE/err" "$FAKE/out")"
+fi
 scenario mismatch "" "" "debian 12"
 if ! prereqs ENA_LAB_DISTRO=al2023 && grep -q "this host is debian 12, but the stack's distro is al2023" "$FAKE/err" && [[ ! -s $FAKE/dnf.calls ]]; then
 	pass refuses-another-distro

@@ -16,5 +16,6 @@ if shellcheck -x "$TOP"/remote/scripts/*.sh "$TOP"/remote/test/*.sh; then echo "
 "$HERE/stats-test.sh" || rc=1
 "$HERE/report-test.sh" || rc=1
 "$HERE/validate-test.sh" || rc=1
+"$HERE/build-tap-test.sh" || rc=1
 if "$HERE/bind-test.sh"; then echo "PASS bind-rollback-in-vm"; else echo "FAIL bind-rollback-in-vm"; rc=1; fi
 exit $rc

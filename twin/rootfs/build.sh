@@ -23,14 +23,16 @@ DISK_SIZE=6G
 say() { echo "[twin-rootfs] $*" >&2; }
 die() { echo "[twin-rootfs] error: $*" >&2; exit 1; }
 
-# lab_packages: what prereqs.sh installs on Debian 12, read from it so the
-# list lives in one place.
+# lab_packages: what prereqs.sh installs on Debian 12, the Rust compiler
+# of rustDriver too, read from it so the lists live in one place.
 lab_packages() {
-	local line
-	line=$(grep -E '^DEBIAN_PACKAGES=\(' "$PREREQS") || die "no DEBIAN_PACKAGES in $PREREQS"
-	eval "$line"
-	((${#DEBIAN_PACKAGES[@]} > 0)) || die "DEBIAN_PACKAGES in $PREREQS is empty"
-	echo "${DEBIAN_PACKAGES[@]}"
+	local line list
+	for list in DEBIAN_PACKAGES DEBIAN_RUST_PACKAGES; do
+		line=$(grep -E "^$list=\\(" "$PREREQS") || die "no $list in $PREREQS"
+		eval "$line"
+	done
+	((${#DEBIAN_PACKAGES[@]} > 0 && ${#DEBIAN_RUST_PACKAGES[@]} > 0)) || die "DEBIAN_PACKAGES or DEBIAN_RUST_PACKAGES in $PREREQS is empty"
+	echo "${DEBIAN_PACKAGES[@]}" "${DEBIAN_RUST_PACKAGES[@]}"
 }
 
 # The image as a Debian AMI has it: systemd, udev, networkd, cloud-init,
