@@ -132,7 +132,10 @@ func declareSteps(run *remote.Runner, s stackconfig.Settings, host *infra.Host) 
 		return st, err
 	}
 
-	if st.Validate, err = run.Run(validateStep(s, measure, network, st.Build, version, bound)); err != nil {
+	// Deleted before it is replaced, and with it what holds the ENI after
+	// it (the tap step re-runs on it): a new validate measures ena_custom,
+	// never a TAP.
+	if st.Validate, err = run.Run(validateStep(s, measure, network, st.Build, version, bound), pulumi.DeleteBeforeReplace(true)); err != nil {
 		return st, err
 	}
 	if s.RustDriver {

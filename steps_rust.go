@@ -26,9 +26,9 @@ type RustSteps struct {
 }
 
 // declareRustSteps adds the Rust driver's steps. The ENI it takes is the
-// one bind and netns prepared: a new bound build or a new namespace
-// re-runs them (tap's Delete gives the ENI back first), and so does a
-// new ena-tap.
+// one bind and netns prepared and validate measured: a new bound build,
+// a new namespace or a new validate re-runs them (tap's Delete gives the
+// ENI back first), and so does a new ena-tap.
 func declareRustSteps(run *remote.Runner, s stackconfig.Settings, measure, network map[string]pulumi.StringInput, st HostSteps) (*RustSteps, error) {
 	var rs RustSteps
 	sources, err := rustFiles()
@@ -59,8 +59,10 @@ func declareRustSteps(run *remote.Runner, s stackconfig.Settings, measure, netwo
 			"ENA_LAB_EXPECT_VERSION": version,
 			"ENA_LAB_TAP_QUEUES":     pulumi.String(strconv.Itoa(tapQueues)),
 		}),
-		RerunOn: []pulumi.StringInput{st.Bind.Field("version"), st.Netns.Command.ID().ToStringOutput()},
-		Timeout: 5 * time.Minute,
+		RerunOn: []pulumi.StringInput{st.Bind.Field("version"), st.Netns.Command.ID().ToStringOutput(), st.Validate.Command.ID().ToStringOutput()},
+		// A restart: the old service's stop and the new one's start, each
+		// bounded by the unit's timeouts (2 x 60 s + 30 s).
+		Timeout: 10 * time.Minute,
 	}); err != nil {
 		return nil, err
 	}

@@ -95,13 +95,18 @@ func TestTapTakesTheBoundENIWithTheBuiltBinaryAndUndoesOnDelete(t *testing.T) {
 	if !tap.RPC.GetDeleteBeforeReplace() {
 		t.Error("a new tap step would start before the old ena-tap gave the ENI back: DeleteBeforeReplace is off")
 	}
-	// A new bound module or a new namespace under it re-runs tap.
+	// A new bound module, a new namespace under it or a new validate re-runs tap.
 	var got []string
 	for _, v := range prop(t, tap.Inputs, "triggers").ArrayValue() {
 		got = append(got, v.StringValue())
 	}
-	if len(got) != 3 || got[1] != "2.15.0g-custom.0badc0de" || got[2] != "netns_id" {
-		t.Errorf("tap triggers %v: want the program, the bound version and the netns step", got)
+	if len(got) != 4 || got[1] != "2.15.0g-custom.0badc0de" || got[2] != "netns_id" || got[3] != "validate_id" {
+		t.Errorf("tap triggers %v: want the program, the bound version, the netns and the validate step", got)
+	}
+	// validate deleted first takes tap (and tap-validate) down with it, so
+	// a validate re-run never finds the ENI under ena-tap.
+	if v := m.named(t, "command:remote:Command", "validate"); !v.RPC.GetDeleteBeforeReplace() {
+		t.Error("a new validate would run while ena-tap holds the ENI: validate's DeleteBeforeReplace is off")
 	}
 }
 

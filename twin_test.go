@@ -531,6 +531,47 @@ func TestTwinLab(t *testing.T) {
 			t.Errorf("the ENI must be ena-tap's (service active, override ena-tap, no kernel driver): %q %v", host, err)
 		}
 
+		// Killed outright, ena-tap cannot hand the ENI back itself: the
+		// unit's stop hook does, pinned to ena_custom in ena-lab; a start
+		// of the unit alone takes it again.
+		begin := time.Now()
+		back, err := vpc.SSH("sudo systemctl kill -s KILL ena-lab-tap.service; for i in $(seq 300); do " +
+			"case $(systemctl show -p ActiveState --value ena-lab-tap.service) in failed|inactive) break;; esac; sleep 0.2; done; " +
+			"cat /sys/bus/pci/devices/" + bdf + "/driver_override; readlink /sys/bus/pci/devices/" + bdf + "/driver | xargs -r basename; " +
+			"sudo ip -n ena-lab -br link | grep -ci '" + e["SECONDARY_MAC"] + "'")
+		if f := strings.Fields(back); err != nil || len(f) != 3 || f[0] != "ena_custom" || f[1] != "ena_custom" || f[2] != "1" {
+			t.Errorf("after a SIGKILL of ena-tap the ENI must be back on ena_custom (pinned) in ena-lab: %q %v", back, err)
+		}
+		t.Logf("FIGURE SIGKILL of ena-tap to the ENI back on ena_custom in ena-lab: %.1fs", time.Since(begin).Seconds())
+		if again, err := vpc.SSH("sudo systemctl start ena-lab-tap.service && systemctl is-active ena-lab-tap.service && " +
+			"cat /sys/bus/pci/devices/" + bdf + "/driver_override"); err != nil || strings.Join(strings.Fields(again), " ") != "active ena-tap" {
+			t.Errorf("a start of the unit must give the ENI to ena-tap again: %q %v", again, err)
+		}
+
+		// A new validate (here a new threshold) takes ena-tap down first:
+		// the plan deletes tap-validate and tap before validate runs again.
+		ratio, err := l.stack.GetConfig(ctx, "ena-lab:minThroughputRatio")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.config(map[string]string{"ena-lab:minThroughputRatio": ratio.Value + "1"})
+		plan, err := l.preview()
+		l.config(map[string]string{"ena-lab:minThroughputRatio": ratio.Value})
+		if err != nil {
+			t.Fatalf("preview of a new validate: %v", err)
+		}
+		at := map[string]int{}
+		for i, s := range plan {
+			at[s.Op+" "+s.URN[strings.LastIndex(s.URN, "::")+2:]] = i + 1
+		}
+		order := []string{"delete-replaced tap-validate", "delete-replaced tap", "delete-replaced validate",
+			"create-replacement validate", "create-replacement tap", "create-replacement tap-validate"}
+		for i := 1; i < len(order); i++ {
+			if at[order[i-1]] == 0 || at[order[i]] == 0 || at[order[i-1]] > at[order[i]] {
+				t.Errorf("a new validate: %q must come before %q in the plan: %v", order[i-1], order[i], plan)
+			}
+		}
+
 		l.config(map[string]string{"ena-lab:rustDriver": "false"})
 		_, st, err = l.timedUp("rustDriver off")
 		if err != nil {

@@ -40,8 +40,8 @@ check_rustc() {
 	MIN=$(workspace_field rust-version) EDITION=$(workspace_field edition)
 	[[ $MIN =~ ^[0-9]+\.[0-9]+(\.[0-9]+)?$ ]] || die "$DIR/Cargo.toml names no rust-version"
 	[[ $EDITION =~ ^20[0-9][0-9]$ ]] || die "$DIR/Cargo.toml names no edition"
-	HAVE=$("$RUSTC" --version 2>&1 | awk 'NR == 1 { print $2 }')
-	[[ $HAVE =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]] || die "cannot tell the version of $RUSTC: it says '$("$RUSTC" --version 2>&1 | head -n 1)'"
+	HAVE=$({ "$RUSTC" --version 2>&1 || true; } | awk 'NR == 1 { print $2 }')
+	[[ $HAVE =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]] || die "cannot tell the version of $RUSTC: it says '$({ "$RUSTC" --version 2>&1 || true; } | head -n 1)'"
 	first=$(printf '%s\n%s\n' "$MIN" "${HAVE%%-*}" | sort -V | head -n 1)
 	[[ $first == "$MIN" ]] ||
 		die "$RUSTC is $HAVE, older than $MIN, the driver's rust-version (update the distribution's Rust: dnf upgrade rust, or apt-get install rustc-web)"
@@ -55,14 +55,17 @@ sources_version() {
 
 # compile OUTDIR CRATE TYPE EXTERN...: one crate, optimized as cargo's release profile.
 compile() {
-	local out=$1 crate=$2 type=$3 root=$DIR/$2/src/lib.rs
+	local out=$1 crate=$2 type=$3 root=$DIR/$2/src/lib.rs said
 	shift 3
 	[[ $type != bin ]] || root=$DIR/$crate/src/main.rs
 	say "compiling $crate"
+	said=$out/.$crate.log
 	if ! ENA_TAP_VERSION=$VERSION "$RUSTC" --edition "$EDITION" --crate-type "$type" --crate-name "${crate//-/_}" \
-		-C opt-level=3 -L "$out" "$@" --out-dir "$out" "$root" >>"$LOG" 2>&1; then
-		die "rustc $HAVE failed on $crate: $(grep -m 1 '^error' "$LOG" || tail -n 1 "$LOG") (log: $LOG)"
+		-C opt-level=3 -L "$out" "$@" --out-dir "$out" "$root" >"$said" 2>&1; then
+		cat "$said" >>"$LOG"
+		die "rustc $HAVE failed on $crate: $(grep -m 1 '^error' "$said" || tail -n 1 "$said") (log: $LOG)"
 	fi
+	cat "$said" >>"$LOG"
 }
 
 build() {

@@ -30,9 +30,11 @@ init_step() {
 }
 
 # unexpected_failure STATUS COMMAND FILE LINE: the ERR trap's message, from
-# the step's own shell only (a subshell's failure reaches it as its status).
+# the step's own shell only (a subshell's failure reaches it as its status),
+# and not after a die in a $(...) has said why (its line ends the log).
 unexpected_failure() {
 	[[ $BASHPID == "$$" ]] || return 0
+	[[ $1 != 1 || $(tail -n 1 "$LOG" 2>/dev/null) != *" error: "* ]] || return 0
 	echo "[$STEP] error: '$2' failed with status $1 ($3, line $4)" >&2
 	echo "$(date -u +%FT%TZ) error: '$2' failed with status $1 ($3, line $4)" >>"$LOG" 2>/dev/null || true
 }

@@ -15,7 +15,7 @@
 # input ENA_LAB_SYSTEMD_DIR optional(/etc/systemd/system)  where the boot unit goes
 # input ENA_LAB_PERSIST optional(1)  0: no boot unit (the baseline's temporary namespace)
 set -euo pipefail
-STEP=netns
+STEP=${STEP:-netns}
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -69,7 +69,7 @@ validate_up_inputs() {
 	require_ipv4 ENA_LAB_SERVER_IP
 	BIN=${ENA_LAB_TAP_BIN:-}
 	[[ $BIN == /* && -x $BIN ]] || die "input ENA_LAB_TAP_BIN='$BIN' is not an executable file (the tap-build step builds it)"
-	VERSION=$("$BIN" --version 2>/dev/null | sed -n 's/^ena-tap //p')
+	VERSION=$({ "$BIN" --version 2>/dev/null || true; } | sed -n 's/^ena-tap //p')
 	[[ -n $VERSION ]] || die "$BIN --version does not say 'ena-tap VERSION': is it ena-tap?"
 	if [[ -n ${ENA_LAB_EXPECT_VERSION:-} && $VERSION != "$ENA_LAB_EXPECT_VERSION" ]]; then
 		die "$BIN is ena-tap $VERSION, expected $ENA_LAB_EXPECT_VERSION"
@@ -89,14 +89,16 @@ on_tap() { find_nic "$MAC" "$NS" && [[ $NIC_NS == "$NS" && $NIC_IF == "$TAP" && 
 # eni_back: the MAC is on the ENI again (a kernel driver's interface).
 eni_back() { find_nic "$MAC" "$NS" && [[ $(driver_of "$NIC_IF" "$NIC_NS") != tun ]]; }
 
+# env_value NAME: ENA_LAB_TAP_NAME as the running service was given it ("" without one).
+env_value() { if [[ -r $ENV_FILE ]]; then sed -n "s/^ENA_LAB_TAP_$1=\"\(.*\)\"\$/\1/p" "$ENV_FILE"; fi; }
+
 # locate: the ENI's PCI function and kernel driver, from its interface.
 locate() {
 	find_nic "$MAC" "$NS" || die "no interface has MAC $MAC, here or in namespace $NS (the bind and netns steps put it there)"
 	if [[ $(driver_of "$NIC_IF" "$NIC_NS") == tun ]]; then
 		# Ours already: what the running service was given.
 		[[ -r $ENV_FILE ]] || die "$NIC_IF holds $MAC but is no ENI, and no ena-tap service of the lab runs it"
-		BDF=$(sed -n 's/^ENA_LAB_TAP_BDF="\(.*\)"$/\1/p' "$ENV_FILE")
-		PREVIOUS=$(sed -n 's/^ENA_LAB_TAP_PREVIOUS="\(.*\)"$/\1/p' "$ENV_FILE")
+		BDF=$(env_value BDF) PREVIOUS=$(env_value PREVIOUS)
 		return
 	fi
 	BDF=$(basename "$(in_ns "$NIC_NS" readlink -f "/sys/class/net/$NIC_IF/device")")
@@ -112,10 +114,10 @@ unit() {
 [Unit]
 Description=ENA lab: ena-tap, the Rust userspace driver, on the lab ENI ($MAC, $BDF)
 After=ena-lab-netns.service
-Requires=ena-lab-netns.service
+Wants=ena-lab-netns.service
 
 [Service]
-Type=simple
+Type=notify
 EnvironmentFile=$ENV_FILE
 RuntimeDirectory=ena-lab-tap
 ExecStartPre=/usr/bin/env bash $self prepare
@@ -123,7 +125,7 @@ ExecStart=$BIN --pci $BDF --tap $TAP --queues $QUEUES --mtu $MTU --stats $STATS
 ExecStartPost=/usr/bin/env bash $self attach
 ExecStopPost=/usr/bin/env bash $self restore
 TimeoutStartSec=$((2 * TIMEOUT + 30))
-TimeoutStopSec=30
+TimeoutStopSec=$((2 * TIMEOUT + 30))
 Restart=no
 
 [Install]
@@ -132,7 +134,7 @@ EOF
 }
 
 write_env_file() {
-	write_env "$ENV_FILE" ENA_LAB_MAC="$MAC" ENA_LAB_PRIMARY_MAC="$ENA_LAB_PRIMARY_MAC" ENA_LAB_IP="$ENA_LAB_IP" \
+	write_env "${1:-$ENV_FILE}" ENA_LAB_MAC="$MAC" ENA_LAB_PRIMARY_MAC="$ENA_LAB_PRIMARY_MAC" ENA_LAB_IP="$ENA_LAB_IP" \
 		ENA_LAB_PREFIX="$ENA_LAB_PREFIX" ENA_LAB_GATEWAY="$ENA_LAB_GATEWAY" ENA_LAB_NETNS="$NS" ENA_LAB_TAP="$TAP" \
 		ENA_LAB_TAP_QUEUES="$QUEUES" ENA_LAB_MTU="$MTU" ENA_LAB_TAP_HUGEPAGES="$HUGEPAGES" ENA_LAB_TIMEOUT="$TIMEOUT" \
 		ENA_LAB_TAP_BDF="$BDF" ENA_LAB_TAP_PREVIOUS="$PREVIOUS" ENA_LAB_TAP_BIN="$BIN" \
@@ -140,38 +142,96 @@ write_env_file() {
 }
 
 # journal: the service's last words, for an error message.
-journal() { journalctl -q -u "$UNIT" -n "${1:-6}" --no-pager -o cat 2>/dev/null | tr '\n' ' ' | tail -c 600; }
+journal() { journalctl -q -u "$UNIT" -n "${1:-6}" --no-pager -o cat 2>/dev/null | tr '\n' ' ' | tail -c 2000; }
 
-# fail_up WHY: the service stopped (its restore puts the ENI back) and
-# removed, then the step fails: nothing half-done stays.
+# fail_up WHY: the service stopped and removed, the ENI back as bind and
+# netns left it, then the step fails: nothing half-done stays. Were the
+# ENI not back, the env file stays for down (the step's Delete) to retry.
 fail_up() {
-	local why=$1 where=""
+	local why=$1 said where
+	said=$(journal 30)
 	say "$why: stopping ena-tap, the ENI goes back to ${PREVIOUS:-its driver}"
-	run systemctl disable --now "$UNIT" || true
+	if give_up_eni; then
+		where="$MAC is back on $(driver_of "$NIC_IF" "$NIC_NS") as $NIC_IF${NIC_NS:+ in $NIC_NS}"
+	else
+		where="$MAC did not come back on a kernel driver (state kept in $ENV_FILE for a retry)"
+	fi
+	die "$why. $where. ena-tap said: $said"
+}
+
+# release_hugepages: nr_hugepages back to what it was before ena-tap first ran.
+release_hugepages() {
+	[[ -f $PAGES_FILE ]] || return 0
+	echo "$(<"$PAGES_FILE")" >"$NR_HUGEPAGES" || true
+	say "hugepages back to $(<"$NR_HUGEPAGES")"
+	rm -f "$PAGES_FILE"
+}
+
+# give_back BDF PREVIOUS: a function ena-tap left on no driver (killed
+# before its own hand-back, or the probe then failed) goes back to
+# PREVIOUS, pinned there as bind pinned it. Only once ena-tap has stopped:
+# while it runs the function has no kernel driver by design.
+give_back() {
+	local bdf=$1 previous=$2 dev=/sys/bus/pci/devices/$1
+	[[ -n $bdf && -d $dev && -z $(pci_driver "$bdf") ]] || return 0
+	say "$bdf has no driver after ena-tap: giving it back to ${previous:-the kernel}"
+	echo "$previous" >"$dev/driver_override" 2>>"$LOG" || true
+	echo "$bdf" >/sys/bus/pci/drivers_probe 2>>"$LOG" || true
+}
+
+# give_up_eni: ena-tap stopped, its unit removed, the ENI on its kernel
+# driver in the namespace, the hugepages and env file released; returns 1
+# (unit removed, env file kept) when the ENI did not come back.
+give_up_eni() {
+	local bdf previous
+	bdf=$(env_value BDF) previous=$(env_value PREVIOUS)
+	if have_systemd && systemctl -q is-active "$UNIT"; then
+		say "stopping ena-tap"
+		run systemctl stop "$UNIT" || true
+	fi
+	if have_systemd && [[ -f $UNIT_DIR/$UNIT ]]; then run systemctl reset-failed "$UNIT" || true; fi
 	remove_unit "$UNIT" "$UNIT_DIR"
+	give_back "$bdf" "$previous"
+	if [[ -n $bdf && ! -d /sys/bus/pci/devices/$bdf ]] && ! find_nic "$MAC" "$NS"; then
+		say "$bdf is gone (the ENI was detached): nothing to give back"
+	else
+		retry_for "$TIMEOUT" eni_back || return 1
+		if [[ $NIC_NS != "$NS" ]] && ns_exists "$NS"; then
+			netns || { say "cannot put $NIC_IF back in $NS (log: $LOG)"; return 1; }
+		fi
+	fi
+	release_hugepages
 	rm -f "$ENV_FILE"
-	if eni_back; then where="$MAC is back on $(driver_of "$NIC_IF" "$NIC_NS") as $NIC_IF${NIC_NS:+ in $NIC_NS}"; fi
-	die "$why. ${where:-$MAC did not come back on a kernel driver}. ena-tap said: $(journal 8)"
+}
+
+# same_service: the running service is the one this run would start.
+same_service() {
+	local env same=1
+	systemctl -q is-active "$UNIT" && on_tap && [[ -r $ENV_FILE ]] || return 1
+	env=$(mktemp)
+	write_env_file "$env"
+	if cmp -s "$env" "$ENV_FILE" && unit | cmp -s - "$UNIT_DIR/$UNIT"; then same=0; fi
+	rm -f "$env"
+	return "$same"
 }
 
 up() {
-	local changed=false before=""
+	local changed=false
 	validate_up_inputs
 	have_systemd || die "ena-tap runs as a systemd service, and systemd is not running here"
 	locate
-	[[ -r $ENV_FILE ]] && before=$(<"$ENV_FILE")
-	write_env_file
-	unit | install_unit "$UNIT" "$UNIT_DIR"
-	if systemctl -q is-active "$UNIT" && [[ $(<"$ENV_FILE") == "$before" ]] && on_tap; then
+	if same_service; then
 		say "ena-tap $VERSION already drives $BDF ($MAC) as $TAP in $NS: nothing to do"
 	else
+		# The old instance gives the ENI back before anything of the new is written.
 		if systemctl -q is-active "$UNIT"; then
-			say "restarting ena-tap on $BDF with the new settings"
+			say "restarting ena-tap on $BDF with new settings"
 			run systemctl stop "$UNIT" || true
 			retry_for "$TIMEOUT" eni_back || fail_up "$MAC did not come back from the old ena-tap"
-			PREVIOUS=$(pci_driver "$BDF")
-			write_env_file
+			locate
 		fi
+		write_env_file
+		unit | install_unit "$UNIT" "$UNIT_DIR"
 		say "starting ena-tap $VERSION on $BDF ($MAC, on ${PREVIOUS:-no driver}): $QUEUES queue pairs, MTU $MTU, TAP $TAP"
 		run systemctl start "$UNIT" || fail_up "ena-tap did not come up"
 		changed=true
@@ -204,50 +264,29 @@ prepare() {
 }
 
 attach() {
-	local pid=${MAINPID:-}
-	# ena-tap makes the TAP once the device is up; an ena-tap that exits
-	# first fails the start at once.
-	tap_made() { [[ -n $(iface_by_mac "$MAC" "") || -n $(iface_by_mac "$MAC" "$NS") ]] && ! eni_back; }
-	alive() { [[ -z $pid ]] || kill -0 "$pid" 2>/dev/null; }
-	local end=$((SECONDS + TIMEOUT))
-	until tap_made; do
-		alive || die "ena-tap exited before its TAP appeared"
-		((SECONDS < end)) || die "no TAP with $MAC after ${TIMEOUT} s"
-		sleep 0.2
-	done
+	# ena-tap said READY (Type=notify) once its TAP was up, by name, with
+	# the ENI's MAC: the TAP may move now.
+	if ! [[ -n $(iface_by_mac "$MAC" "") || -n $(iface_by_mac "$MAC" "$NS") ]] || eni_back; then
+		die "ena-tap is ready, yet no TAP has $MAC; links here: $(ip -br link show | awk '{ print $1, $3 }' | tr '\n' ' ')"
+	fi
 	netns || die "cannot configure $TAP in $NS (log: $LOG)"
 	say "$TAP ($MAC) configured in $NS"
 }
 
 restore() {
-	local dev=/sys/bus/pci/devices/$ENA_LAB_TAP_BDF
-	# An ena-tap killed before it gave the device back leaves its override.
-	if [[ $(cat "$dev/driver_override" 2>/dev/null) == ena-tap ]]; then
-		say "ena-tap left $ENA_LAB_TAP_BDF without a driver: giving it back to ${ENA_LAB_TAP_PREVIOUS:-the kernel}"
-		echo "${ENA_LAB_TAP_PREVIOUS:-}" >"$dev/driver_override"
-		echo "$ENA_LAB_TAP_BDF" >/sys/bus/pci/drivers_probe 2>>"$LOG" || true
-	fi
+	give_back "${ENA_LAB_TAP_BDF:-}" "${ENA_LAB_TAP_PREVIOUS:-}"
 	retry_for "$TIMEOUT" eni_back || die "$MAC did not come back on a kernel driver after ena-tap (driver: $(pci_driver "$ENA_LAB_TAP_BDF"))"
 	netns || die "cannot put $NIC_IF ($MAC) back in $NS (log: $LOG)"
 	say "$MAC is back on $(pci_driver "$ENA_LAB_TAP_BDF") in $NS"
 }
 
 down() {
-	if [[ -f $UNIT_DIR/$UNIT ]]; then
-		if have_systemd && systemctl -q is-active "$UNIT"; then say "stopping ena-tap"; fi
-		if have_systemd; then run systemctl disable --now "$UNIT" || true; fi
-		remove_unit "$UNIT" "$UNIT_DIR"
-	fi
-	if find_nic "$MAC" "$NS" && ! retry_for "$TIMEOUT" eni_back; then
-		die "$MAC is still on $NIC_IF after ena-tap stopped: state kept for a retry"
-	fi
-	if [[ -f $PAGES_FILE ]]; then
-		echo "$(<"$PAGES_FILE")" >"$NR_HUGEPAGES" || true
-		say "hugepages back to $(<"$NR_HUGEPAGES")"
-		rm -f "$PAGES_FILE"
-	fi
-	rm -f "$ENV_FILE"
 	local ifc="" drv=""
+	if [[ -f $UNIT_DIR/$UNIT || -f $ENV_FILE ]]; then
+		give_up_eni || die "$MAC is not back on a kernel driver after ena-tap stopped ($(env_value BDF) on '$(pci_driver "$(env_value BDF)")'): $ENV_FILE kept for a retry"
+	else
+		release_hugepages
+	fi
 	if find_nic "$MAC" "$NS"; then ifc=$NIC_IF drv=$(driver_of "$NIC_IF" "$NIC_NS"); fi
 	printf '{"removed":true,"interface":%s,"driver":%s,"log":%s}\n' "$(json_str "$ifc")" "$(json_str "$drv")" "$(json_str "$LOG")"
 }

@@ -12,6 +12,7 @@ TOP=$(cd "$HERE/../.." && pwd)
 rc=0
 "$TOP/tools/apt-install.sh" shellcheck
 if shellcheck -x "$TOP"/remote/scripts/*.sh "$TOP"/remote/test/*.sh; then echo "PASS shellcheck-remote"; else echo "FAIL shellcheck-remote"; rc=1; fi
+"$HERE/lib-test.sh" || rc=1
 "$HERE/prereqs-test.sh" || rc=1
 "$HERE/stats-test.sh" || rc=1
 "$HERE/report-test.sh" || rc=1

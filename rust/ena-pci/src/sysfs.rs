@@ -263,6 +263,11 @@ impl Claim {
     pub fn previous_driver(&self) -> Option<&str> {
         self.previous.as_deref()
     }
+    /// What `driver_override` said before the claim ("" when unset):
+    /// release writes it back.
+    pub fn pinned(&self) -> &str {
+        &self.pinned
+    }
 
     /// Puts `driver_override` back as it was and asks the kernel to probe
     /// the device: its ENA driver (or the one it was pinned to) takes it.

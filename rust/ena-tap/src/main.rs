@@ -9,7 +9,8 @@
 //! Modules: [`args`] the command line, [`guard`] the interfaces never to
 //! take, [`hw`] the device's registers, [`port`] bring-up and the queue
 //! pairs, [`slab`] packet buffers, [`flow`] Tx queue per flow, [`bridge`]
-//! the polled loop, [`stats`] the counters file.
+//! the polled loop, [`stats`] the counters file, [`notify`] readiness to
+//! systemd.
 #![forbid(unsafe_code)]
 
 mod args;
@@ -17,6 +18,7 @@ mod bridge;
 pub(crate) mod flow;
 mod guard;
 mod hw;
+mod notify;
 mod port;
 mod slab;
 mod stats;
@@ -176,11 +178,14 @@ fn run(a: &Args) -> Result<(), String> {
         log(format!("bus mastering stays on: {e}"));
     }
     drop(pool);
-    let back = claim.release().map_err(|e| e.to_string());
-    match (&result, back) {
-        (_, Err(e)) => log(format!("giving {} back failed: {e}", dev.bdf())),
-        (_, Ok(())) => log(format!(
-            "gave {} back to the kernel (driver_override cleared, drivers_probe)",
+    let overridden = match claim.pinned() {
+        "" => "driver_override cleared".to_string(),
+        p => format!("driver_override back to {p}"),
+    };
+    match claim.release() {
+        Err(e) => log(format!("giving {} back failed: {e}", dev.bdf())),
+        Ok(()) => log(format!(
+            "gave {} back to the kernel ({overridden}, drivers_probe)",
             dev.bdf()
         )),
     }
@@ -288,7 +293,7 @@ where
         .and_then(|_| tap.set_carrier(false))
         .and_then(|_| tap.set_up())
         .map_err(|e| e.to_string())?;
-    log(format!(
+    let up = format!(
         "{} ({}) up: {} queue pair(s) of {}, {placement}, {mode}, MTU {}, TAP {}",
         dev.bdf(),
         format_mac(&mac),
@@ -296,7 +301,10 @@ where
         a.ring,
         a.mtu,
         a.tap
-    ));
+    );
+    log(&up);
+    // The TAP is set up by name: only now may it move to another namespace.
+    notify::ready(&up);
     let mut bridge = Bridge::new(Options {
         batch: a.batch,
         keep_alive_us: a.keep_alive_ms * 1000,
@@ -313,6 +321,7 @@ where
     };
     let stop = || signal::raised().is_some();
     let result = bridge.run(port, &mut tap, &stop, &mut tick, &mut |m| log(m));
+    notify::stopping();
     tick(port, &bridge);
     match (signal::raised(), result) {
         (_, Err(e)) => Err(e.to_string()),
