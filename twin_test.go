@@ -586,7 +586,7 @@ func TestTwinLab(t *testing.T) {
 		if drv, err := driverOf(); err != nil || drv != "ena_custom" {
 			t.Errorf("the ENI must be back on ena_custom: %q %v", drv, err)
 		}
-		left, err := vpc.SSH("ls /etc/systemd/system/ena-lab-tap.service /var/lib/ena-lab/tap /var/lib/ena-lab/tap.env 2>/dev/null; " +
+		left, err := vpc.SSH("ls /etc/systemd/system/ena-lab-tap.service /etc/systemd/network/10-ena-lab-tap.link /var/lib/ena-lab/tap /var/lib/ena-lab/tap.env 2>/dev/null; " +
 			"cat /sys/bus/pci/devices/" + bdf + "/driver_override; sudo ip -n ena-lab -br link | grep -ci '" + e["SECONDARY_MAC"] + "'")
 		if f := strings.Fields(left); err != nil || len(f) != 2 || f[0] != "ena_custom" || f[1] != "1" {
 			t.Errorf("nothing of ena-tap may stay, and the ENI must be in ena-lab pinned to ena_custom: %q %v", left, err)

@@ -27,6 +27,7 @@
 # input ENA_LAB_TAP_HUGEPAGES optional(64)  free 2 MiB hugepages to have before ena-tap starts
 # input ENA_LAB_TIMEOUT optional(60)  seconds to wait for the TAP, or for the ENI to come back
 # input ENA_LAB_SYSTEMD_DIR optional(/etc/systemd/system)  where the unit goes
+# input ENA_LAB_LINK_DIR optional(/etc/systemd/network)  where the TAP's udev .link file goes
 set -euo pipefail
 STEP=${STEP:-tap}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,6 +42,11 @@ HUGEPAGES=${ENA_LAB_TAP_HUGEPAGES:-64}
 TIMEOUT=${ENA_LAB_TIMEOUT:-60}
 UNIT_DIR=${ENA_LAB_SYSTEMD_DIR:-/etc/systemd/system}
 UNIT=ena-lab-tap.service
+LINK_DIR=${ENA_LAB_LINK_DIR:-/etc/systemd/network}
+# Sorted before 99-default.link, whose MACAddressPolicy=persistent udev
+# applies to every new interface: it gave the TAP a MAC of its own while
+# ena-tap was setting the ENI's (seen on the twin, Debian 12's udev).
+LINK=10-ena-lab-tap.link
 ENV_FILE=$STATE_DIR/tap.env
 # The hugepage count before the first start, given back by down.
 PAGES_FILE=$STATE_DIR/tap.hugepages
@@ -133,12 +139,32 @@ WantedBy=multi-user.target
 EOF
 }
 
+# link_file: udev leaves the TAP's MAC to ena-tap.
+link_file() { printf '[Match]\nOriginalName=%s\n\n[Link]\nMACAddressPolicy=none\n' "$TAP"; }
+
+reload_udev() { if command -v udevadm >/dev/null && [[ -d /run/udev ]]; then run udevadm control --reload || true; fi; }
+
+install_link() {
+	link_file | cmp -s - "$LINK_DIR/$LINK" && return 0
+	mkdir -p "$LINK_DIR"
+	link_file >"$LINK_DIR/$LINK"
+	reload_udev
+	say "wrote $LINK_DIR/$LINK (udev keeps $TAP's MAC as ena-tap sets it)"
+}
+
+remove_link() {
+	[[ -f $LINK_DIR/$LINK ]] || return 0
+	rm -f "$LINK_DIR/$LINK"
+	reload_udev
+	say "removed $LINK"
+}
+
 write_env_file() {
 	write_env "${1:-$ENV_FILE}" ENA_LAB_MAC="$MAC" ENA_LAB_PRIMARY_MAC="$ENA_LAB_PRIMARY_MAC" ENA_LAB_IP="$ENA_LAB_IP" \
 		ENA_LAB_PREFIX="$ENA_LAB_PREFIX" ENA_LAB_GATEWAY="$ENA_LAB_GATEWAY" ENA_LAB_NETNS="$NS" ENA_LAB_TAP="$TAP" \
 		ENA_LAB_TAP_QUEUES="$QUEUES" ENA_LAB_MTU="$MTU" ENA_LAB_TAP_HUGEPAGES="$HUGEPAGES" ENA_LAB_TIMEOUT="$TIMEOUT" \
 		ENA_LAB_TAP_BDF="$BDF" ENA_LAB_TAP_PREVIOUS="$PREVIOUS" ENA_LAB_TAP_BIN="$BIN" \
-		ENA_LAB_STATE_DIR="$STATE_DIR" ENA_LAB_LOG_DIR="$LOG_DIR" ENA_LAB_SYSTEMD_DIR="$UNIT_DIR"
+		ENA_LAB_STATE_DIR="$STATE_DIR" ENA_LAB_LOG_DIR="$LOG_DIR" ENA_LAB_SYSTEMD_DIR="$UNIT_DIR" ENA_LAB_LINK_DIR="$LINK_DIR"
 }
 
 # journal: the service's last words, for an error message.
@@ -191,6 +217,7 @@ give_up_eni() {
 	fi
 	if have_systemd && [[ -f $UNIT_DIR/$UNIT ]]; then run systemctl reset-failed "$UNIT" || true; fi
 	remove_unit "$UNIT" "$UNIT_DIR"
+	remove_link
 	give_back "$bdf" "$previous"
 	if [[ -n $bdf && ! -d /sys/bus/pci/devices/$bdf ]] && ! find_nic "$MAC" "$NS"; then
 		say "$bdf is gone (the ENI was detached): nothing to give back"
@@ -210,7 +237,7 @@ same_service() {
 	systemctl -q is-active "$UNIT" && on_tap && [[ -r $ENV_FILE ]] || return 1
 	env=$(mktemp)
 	write_env_file "$env"
-	if cmp -s "$env" "$ENV_FILE" && unit | cmp -s - "$UNIT_DIR/$UNIT"; then same=0; fi
+	if cmp -s "$env" "$ENV_FILE" && unit | cmp -s - "$UNIT_DIR/$UNIT" && link_file | cmp -s - "$LINK_DIR/$LINK"; then same=0; fi
 	rm -f "$env"
 	return "$same"
 }
@@ -231,6 +258,7 @@ up() {
 			locate
 		fi
 		write_env_file
+		install_link
 		unit | install_unit "$UNIT" "$UNIT_DIR"
 		say "starting ena-tap $VERSION on $BDF ($MAC, on ${PREVIOUS:-no driver}): $QUEUES queue pairs, MTU $MTU, TAP $TAP"
 		run systemctl start "$UNIT" || fail_up "ena-tap did not come up"
@@ -265,7 +293,8 @@ prepare() {
 
 attach() {
 	# ena-tap said READY (Type=notify) once its TAP was up, by name, with
-	# the ENI's MAC: the TAP may move now.
+	# the ENI's MAC: the TAP may move now, once udev is done with it.
+	settle_udev 10
 	if ! [[ -n $(iface_by_mac "$MAC" "") || -n $(iface_by_mac "$MAC" "$NS") ]] || eni_back; then
 		die "ena-tap is ready, yet no TAP has $MAC; links here: $(ip -br link show | awk '{ print $1, $3 }' | tr '\n' ' ')"
 	fi
@@ -282,7 +311,7 @@ restore() {
 
 down() {
 	local ifc="" drv=""
-	if [[ -f $UNIT_DIR/$UNIT || -f $ENV_FILE ]]; then
+	if [[ -f $UNIT_DIR/$UNIT || -f $ENV_FILE || -f $LINK_DIR/$LINK ]]; then
 		give_up_eni || die "$MAC is not back on a kernel driver after ena-tap stopped ($(env_value BDF) on '$(pci_driver "$(env_value BDF)")'): $ENV_FILE kept for a retry"
 	else
 		release_hugepages
