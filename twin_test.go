@@ -526,9 +526,13 @@ func TestTwinLab(t *testing.T) {
 		t.Logf("FIGURE ena-tap on the twin: built in %vs by rustc %v; throughput vs stock ena %v",
 			output(res, "rustBuild")["seconds"], output(res, "rustBuild")["rustc"], v["ratio"])
 		host, err := vpc.SSH("systemctl is-active ena-lab-tap.service; cat /sys/bus/pci/devices/" + bdf + "/driver_override; " +
-			"[ -e /sys/bus/pci/devices/" + bdf + "/driver ] && echo bound || echo unbound")
-		if f := strings.Fields(host); err != nil || len(f) != 3 || f[0] != "active" || f[1] != "ena-tap" || f[2] != "unbound" {
+			"[ -e /sys/bus/pci/devices/" + bdf + "/driver ] && echo bound || echo unbound; " +
+			"sudo ip netns exec ena-lab udevadm test-builtin net_setup_link /sys/class/net/enatap0 2>/dev/null | sed -n 's/^ID_NET_LINK_FILE=//p'")
+		if f := strings.Fields(host); err != nil || len(f) != 4 || f[0] != "active" || f[1] != "ena-tap" || f[2] != "unbound" {
 			t.Errorf("the ENI must be ena-tap's (service active, override ena-tap, no kernel driver): %q %v", host, err)
+		} else if f[3] != "/etc/systemd/network/10-ena-lab-tap.link" {
+			// 99-default.link's MACAddressPolicy=persistent would race ena-tap's MAC.
+			t.Errorf("udev must apply the lab's .link to the TAP, keeping its MAC: it applies %s", f[3])
 		}
 
 		// Killed outright, ena-tap cannot hand the ENI back itself: the

@@ -55,17 +55,16 @@ sources_version() {
 
 # compile OUTDIR CRATE TYPE EXTERN...: one crate, optimized as cargo's release profile.
 compile() {
-	local out=$1 crate=$2 type=$3 root=$DIR/$2/src/lib.rs said
+	local out=$1 crate=$2 type=$3 root=$DIR/$2/src/lib.rs said rc=0
 	shift 3
 	[[ $type != bin ]] || root=$DIR/$crate/src/main.rs
 	say "compiling $crate"
+	# This crate's output alone, so an error is quoted from it, not from an earlier crate's.
 	said=$out/.$crate.log
-	if ! ENA_TAP_VERSION=$VERSION "$RUSTC" --edition "$EDITION" --crate-type "$type" --crate-name "${crate//-/_}" \
-		-C opt-level=3 -L "$out" "$@" --out-dir "$out" "$root" >"$said" 2>&1; then
-		cat "$said" >>"$LOG"
-		die "rustc $HAVE failed on $crate: $(grep -m 1 '^error' "$said" || tail -n 1 "$said") (log: $LOG)"
-	fi
+	ENA_TAP_VERSION=$VERSION "$RUSTC" --edition "$EDITION" --crate-type "$type" --crate-name "${crate//-/_}" \
+		-C opt-level=3 -L "$out" "$@" --out-dir "$out" "$root" >"$said" 2>&1 || rc=$?
 	cat "$said" >>"$LOG"
+	((rc == 0)) || die "rustc $HAVE failed on $crate: $(grep -m 1 '^error' "$said" || tail -n 1 "$said") (log: $LOG)"
 }
 
 build() {
